@@ -1,0 +1,286 @@
+//! The HTTP client for CometAPI's Kling Omni Video endpoints: one shared connection pool,
+//! explicit timeouts on every call, no silent redirects, and bounded reply sizes.
+
+use std::time::Duration;
+
+use reqwest::{Url, header};
+
+use super::error::Error;
+use super::request::CreateTaskRequest;
+use super::response::{CreatedTask, Task, parse_create, parse_query};
+use super::secret::ApiKey;
+
+/// CometAPI's production origin. Kling routes hang off the root, not `/v1`.
+pub const DEFAULT_BASE_URL: &str = "https://api.cometapi.com";
+
+/// The endpoint path, relative to the origin.
+const OMNI_VIDEO_PATH: &str = "kling/v1/videos/omni-video";
+
+/// Largest reply body read; real replies are a few KiB, so more means a wrong endpoint.
+const MAX_REPLY_BYTES: usize = 1024 * 1024;
+
+/// Settings for [`Client`]. Defaults follow spec §7.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// API origin, e.g. `https://api.cometapi.com` (tests use a loopback simulator).
+    pub base_url: Url,
+    /// The key; without it every call fails with [`Error::MissingApiKey`] and sends nothing.
+    pub api_key: Option<ApiKey>,
+    /// Time allowed to open a connection.
+    pub connect_timeout: Duration,
+    /// Total time allowed for a query.
+    pub query_timeout: Duration,
+    /// Total time allowed for a create.
+    pub create_timeout: Duration,
+}
+
+impl ClientOptions {
+    /// Options with the spec's timeouts (10 s connect, 30 s query, 60 s create).
+    pub fn new(base_url: Url, api_key: Option<ApiKey>) -> Self {
+        Self {
+            base_url,
+            api_key,
+            connect_timeout: Duration::from_secs(10),
+            query_timeout: Duration::from_secs(30),
+            create_timeout: Duration::from_secs(60),
+        }
+    }
+}
+
+/// A CometAPI client. Cheap to clone: clones share one connection pool.
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    endpoint: Url,
+    options: ClientOptions,
+}
+
+impl Client {
+    /// Builds the client. Fails only if the TLS stack cannot be set up.
+    pub fn new(options: ClientOptions) -> Result<Self, Error> {
+        // reqwest is built without a bundled crypto provider; ring is the light choice.
+        // An `Err` only means a provider is already installed, which is fine.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let http = reqwest::Client::builder()
+            .user_agent(concat!(
+                env!("CARGO_PKG_NAME"),
+                "/",
+                env!("CARGO_PKG_VERSION")
+            ))
+            .connect_timeout(options.connect_timeout)
+            // A redirect means a wrong base URL; following it could send the key elsewhere.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::Network {
+                url: options.base_url.to_string(),
+                detail: format!("could not set up the HTTP client: {e}"),
+                before_send: true,
+            })?;
+        let endpoint = endpoint_url(&options.base_url);
+        Ok(Self {
+            http,
+            endpoint,
+            options,
+        })
+    }
+
+    /// The create endpoint URL, for messages and diagnostics.
+    pub fn endpoint(&self) -> &Url {
+        &self.endpoint
+    }
+
+    /// Submits a generation task. Sends [`CreateTaskRequest::for_wire`], so the body always
+    /// carries `model_name`, `mode` and an `external_task_id`.
+    ///
+    /// Never retried here: a create that may have reached the server could start and bill a
+    /// second task (spec §7).
+    ///
+    /// API: <https://apidoc.cometapi.com/api/video/kling/omni-video>
+    pub async fn create_task(&self, request: &CreateTaskRequest) -> Result<CreatedTask, Error> {
+        let wire = request.for_wire();
+        let key = self.key()?;
+        let url = self.endpoint.clone();
+        tracing::debug!(url = %url, external_task_id = ?wire.external_task_id, "create task");
+        let builder = self
+            .http
+            .post(url.clone())
+            .header(header::AUTHORIZATION, key.bearer())
+            .timeout(self.options.create_timeout)
+            .json(&wire);
+        let (status, body) = self
+            .send(builder, &url, self.options.create_timeout)
+            .await?;
+        parse_create(status, url.as_str(), &body)
+    }
+
+    /// Fetches a task's status and, once finished, its videos.
+    ///
+    /// API: <https://apidoc.cometapi.com/api/video/kling/omni-query>
+    pub async fn get_task(&self, task_id: &str) -> Result<Task, Error> {
+        let task_id = checked_task_id(task_id)?;
+        let key = self.key()?;
+        let mut url = self.endpoint.clone();
+        if let Ok(mut segments) = url.path_segments_mut() {
+            segments.push(task_id);
+        }
+        tracing::debug!(url = %url, "query task");
+        let builder = self
+            .http
+            .get(url.clone())
+            .header(header::AUTHORIZATION, key.bearer())
+            .timeout(self.options.query_timeout);
+        let (status, body) = self.send(builder, &url, self.options.query_timeout).await?;
+        parse_query(status, url.as_str(), &body)
+    }
+
+    fn key(&self) -> Result<&ApiKey, Error> {
+        self.options.api_key.as_ref().ok_or(Error::MissingApiKey)
+    }
+
+    /// Sends a request and reads at most [`MAX_REPLY_BYTES`] of the reply.
+    async fn send(
+        &self,
+        builder: reqwest::RequestBuilder,
+        url: &Url,
+        timeout: Duration,
+    ) -> Result<(u16, Vec<u8>), Error> {
+        let transport_error = |e: reqwest::Error| transport_error(e, url, timeout);
+        let mut response = builder.send().await.map_err(transport_error)?;
+        let status = response.status();
+        if status.is_redirection() {
+            let target = response
+                .headers()
+                .get(header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("?");
+            return Err(Error::MalformedResponse {
+                status: status.as_u16(),
+                url: url.to_string(),
+                detail: format!("redirect to {target}, not followed"),
+            });
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            if body.len() + chunk.len() > MAX_REPLY_BYTES {
+                return Err(Error::MalformedResponse {
+                    status: status.as_u16(),
+                    url: url.to_string(),
+                    detail: format!("reply larger than {MAX_REPLY_BYTES} bytes"),
+                });
+            }
+            body.extend_from_slice(&chunk);
+        }
+        tracing::debug!(status = status.as_u16(), bytes = body.len(), "reply");
+        Ok((status.as_u16(), body))
+    }
+}
+
+/// `{origin}/kling/v1/videos/omni-video`, keeping any path prefix of a proxy origin.
+fn endpoint_url(base: &Url) -> Url {
+    let mut url = base.clone();
+    let prefix = url.path().trim_end_matches('/').to_owned();
+    url.set_path(&format!("{prefix}/{OMNI_VIDEO_PATH}"));
+    url.set_query(None);
+    url.set_fragment(None);
+    url
+}
+
+/// Task ids are opaque, but they go into a URL path: refuse what cannot be one.
+fn checked_task_id(task_id: &str) -> Result<&str, Error> {
+    let trimmed = task_id.trim();
+    let invalid = |message: &str| Error::InvalidInput {
+        field: "task_id".to_owned(),
+        message: message.to_owned(),
+    };
+    if trimmed.is_empty() {
+        return Err(invalid(
+            "it is empty; pass the task_id that generate_video returned",
+        ));
+    }
+    if trimmed.len() > 128
+        || !trimmed
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+    {
+        return Err(invalid(
+            "a task id is letters, digits, '-', '_' or '.', up to 128 characters (e.g. \"881245093716582431\")",
+        ));
+    }
+    Ok(trimmed)
+}
+
+fn transport_error(error: reqwest::Error, url: &Url, timeout: Duration) -> Error {
+    if error.is_timeout() {
+        return Error::Timeout {
+            url: url.to_string(),
+            after: timeout,
+        };
+    }
+    // reqwest's Display names the URL; the key lives only in a header and is never included.
+    Error::Network {
+        url: url.to_string(),
+        detail: error_chain(&error),
+        before_send: error.is_connect(),
+    }
+}
+
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endpoint_hangs_off_the_origin_and_keeps_a_proxy_prefix() {
+        let plain = Url::parse("https://api.cometapi.com").unwrap();
+        assert_eq!(
+            endpoint_url(&plain).as_str(),
+            "https://api.cometapi.com/kling/v1/videos/omni-video"
+        );
+        let slash = Url::parse("http://127.0.0.1:8080/").unwrap();
+        assert_eq!(
+            endpoint_url(&slash).as_str(),
+            "http://127.0.0.1:8080/kling/v1/videos/omni-video"
+        );
+        let prefixed = Url::parse("https://proxy.example/comet/").unwrap();
+        assert_eq!(
+            endpoint_url(&prefixed).as_str(),
+            "https://proxy.example/comet/kling/v1/videos/omni-video"
+        );
+    }
+
+    #[test]
+    fn task_ids_that_cannot_be_a_path_segment_are_refused() {
+        assert_eq!(
+            checked_task_id(" 881245093716582431 ").unwrap(),
+            "881245093716582431"
+        );
+        for bad in ["", "  ", "../x", "a/b", "a b", "a?b"] {
+            let err = checked_task_id(bad).unwrap_err();
+            assert!(err.to_string().contains("task_id"), "{bad}: {err}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_missing_key_fails_before_anything_is_sent() {
+        // Port 9 (discard) on loopback: if a request were sent, we would see a network error.
+        let options = ClientOptions::new(Url::parse("http://127.0.0.1:9").unwrap(), None);
+        let client = Client::new(options).unwrap();
+        let err = client.get_task("123").await.unwrap_err();
+        assert!(matches!(err, Error::MissingApiKey));
+        let err = client
+            .create_task(&CreateTaskRequest::text("p"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::MissingApiKey));
+    }
+}

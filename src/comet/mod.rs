@@ -1,0 +1,19 @@
+//! The CometAPI client for Kling Omni Video: request and response types (both reply shapes),
+//! errors with a stable kind, and the HTTP client. Knows nothing about MCP or the CLI.
+
+mod client;
+mod enums;
+mod error;
+mod request;
+mod response;
+mod secret;
+pub mod wire;
+
+pub use client::{Client, ClientOptions, DEFAULT_BASE_URL};
+pub use error::{ApiError, Error, ErrorKind};
+pub use request::{
+    AspectRatio, CreateTaskRequest, ElementRef, ImageInput, ImageType, KeepOriginalSound,
+    ModelName, QualityMode, ReferType, VideoDuration, VideoInput, new_external_task_id,
+};
+pub use response::{CreatedTask, ReplyShape, Task, TaskStatus, Video, parse_create, parse_query};
+pub use secret::ApiKey;

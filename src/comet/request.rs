@@ -1,0 +1,214 @@
+//! The create request (`POST /kling/v1/videos/omni-video`): one type that is both what a caller
+//! fills in (lenient input, JSON Schema for the MCP tool) and what goes on the wire (strict).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
+
+pub use super::enums::{
+    AspectRatio, ImageType, KeepOriginalSound, ModelName, QualityMode, ReferType,
+};
+
+/// A video generation request. Field names and values mirror CometAPI's Kling Omni Video API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTaskRequest {
+    /// `kling-video-o1` (default) or `kling-v3-omni`.
+    #[serde(default)]
+    pub model_name: ModelName,
+    /// What to generate, 1-2500 characters. Refer to inputs by 1-based position:
+    /// <<<image_1>>>, <<<element_1>>>, <<<video_1>>>.
+    pub prompt: String,
+    /// Images: public http(s) URL or bare base64; JPG/PNG, each side >= 300 px, <= 10 MB.
+    /// Images + elements: at most 7, or 4 with a video.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_list: Vec<ImageInput>,
+    /// Subjects from the Kling element library.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub element_list: Vec<ElementRef>,
+    /// At most 1 video: public http(s) URL, MP4/MOV, 3-10 s, 720-2160 px.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub video_list: Vec<VideoInput>,
+    /// `pro` (1080p, default) or `std` (720p, cheaper).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<QualityMode>,
+    /// Required for text-only and reference requests; omit with a `first_frame` image or a
+    /// `base` video.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub aspect_ratio: Option<AspectRatio>,
+    /// Seconds (default 5): 5 or 10 for text-only and first-frame requests, 3-10 with
+    /// references; omit for a `base` video edit (output keeps the input's length).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<VideoDuration>,
+    /// http(s) URL that CometAPI POSTs each status change to. Optional; polling works without it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback_url: Option<String>,
+    /// Your own id for the task, unique in your account. Generated when omitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_task_id: Option<String>,
+}
+
+/// One image input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ImageInput {
+    /// Public http(s) URL, or bare base64 without a `data:` prefix.
+    pub image_url: String,
+    /// Omit for a reference image; `first_frame`/`end_frame` pin the opening/closing frame.
+    #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
+    pub frame: Option<ImageType>,
+}
+
+/// One element from the Kling element library.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ElementRef {
+    /// Element id: a positive integer (often 18 digits; send it as a JSON number).
+    pub element_id: u64,
+}
+
+/// One video input.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VideoInput {
+    /// Public http(s) URL (no base64).
+    pub video_url: String,
+    /// `base` (default): edit this clip. `feature`: use its style/camera for new footage.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refer_type: Option<ReferType>,
+    /// `yes` or `no`: keep the clip's sound. Default `yes` for `base`, `no` for `feature`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_original_sound: Option<KeepOriginalSound>,
+}
+
+impl CreateTaskRequest {
+    /// A text-only request with every optional field unset.
+    pub fn text(prompt: impl Into<String>) -> Self {
+        Self {
+            model_name: ModelName::default(),
+            prompt: prompt.into(),
+            image_list: Vec::new(),
+            element_list: Vec::new(),
+            video_list: Vec::new(),
+            mode: None,
+            aspect_ratio: None,
+            duration: None,
+            callback_url: None,
+            external_task_id: None,
+        }
+    }
+
+    /// The body to send: fills in what the API leaves unsettled (spec §9.4) so upstream
+    /// defaults can never surprise the user, and a fresh `external_task_id` when none was given.
+    pub fn for_wire(&self) -> Self {
+        let mut wire = self.clone();
+        wire.mode.get_or_insert(QualityMode::Pro);
+        for video in &mut wire.video_list {
+            let refer = *video.refer_type.get_or_insert(ReferType::Base);
+            video.keep_original_sound.get_or_insert(match refer {
+                ReferType::Base => KeepOriginalSound::Yes,
+                ReferType::Feature => KeepOriginalSound::No,
+            });
+        }
+        if wire
+            .external_task_id
+            .as_deref()
+            .is_none_or(|id| id.trim().is_empty())
+        {
+            wire.external_task_id = Some(new_external_task_id());
+        }
+        wire
+    }
+}
+
+/// A high-entropy id (`kmcp-` + 32 hex digits): uniqueness is only per account, and a reseller
+/// may pool upstream accounts, so short ids could collide.
+pub fn new_external_task_id() -> String {
+    format!("kmcp-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// Whole seconds, 3-10. Accepted as an integer or a numeric string; always sent as a string,
+/// which is what the API wants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct VideoDuration(u8);
+
+impl VideoDuration {
+    /// Shortest duration the API accepts.
+    pub const MIN: u8 = 3;
+    /// Longest duration the API accepts.
+    pub const MAX: u8 = 10;
+
+    /// A duration in range, or `None`.
+    pub fn new(seconds: u64) -> Option<Self> {
+        u8::try_from(seconds)
+            .ok()
+            .filter(|s| (Self::MIN..=Self::MAX).contains(s))
+            .map(Self)
+    }
+
+    /// Length in seconds.
+    pub fn seconds(self) -> u8 {
+        self.0
+    }
+}
+
+impl fmt::Display for VideoDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl Serialize for VideoDuration {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for VideoDuration {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        const EXPECTED: &str = "whole seconds from 3 to 10";
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw<'a> {
+            Int(u64),
+            Float(f64),
+            Text(Cow<'a, str>),
+        }
+        let seconds = match Raw::deserialize(deserializer)? {
+            Raw::Int(n) => n,
+            Raw::Float(f) if f.fract() == 0.0 && (0.0..=255.0).contains(&f) => f as u64,
+            Raw::Float(f) => {
+                return Err(de::Error::invalid_value(
+                    de::Unexpected::Float(f),
+                    &EXPECTED,
+                ));
+            }
+            Raw::Text(text) => text
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| de::Error::invalid_value(de::Unexpected::Str(&text), &EXPECTED))?,
+        };
+        Self::new(seconds)
+            .ok_or_else(|| de::Error::invalid_value(de::Unexpected::Unsigned(seconds), &EXPECTED))
+    }
+}
+
+impl JsonSchema for VideoDuration {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        Cow::Borrowed("VideoDuration")
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "integer", "minimum": Self::MIN, "maximum": Self::MAX })
+    }
+}
+
+#[cfg(test)]
+#[path = "request_tests.rs"]
+mod tests;

@@ -1,0 +1,404 @@
+//! Turns CometAPI replies into one task view, whichever documented shape arrives (spec §4.3),
+//! and error replies into [`Error`]s (spec §6). Accept liberally: extra fields, numeric ids,
+//! missing timestamps and unknown statuses never break parsing.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::error::{
+    ApiError, Error, ErrorKind, kind_for_gateway, kind_for_kling_code, kind_for_status,
+};
+use super::wire::{GatewayErrorBody, KlingEnvelope, KlingTask, KlingVideo, WrapperEnvelope};
+
+/// Normalised task status, in the API's own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum TaskStatus {
+    /// Accepted, not started.
+    Submitted,
+    /// Rendering.
+    Processing,
+    /// Finished; videos are ready.
+    Succeed,
+    /// Finished without a video.
+    Failed,
+}
+
+impl TaskStatus {
+    /// Reads a Kling `task_status` (any case; `succeeded`/`success`/`failure` too, spec §4.3).
+    pub fn from_native(status: &str) -> Option<Self> {
+        match status.trim().to_ascii_lowercase().as_str() {
+            "submitted" => Some(Self::Submitted),
+            "processing" => Some(Self::Processing),
+            "succeed" | "succeeded" | "success" => Some(Self::Succeed),
+            "failed" | "failure" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+
+    /// Reads a wrapper `data.status` (new-api task relay).
+    pub fn from_wrapper(status: &str) -> Option<Self> {
+        match status.trim().to_ascii_uppercase().as_str() {
+            "NOT_START" | "SUBMITTED" => Some(Self::Submitted),
+            "QUEUED" | "IN_PROGRESS" => Some(Self::Processing),
+            "SUCCESS" => Some(Self::Succeed),
+            "FAILURE" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+
+    /// The API's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Submitted => "submitted",
+            Self::Processing => "processing",
+            Self::Succeed => "succeed",
+            Self::Failed => "failed",
+        }
+    }
+
+    /// Whether the task will not change any more.
+    pub fn is_terminal(self) -> bool {
+        matches!(self, Self::Succeed | Self::Failed)
+    }
+}
+
+/// Which documented reply shape a task came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyShape {
+    /// Kling-native `{code: 0, data: {task_status}}` (current docs).
+    Native,
+    /// new-api wrapper `{code: "success", data: {status, data}}` (older docs).
+    Wrapper,
+}
+
+/// A task, normalised from either reply shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// Upstream task id (a string, never parsed as a number).
+    pub task_id: String,
+    /// Normalised status.
+    pub status: TaskStatus,
+    /// Upstream status text: the failure reason on `failed`.
+    pub status_message: Option<String>,
+    /// The caller's own id, when echoed.
+    pub external_task_id: Option<String>,
+    /// Creation time, Unix ms.
+    pub created_at_ms: Option<i64>,
+    /// Last update, Unix ms.
+    pub updated_at_ms: Option<i64>,
+    /// Progress percentage, when the reply gives one (wrapper shape only).
+    pub progress_percent: Option<u8>,
+    /// Finished videos (empty until `succeed`).
+    pub videos: Vec<Video>,
+    /// Upstream request id.
+    pub request_id: Option<String>,
+    /// The shape the reply came in.
+    pub shape: ReplyShape,
+}
+
+/// A finished video.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Video {
+    /// Upstream video id.
+    pub id: Option<String>,
+    /// Download URL.
+    pub url: String,
+    /// Duration as the API wrote it (`"5.041"`), unknown when the URL came from a fallback.
+    pub duration: Option<String>,
+}
+
+impl Video {
+    /// The duration in seconds, when it parses.
+    pub fn duration_seconds(&self) -> Option<f64> {
+        self.duration.as_deref()?.trim().parse().ok()
+    }
+}
+
+/// An accepted create request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatedTask {
+    /// Upstream task id.
+    pub task_id: String,
+    /// Normally `submitted`.
+    pub status: TaskStatus,
+    /// The external id the API echoed, if any.
+    pub external_task_id: Option<String>,
+    /// Creation time, Unix ms.
+    pub created_at_ms: Option<i64>,
+    /// Upstream request id.
+    pub request_id: Option<String>,
+}
+
+/// Parses a create reply (§3): HTTP 2xx, `code == 0` and a non-empty task id.
+pub fn parse_create(status: u16, url: &str, body: &[u8]) -> Result<CreatedTask, Error> {
+    let value = decode(status, url, body)?;
+    check_error(status, &value)?;
+    let envelope: KlingEnvelope = serde_json::from_value(value.clone()).unwrap_or_default();
+    // Other proxies (L) put `task_id` at top level with no `data`.
+    let task = envelope
+        .data
+        .unwrap_or_else(|| serde_json::from_value::<KlingTask>(value.clone()).unwrap_or_default());
+    let Some(task_id) = task.task_id.filter(|id| !id.trim().is_empty()) else {
+        return Err(unrecognised(
+            status,
+            url,
+            "no task_id in the create reply",
+            body,
+        ));
+    };
+    if !(200..300).contains(&status) {
+        return Err(unrecognised(status, url, "task id in an error reply", body));
+    }
+    Ok(CreatedTask {
+        task_id,
+        status: task
+            .task_status
+            .as_deref()
+            .and_then(TaskStatus::from_native)
+            .unwrap_or(TaskStatus::Submitted),
+        external_task_id: task.task_info.and_then(|info| info.external_task_id),
+        created_at_ms: task.created_at.filter(|t| *t > 0),
+        request_id: envelope.request_id,
+    })
+}
+
+/// Parses a query reply (§4) in either shape.
+pub fn parse_query(status: u16, url: &str, body: &[u8]) -> Result<Task, Error> {
+    let value = decode(status, url, body)?;
+    check_error(status, &value)?;
+    let data = value.get("data");
+    let is_wrapper = value.get("code").is_some_and(Value::is_string)
+        || data.is_some_and(|d| d.get("status").is_some() && d.get("task_status").is_none());
+    let task = if is_wrapper {
+        serde_json::from_value::<WrapperEnvelope>(value.clone())
+            .ok()
+            .and_then(from_wrapper)
+    } else if data.is_some_and(|d| d.get("task_status").is_some()) {
+        serde_json::from_value::<KlingEnvelope>(value.clone())
+            .ok()
+            .and_then(from_native)
+    } else {
+        None
+    };
+    task.ok_or_else(|| unrecognised(status, url, "unrecognised task reply", body))
+}
+
+/// Parses the body as JSON; otherwise an error that shows the status and the first bytes.
+fn decode(status: u16, url: &str, body: &[u8]) -> Result<Value, Error> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(value) if value.is_object() => Ok(value),
+        _ => {
+            let kind = kind_for_status(status);
+            let detail = if body.iter().all(u8::is_ascii_whitespace) {
+                "empty body".to_owned()
+            } else {
+                format!("not JSON: {}", head(body))
+            };
+            // Only outages and rate limits are worth naming by status alone; a 2xx, 3xx or
+            // 404 HTML page almost always means a wrong COMETAPI_BASE_URL.
+            if matches!(
+                kind,
+                ErrorKind::UpstreamUnavailable | ErrorKind::RateLimited | ErrorKind::Auth
+            ) {
+                Err(Error::Api(ApiError {
+                    kind,
+                    status,
+                    code: None,
+                    message: format!("{detail} (from {url})"),
+                    request_id: None,
+                }))
+            } else {
+                Err(Error::MalformedResponse {
+                    status,
+                    url: url.to_owned(),
+                    detail,
+                })
+            }
+        }
+    }
+}
+
+/// Steps 2, 3 and 6 of §4.3: gateway errors, relay errors, Kling business codes.
+fn check_error(status: u16, value: &Value) -> Result<(), Error> {
+    if value.get("error").is_some_and(Value::is_object) {
+        let body: GatewayErrorBody = serde_json::from_value(value.clone()).unwrap_or_default();
+        let message = body
+            .error
+            .message
+            .unwrap_or_else(|| "no message".to_owned());
+        let code = body.error.code.filter(|c| !c.is_empty());
+        return Err(Error::Api(ApiError {
+            kind: kind_for_gateway(code.as_deref(), &message, status),
+            status,
+            code,
+            message,
+            request_id: None,
+        }));
+    }
+    match value.get("code") {
+        Some(Value::String(code)) if !code.eq_ignore_ascii_case("success") => {
+            let message = text(value, "message").unwrap_or_else(|| code.clone());
+            Err(Error::Api(ApiError {
+                kind: kind_for_gateway(Some(code), &message, status),
+                status,
+                code: Some(code.clone()),
+                message,
+                request_id: text(value, "request_id"),
+            }))
+        }
+        Some(Value::Number(code)) if code.as_i64() != Some(0) => {
+            let numeric = code.as_i64().unwrap_or(-1);
+            Err(Error::Api(ApiError {
+                kind: kind_for_kling_code(numeric, status),
+                status,
+                code: Some(code.to_string()),
+                message: text(value, "message").unwrap_or_else(|| "no message".to_owned()),
+                request_id: text(value, "request_id"),
+            }))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn from_native(envelope: KlingEnvelope) -> Option<Task> {
+    let data = envelope.data?;
+    let raw_status = data.task_status.clone().unwrap_or_default();
+    let status = TaskStatus::from_native(&raw_status).unwrap_or_else(|| {
+        tracing::warn!(status = %raw_status, "unknown task_status; treating it as processing");
+        TaskStatus::Processing
+    });
+    Some(Task {
+        task_id: data.task_id.clone().filter(|id| !id.is_empty())?,
+        status,
+        status_message: data
+            .task_status_msg
+            .clone()
+            .filter(|m| !m.trim().is_empty()),
+        external_task_id: data.task_info.clone().and_then(|i| i.external_task_id),
+        created_at_ms: data.created_at.filter(|t| *t > 0),
+        updated_at_ms: data.updated_at.filter(|t| *t > 0),
+        progress_percent: None,
+        videos: videos_of(&data),
+        request_id: envelope.request_id,
+        shape: ReplyShape::Native,
+    })
+}
+
+fn from_wrapper(envelope: WrapperEnvelope) -> Option<Task> {
+    let outer = envelope.data?;
+    let nested_reply = outer.data.clone().unwrap_or_default();
+    let nested = nested_reply.data.clone().unwrap_or_default();
+    // The outer status wins (a gateway may hold IN_PROGRESS while it re-hosts the file);
+    // fall back to the nested Kling status only when the outer one is missing or unknown.
+    let status = outer
+        .status
+        .as_deref()
+        .and_then(TaskStatus::from_wrapper)
+        .or_else(|| {
+            nested
+                .task_status
+                .as_deref()
+                .and_then(TaskStatus::from_native)
+        })
+        .unwrap_or(TaskStatus::Processing);
+    let mut videos = videos_of(&nested);
+    if videos.is_empty() && status == TaskStatus::Succeed {
+        let fallback = [outer.result_url.clone(), outer.fail_reason.clone()]
+            .into_iter()
+            .flatten()
+            .find(|url| url.trim_start().starts_with("http"));
+        videos.extend(fallback.map(|url| Video {
+            id: None,
+            url: url.trim().to_owned(),
+            duration: None,
+        }));
+    }
+    let status_message = match status {
+        // On success `fail_reason` may hold a URL; never show it as an error.
+        TaskStatus::Succeed => None,
+        _ => outer.fail_reason.clone().or(nested.task_status_msg.clone()),
+    }
+    .filter(|m| !m.trim().is_empty());
+    let secs_to_ms = |t: Option<i64>| t.filter(|t| *t > 0).map(|t| t * 1000);
+    Some(Task {
+        task_id: outer
+            .task_id
+            .clone()
+            .or(nested.task_id.clone())
+            .filter(|id| !id.is_empty())?,
+        status,
+        status_message,
+        external_task_id: nested.task_info.clone().and_then(|i| i.external_task_id),
+        created_at_ms: nested
+            .created_at
+            .filter(|t| *t > 0)
+            .or(secs_to_ms(outer.submit_time)),
+        updated_at_ms: nested
+            .updated_at
+            .filter(|t| *t > 0)
+            .or(secs_to_ms(outer.finish_time))
+            .or(secs_to_ms(outer.start_time)),
+        progress_percent: outer.progress.as_deref().and_then(parse_percent),
+        videos,
+        request_id: nested_reply.request_id,
+        shape: ReplyShape::Wrapper,
+    })
+}
+
+fn videos_of(task: &KlingTask) -> Vec<Video> {
+    let listed: &[KlingVideo] = task
+        .task_result
+        .as_ref()
+        .and_then(|r| r.videos.as_deref())
+        .unwrap_or_default();
+    listed
+        .iter()
+        .filter_map(|v| {
+            let url = v.url.as_deref()?.trim();
+            (!url.is_empty()).then(|| Video {
+                id: v.id.clone(),
+                url: url.to_owned(),
+                duration: v.duration.clone(),
+            })
+        })
+        .collect()
+}
+
+fn parse_percent(text: &str) -> Option<u8> {
+    let number: f64 = text.trim().trim_end_matches('%').trim().parse().ok()?;
+    (0.0..=100.0)
+        .contains(&number)
+        .then(|| number.round() as u8)
+}
+
+fn text(value: &Value, key: &str) -> Option<String> {
+    match value.get(key)? {
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn unrecognised(status: u16, url: &str, what: &str, body: &[u8]) -> Error {
+    Error::MalformedResponse {
+        status,
+        url: url.to_owned(),
+        detail: format!("{what}: {}", head(body)),
+    }
+}
+
+/// The first ~200 characters of a body, on one line, for error messages.
+fn head(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(body);
+    let one_line: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut cut: String = one_line.chars().take(200).collect();
+    if one_line.chars().count() > 200 {
+        cut.push('…');
+    }
+    cut
+}
+
+#[cfg(test)]
+#[path = "response_tests.rs"]
+mod tests;

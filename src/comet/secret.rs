@@ -1,0 +1,76 @@
+//! The CometAPI key, in a type that cannot leak through `Debug`, `Display` or logs.
+
+use std::fmt;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// A CometAPI key. `Debug` and `Display` print `[redacted]`; the value is zeroed on drop.
+#[derive(Clone)]
+pub struct ApiKey(SecretString);
+
+impl ApiKey {
+    /// Wraps a key; returns `None` for an empty or all-whitespace value.
+    pub fn new(value: &str) -> Option<Self> {
+        let trimmed = value.trim();
+        if trimmed.is_empty() {
+            return None;
+        }
+        Some(Self(SecretString::from(trimmed.to_owned())))
+    }
+
+    /// A form safe to show a person: the first 3 and last 4 characters, e.g. `sk-…a1b2`.
+    pub fn masked(&self) -> String {
+        let key = self.0.expose_secret();
+        let chars: Vec<char> = key.chars().collect();
+        if chars.len() < 12 {
+            return "…".to_owned();
+        }
+        let head: String = chars.iter().take(3).collect();
+        let tail: String = chars.iter().skip(chars.len() - 4).collect();
+        format!("{head}…{tail}")
+    }
+
+    /// The `Authorization` header value. Only the HTTP client calls this.
+    pub(crate) fn bearer(&self) -> String {
+        format!("Bearer {}", self.0.expose_secret())
+    }
+}
+
+impl fmt::Debug for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl fmt::Display for ApiKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_and_display_never_show_the_key() {
+        let key = ApiKey::new("sk-live-1234567890abcdef").unwrap();
+        assert_eq!(format!("{key:?}"), "[redacted]");
+        assert_eq!(format!("{key}"), "[redacted]");
+        assert_eq!(format!("{:?}", Some(key.clone())), "Some([redacted])");
+        assert!(!key.masked().contains("1234567890"));
+        assert_eq!(key.masked(), "sk-…cdef");
+    }
+
+    #[test]
+    fn blank_keys_are_absent() {
+        assert!(ApiKey::new("").is_none());
+        assert!(ApiKey::new("  \n").is_none());
+        assert_eq!(ApiKey::new(" sk-x ").unwrap().bearer(), "Bearer sk-x");
+    }
+
+    #[test]
+    fn short_keys_are_fully_masked() {
+        assert_eq!(ApiKey::new("sk-short").unwrap().masked(), "…");
+    }
+}
