@@ -3,3 +3,5 @@
 //! `config` (env and flags, parsed once); `simulator` is a fake CometAPI reached only by URL.
 
 pub mod comet;
+pub mod server;
+pub mod simulator;

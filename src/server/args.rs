@@ -1,0 +1,98 @@
+//! Tool arguments that fail to deserialize become tool errors the model can act on, not
+//! JSON-RPC `-32602` errors (MCP 2025-11-25: input errors are tool execution errors).
+
+use std::sync::Arc;
+
+use rmcp::handler::server::common::{FromContextPart, schema_for_input};
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::JsonObject;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+
+/// The arguments of a tool call: parsed, or the reason they could not be.
+pub(crate) struct ToolArgs<T>(pub(crate) Result<T, ArgumentError>);
+
+/// Why a tool's arguments were refused: the JSON path of the field and serde's reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct ArgumentError {
+    /// JSON path such as `image_list[1].type`; `None` when the problem is the whole object.
+    pub(crate) field: Option<String>,
+    /// What is wrong.
+    pub(crate) reason: String,
+}
+
+impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for ToolArgs<T> {
+    fn from_context_part(context: &mut ToolCallContext<'_, S>) -> Result<Self, rmcp::ErrorData> {
+        let arguments = context.arguments.take().unwrap_or_default();
+        Ok(Self(parse_arguments(arguments)))
+    }
+}
+
+/// Deserializes arguments, keeping the path of the first field that failed.
+pub(crate) fn parse_arguments<T: DeserializeOwned>(arguments: JsonObject) -> Result<T, ArgumentError> {
+    let value = serde_json::Value::Object(arguments);
+    serde_path_to_error::deserialize(value).map_err(|err| {
+        let path = err.path().to_string();
+        ArgumentError {
+            field: (path != ".").then_some(path),
+            reason: err.into_inner().to_string(),
+        }
+    })
+}
+
+/// The input schema of a tool whose arguments are `T`.
+///
+/// `schema_for_input` only fails for a type whose schema is not an object, which the schema
+/// snapshot test would catch; falling back to an open object keeps the server up regardless.
+pub(crate) fn input_schema<T: JsonSchema + 'static>() -> Arc<JsonObject> {
+    schema_for_input::<T>().unwrap_or_else(|err| {
+        tracing::error!(%err, type_name = std::any::type_name::<T>(), "bad input schema");
+        let mut open = JsonObject::new();
+        open.insert("type".into(), "object".into());
+        Arc::new(open)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::comet::CreateTaskRequest;
+
+    fn parse(value: serde_json::Value) -> Result<CreateTaskRequest, ArgumentError> {
+        let serde_json::Value::Object(map) = value else { unreachable!() };
+        parse_arguments(map)
+    }
+
+    #[test]
+    fn wrong_enum_values_name_the_json_path_and_the_allowed_values() {
+        let err = parse(json!({"prompt": "p", "image_list": [
+            {"image_url": "https://example.com/a.png"},
+            {"image_url": "https://example.com/b.png", "type": "last_frame"}
+        ]}))
+        .unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("image_list[1].type"));
+        assert_eq!(
+            err.reason,
+            "unknown variant `last_frame`, expected `first_frame` or `end_frame`"
+        );
+    }
+
+    #[test]
+    fn wrong_types_and_missing_fields() {
+        let err = parse(json!({"prompt": 5})).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("prompt"));
+        assert!(err.reason.starts_with("invalid type: integer `5`, expected a string"));
+
+        let err = parse(json!({})).unwrap_err();
+        assert_eq!(err.field, None);
+        assert_eq!(err.reason, "missing field `prompt`");
+    }
+
+    #[test]
+    fn the_request_schema_is_an_object() {
+        assert!(schema_for_input::<CreateTaskRequest>().is_ok());
+        assert_eq!(input_schema::<CreateTaskRequest>()["type"], json!("object"));
+    }
+}

@@ -1,0 +1,167 @@
+//! The one place where failures become MCP tool results: `isError: true`, a one-line message
+//! that says what failed and what to change, and the details in structured form under `_meta`.
+//!
+//! Error results carry no `structuredContent`: some clients validate it against the tool's
+//! success `outputSchema` even when `isError` is set, which would hide the real message.
+
+use rmcp::model::{CallToolResult, ContentBlock, MetaObject};
+use serde::Serialize;
+use serde_json::Value;
+
+use super::args::ArgumentError;
+use crate::comet::{self, ErrorKind};
+
+/// The `_meta` key under which error details travel.
+pub const ERROR_META_KEY: &str = "kling-omni-mcp/error";
+
+/// A failure as the model sees it.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ToolFailure {
+    /// Stable category (`auth`, `invalid_request`, …).
+    kind: &'static str,
+    /// Whether calling again unchanged, later, may work.
+    retryable: bool,
+    /// The one-line message.
+    message: String,
+    /// The argument at fault, as a JSON path.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<String>,
+    /// Upstream HTTP status.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    status: Option<u16>,
+    /// Upstream business code.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<String>,
+    /// Upstream request id, for CometAPI support.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+}
+
+impl ToolFailure {
+    /// Arguments that did not deserialize.
+    pub(crate) fn from_arguments(err: ArgumentError, tool: &str) -> Self {
+        let message = match &err.field {
+            Some(field) => format!(
+                "Invalid argument `{field}`: {}. Fix: correct `{field}` and call {tool} again.",
+                err.reason
+            ),
+            None => format!(
+                "Invalid arguments: {}. Fix: follow the {tool} input schema and call again.",
+                err.reason
+            ),
+        };
+        Self::bare(ErrorKind::InvalidRequest, message, err.field)
+    }
+
+    /// A client error. `external_task_id` names the task a failed create may have started.
+    pub(crate) fn from_comet(err: &comet::Error, external_task_id: Option<&str>) -> Self {
+        let kind = err.kind();
+        let what = match err {
+            comet::Error::MissingApiKey => "COMETAPI_KEY is not set, so nothing was sent".to_owned(),
+            other => other.to_string(),
+        };
+        let mut message = format!("{}. Fix: {}", what.trim_end_matches('.'), kind.fix());
+        if let Some(id) = external_task_id.filter(|_| err.create_may_have_started()) {
+            message.push_str(&format!(
+                " The task may have been created and billed anyway: look for external_task_id \"{id}\" in the CometAPI task log before submitting again."
+            ));
+        }
+        let field = match err {
+            comet::Error::InvalidInput { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        Self {
+            retryable: err.retryable(),
+            status: err.status(),
+            code: err.code().map(str::to_owned),
+            request_id: err.request_id().map(str::to_owned),
+            ..Self::bare(kind, message, field)
+        }
+    }
+
+    fn bare(kind: ErrorKind, message: String, field: Option<String>) -> Self {
+        Self {
+            kind: kind.as_str(),
+            retryable: false,
+            message,
+            field,
+            status: None,
+            code: None,
+            request_id: None,
+        }
+    }
+
+    /// The tool result: `isError: true`, the message as text, details in `_meta`.
+    pub(crate) fn into_result(self) -> CallToolResult {
+        tracing::info!(kind = self.kind, message = %self.message, "tool error");
+        let text = format!("Error [{}]: {}", self.kind, self.message);
+        let mut result = CallToolResult::error(vec![ContentBlock::text(text)]);
+        let mut meta = MetaObject::new();
+        meta.0.insert(
+            ERROR_META_KEY.to_owned(),
+            serde_json::to_value(&self).unwrap_or(Value::Null),
+        );
+        result.meta = Some(meta);
+        result
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::comet::ApiError;
+
+    fn text_of(result: &CallToolResult) -> String {
+        result.content[0].as_text().unwrap().text.clone()
+    }
+
+    #[test]
+    fn argument_errors_name_the_field_and_the_fix() {
+        let failure = ToolFailure::from_arguments(
+            ArgumentError {
+                field: Some("aspect_ratio".into()),
+                reason: "unknown variant `4:3`, expected one of `16:9`, `9:16`, `1:1`".into(),
+            },
+            "generate_video",
+        );
+        let result = failure.into_result();
+        assert_eq!(result.is_error, Some(true));
+        assert_eq!(result.structured_content, None);
+        assert_eq!(
+            text_of(&result),
+            "Error [invalid_request]: Invalid argument `aspect_ratio`: unknown variant `4:3`, expected one of `16:9`, `9:16`, `1:1`. Fix: correct `aspect_ratio` and call generate_video again."
+        );
+        let meta = &result.meta.unwrap().0[ERROR_META_KEY];
+        assert_eq!(meta["kind"], "invalid_request");
+        assert_eq!(meta["field"], "aspect_ratio");
+        assert_eq!(meta["retryable"], false);
+    }
+
+    #[test]
+    fn missing_key_says_how_to_set_it() {
+        let result = ToolFailure::from_comet(&comet::Error::MissingApiKey, None).into_result();
+        let text = text_of(&result);
+        assert!(text.starts_with("Error [missing_api_key]: COMETAPI_KEY is not set"), "{text}");
+        assert!(text.contains("\"env\" block"), "{text}");
+    }
+
+    #[test]
+    fn upstream_errors_keep_code_and_request_id_and_warn_about_double_billing() {
+        let err = comet::Error::Api(ApiError {
+            kind: ErrorKind::UpstreamUnavailable,
+            status: 500,
+            code: Some("5000".into()),
+            message: "Internal server error".into(),
+            request_id: Some("req-9".into()),
+        });
+        let result = ToolFailure::from_comet(&err, Some("kmcp-abc")).into_result();
+        let text = text_of(&result);
+        assert!(text.contains("HTTP 500, code 5000"), "{text}");
+        assert!(text.contains("external_task_id \"kmcp-abc\""), "{text}");
+        assert!(!text.contains('\n'), "one line: {text}");
+        let meta = &result.meta.unwrap().0[ERROR_META_KEY];
+        assert_eq!(meta["request_id"], "req-9");
+        assert_eq!(meta["code"], "5000");
+        assert_eq!(meta["retryable"], true);
+    }
+}

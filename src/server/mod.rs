@@ -1,0 +1,88 @@
+//! The MCP layer: the server handler, its instructions, and one file per tool. Talks to
+//! CometAPI only through [`crate::comet::Client`]; knows nothing about HTTP.
+
+mod args;
+mod errors;
+mod generate_video;
+mod get_video_task;
+
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::model::{
+    CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig,
+};
+use rmcp::{ServerHandler, tool_handler};
+use serde::Serialize;
+
+use crate::comet;
+
+pub use errors::ERROR_META_KEY;
+pub use generate_video::GenerateVideoOutput;
+pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput, VideoOutput};
+
+/// How the server tells agents to use it (the `instructions` of the initialize result).
+const INSTRUCTIONS: &str = "Makes short videos with Kling O1 Omni through CometAPI.
+1. Call generate_video with a prompt (and optional images, elements or one video). It returns a task_id at once; each task costs money.
+2. Call get_video_task with that task_id every 15-30 s. Jobs usually take 1-5 minutes.
+3. On `succeed`, give the user the video URLs and tell them to download soon (they expire after about 30 days). On `failed`, read status_message, change the input, and submit a new task.";
+
+/// Appended to the instructions when the server runs against the built-in simulator.
+const SIMULATION_NOTE: &str = "\nSIMULATION MODE: this server talks to a built-in simulated CometAPI. Tasks finish after a few polls, cost nothing, and produce no real video.";
+
+/// The MCP server: the two video tools over a shared CometAPI client.
+#[derive(Debug, Clone)]
+pub struct KlingServer {
+    comet: comet::Client,
+    simulated: bool,
+    tool_router: ToolRouter<Self>,
+}
+
+impl KlingServer {
+    /// A server that calls CometAPI through `comet`. `simulated` marks every result as coming
+    /// from the built-in simulator.
+    pub fn new(comet: comet::Client, simulated: bool) -> Self {
+        Self {
+            comet,
+            simulated,
+            tool_router: Self::generate_video_router() + Self::get_video_task_router(),
+        }
+    }
+}
+
+#[tool_handler(router = self.tool_router)]
+impl ServerHandler for KlingServer {
+    fn get_info(&self) -> ServerConfig {
+        let mut instructions = INSTRUCTIONS.to_owned();
+        if self.simulated {
+            instructions.push_str(SIMULATION_NOTE);
+        }
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
+                    .with_title("Kling Omni Video (CometAPI)"),
+            )
+            .with_instructions(instructions)
+    }
+}
+
+/// A successful result: `structuredContent` matching the tool's `outputSchema`, a short human
+/// summary, and the same JSON as text for clients that ignore structured output.
+fn structured_result<T: Serialize>(output: &T, summary: String) -> CallToolResult {
+    let value = match serde_json::to_value(output) {
+        Ok(value) => value,
+        // Our output types are plain data; this cannot fail, but never panic on it.
+        Err(err) => return CallToolResult::error(vec![ContentBlock::text(format!(
+            "Error [internal]: could not encode the result: {err}"
+        ))]),
+    };
+    let mut result = CallToolResult::success(vec![
+        ContentBlock::text(summary),
+        ContentBlock::text(value.to_string()),
+    ]);
+    result.structured_content = Some(value);
+    result
+}
+
+/// `serde(skip_serializing_if)` helper.
+fn is_false(value: &bool) -> bool {
+    !*value
+}

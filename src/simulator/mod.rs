@@ -1,0 +1,145 @@
+//! A simulated CometAPI (Kling Omni Video) on a loopback port: both endpoints, the real request
+//! rules, both reply shapes, status progression, failing tasks and every documented error body.
+//! It backs every test and `--simulate`; the client reaches it only through its URL.
+//!
+//! Scenarios are chosen per task with directives in the prompt:
+//! `[sim:fail]` (the task fails), `[sim:error=1102]` (the create is refused with that Kling
+//! code; also `quota`, `token`, `html`), `[sim:wrapper]` (replies in the older wrapper shape),
+//! `[sim:url_in_fail_reason]` (wrapper success with the URL only in `fail_reason`),
+//! `[sim:polls=N]` (finish on the N-th poll).
+
+mod bodies;
+mod routes;
+mod rules;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+/// How the simulator behaves unless a prompt directive says otherwise.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    /// A task finishes on this poll (1 = the first query already sees it finished).
+    pub finish_after_polls: u32,
+    /// A task also finishes once this much time has passed since its creation.
+    pub finish_after: Option<Duration>,
+    /// When set, only `Authorization: Bearer <this>` is accepted; otherwise any key is.
+    pub required_key: Option<String>,
+    /// Answer queries in the older wrapper shape instead of the native one.
+    pub wrapper_shape: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            finish_after_polls: 3,
+            finish_after: None,
+            required_key: None,
+            wrapper_shape: false,
+        }
+    }
+}
+
+/// One request the simulator received, for tests to inspect.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordedRequest {
+    /// `GET` or `POST`.
+    pub method: String,
+    /// Path, e.g. `/kling/v1/videos/omni-video`.
+    pub path: String,
+    /// The `Authorization` header, if any.
+    pub authorization: Option<String>,
+    /// The body, when it was JSON.
+    pub body: Option<Value>,
+}
+
+/// A running simulator. Dropping it stops the server.
+#[derive(Debug)]
+pub struct Simulator {
+    url: reqwest::Url,
+    state: Arc<State>,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl Simulator {
+    /// Starts a simulator on `127.0.0.1` with an OS-chosen port.
+    pub async fn start(config: SimConfig) -> std::io::Result<Self> {
+        Self::start_on(SocketAddr::from(([127, 0, 0, 1], 0)), config).await
+    }
+
+    /// Starts a simulator on `addr`.
+    pub async fn start_on(addr: SocketAddr, config: SimConfig) -> std::io::Result<Self> {
+        let listener = tokio::net::TcpListener::bind(addr).await?;
+        let local = listener.local_addr()?;
+        let url = reqwest::Url::parse(&format!("http://{local}"))
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        let state = Arc::new(State {
+            config,
+            origin: url.as_str().trim_end_matches('/').to_owned(),
+            tasks: Mutex::default(),
+            log: Mutex::default(),
+            next_id: AtomicU64::new(0),
+        });
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let app = routes::router(state.clone());
+        tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+                let _ = stopped.await;
+            });
+            if let Err(err) = serve.await {
+                tracing::error!(%err, "simulator stopped");
+            }
+        });
+        tracing::info!(%url, "simulated CometAPI listening");
+        Ok(Self { url, state, _shutdown: shutdown })
+    }
+
+    /// The origin to use as `COMETAPI_BASE_URL`.
+    pub fn url(&self) -> &reqwest::Url {
+        &self.url
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.state.log).clone()
+    }
+
+    /// How many create requests were received.
+    pub fn create_count(&self) -> usize {
+        lock(&self.state.log).iter().filter(|r| r.method == "POST").count()
+    }
+}
+
+/// Shared server state.
+#[derive(Debug)]
+struct State {
+    config: SimConfig,
+    origin: String,
+    tasks: Mutex<HashMap<String, SimTask>>,
+    log: Mutex<Vec<RecordedRequest>>,
+    next_id: AtomicU64,
+}
+
+/// A simulated task.
+#[derive(Debug, Clone)]
+struct SimTask {
+    id: String,
+    external_task_id: Option<String>,
+    created: Instant,
+    created_at_ms: i64,
+    polls: u32,
+    finish_after_polls: u32,
+    fails: bool,
+    wrapper: bool,
+    url_in_fail_reason: bool,
+}
+
+/// Locks a mutex, recovering the data if a panicking holder poisoned it.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}

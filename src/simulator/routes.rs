@@ -1,0 +1,164 @@
+//! HTTP handlers of the simulator: create, query, the fake video file, and an HTML 404 for
+//! any other path (what a wrong base URL gets from a real web server).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State as Extract};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde_json::Value;
+
+use super::bodies::{self, TaskPhase};
+use super::{RecordedRequest, SimTask, State, lock, rules};
+
+/// Task ids look like Kling's: 18 digits.
+const FIRST_TASK_ID: u64 = 880_000_000_000_000_000;
+
+pub(super) fn router(state: Arc<State>) -> Router {
+    Router::new()
+        .route("/kling/v1/videos/omni-video", post(create))
+        .route("/kling/v1/videos/omni-video/{task_id}", get(query))
+        .route("/_sim/videos/{file}", get(video))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+async fn create(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: Bytes) -> Response {
+    let json = serde_json::from_slice::<Value>(&body).ok();
+    record(&state, Method::POST, "/kling/v1/videos/omni-video", &headers, json.clone());
+    if let Some(refused) = check_auth(&state, &headers) {
+        return refused;
+    }
+    let Some(json) = json else {
+        return bodies::kling_error(1200, "Invalid request parameters: body is not valid JSON");
+    };
+    let prompt = json.get("prompt").and_then(Value::as_str).unwrap_or_default().to_owned();
+    if let Some(code) = directive(&prompt, "error") {
+        return bodies::scripted_error(&code);
+    }
+    if let Err(message) = rules::check_create(&json) {
+        return bodies::kling_error(1201, &format!("Invalid parameter: {message}"));
+    }
+    let id = (FIRST_TASK_ID + state.next_id.fetch_add(1, Ordering::Relaxed) + 1).to_string();
+    let task = SimTask {
+        id: id.clone(),
+        external_task_id: json.get("external_task_id").and_then(Value::as_str).map(str::to_owned),
+        created: Instant::now(),
+        created_at_ms: now_ms(),
+        polls: 0,
+        finish_after_polls: directive(&prompt, "polls")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(state.config.finish_after_polls)
+            .max(1),
+        fails: directive(&prompt, "fail").is_some(),
+        wrapper: state.config.wrapper_shape || directive(&prompt, "wrapper").is_some(),
+        url_in_fail_reason: directive(&prompt, "url_in_fail_reason").is_some(),
+    };
+    let reply = bodies::created(&task);
+    lock(&state.tasks).insert(id, task);
+    reply
+}
+
+async fn query(
+    Extract(state): Extract<Arc<State>>,
+    Path(task_id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let path = format!("/kling/v1/videos/omni-video/{task_id}");
+    record(&state, Method::GET, &path, &headers, None);
+    if let Some(refused) = check_auth(&state, &headers) {
+        return refused;
+    }
+    let snapshot = {
+        let mut tasks = lock(&state.tasks);
+        let Some(task) = tasks.get_mut(&task_id) else {
+            return bodies::kling_error(1203, "Resource not found: no task with this task_id");
+        };
+        task.polls = task.polls.saturating_add(1);
+        task.clone()
+    };
+    let finished = snapshot.polls >= snapshot.finish_after_polls
+        || state.config.finish_after.is_some_and(|after| snapshot.created.elapsed() >= after);
+    let phase = match (finished, snapshot.fails) {
+        (true, true) => TaskPhase::Failed,
+        (true, false) => TaskPhase::Succeeded,
+        (false, _) if snapshot.polls <= 1 => TaskPhase::Submitted,
+        (false, _) => TaskPhase::Processing,
+    };
+    bodies::task(&snapshot, phase, &state.origin, now_ms())
+}
+
+async fn video(Path(file): Path<String>) -> Response {
+    if !file.ends_with(".mp4") {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    ([(header::CONTENT_TYPE, "video/mp4")], bodies::FAKE_MP4).into_response()
+}
+
+async fn not_found(uri: Uri) -> Response {
+    let page = format!(
+        "<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><p>{}</p></body></html>",
+        uri.path()
+    );
+    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/html")], page).into_response()
+}
+
+fn check_auth(state: &State, headers: &HeaderMap) -> Option<Response> {
+    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let accepted = match (&state.config.required_key, given) {
+        (_, None) => false,
+        (None, Some(value)) => value.starts_with("Bearer ") && value.len() > 7,
+        (Some(key), Some(value)) => value.strip_prefix("Bearer ") == Some(key.as_str()),
+    };
+    (!accepted).then(bodies::invalid_token)
+}
+
+fn record(state: &State, method: Method, path: &str, headers: &HeaderMap, body: Option<Value>) {
+    lock(&state.log).push(RecordedRequest {
+        method: method.to_string(),
+        path: path.to_owned(),
+        authorization: headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned),
+        body,
+    });
+}
+
+/// The value of `[sim:NAME]` or `[sim:NAME=VALUE]` in a prompt (`""` for the bare form).
+fn directive(prompt: &str, name: &str) -> Option<String> {
+    prompt.split("[sim:").skip(1).find_map(|rest| {
+        let inner = rest.split(']').next()?;
+        match inner.split_once('=') {
+            Some((key, value)) if key == name => Some(value.trim().to_owned()),
+            None if inner == name => Some(String::new()),
+            _ => None,
+        }
+    })
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directives_are_read_from_the_prompt() {
+        let prompt = "a cat [sim:error=1102] [sim:fail] [sim:polls=2]";
+        assert_eq!(directive(prompt, "error").as_deref(), Some("1102"));
+        assert_eq!(directive(prompt, "fail").as_deref(), Some(""));
+        assert_eq!(directive(prompt, "polls").as_deref(), Some("2"));
+        assert_eq!(directive(prompt, "wrapper"), None);
+        assert_eq!(directive("no directives", "fail"), None);
+    }
+}
