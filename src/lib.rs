@@ -3,5 +3,6 @@
 //! `config` (env and flags, parsed once); `simulator` is a fake CometAPI reached only by URL.
 
 pub mod comet;
+pub mod config;
 pub mod server;
 pub mod simulator;
