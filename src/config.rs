@@ -103,7 +103,10 @@ mod tests {
     fn bad_base_urls_are_refused_with_an_example() {
         for bad in ["api.cometapi.com", "ftp://x", "", "http://"] {
             let err = Config::new(cli(&["--base-url", bad]), |_| None).unwrap_err();
-            assert!(err.to_string().contains("https://api.cometapi.com"), "{bad}");
+            assert!(
+                err.to_string().contains("https://api.cometapi.com"),
+                "{bad}"
+            );
         }
     }
 }

@@ -28,7 +28,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let config = Config::from_env(cli)?;
     // The simulator lives as long as the server; it is dropped (stopped) when `run` returns.
     let simulator = match config.simulate {
-        true => Some(Simulator::start(SimConfig::default()).await.context("starting the simulator")?),
+        true => Some(
+            Simulator::start(SimConfig::default())
+                .await
+                .context("starting the simulator")?,
+        ),
         false => None,
     };
     let (base_url, api_key) = match &simulator {
@@ -45,7 +49,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     );
     let client = comet::Client::new(comet::ClientOptions::new(base_url, api_key))?;
     let server = KlingServer::new(client, config.simulate);
-    let service = server.serve(rmcp::transport::stdio()).await.context("MCP initialize")?;
+    let service = server
+        .serve(rmcp::transport::stdio())
+        .await
+        .context("MCP initialize")?;
     service.waiting().await.context("MCP session")?;
     Ok(())
 }

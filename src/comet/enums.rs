@@ -82,6 +82,10 @@ wire_enum! {
     }
 }
 
+#[allow(
+    clippy::derivable_impls,
+    reason = "`wire_enum!` declares the enum, so `#[default]` cannot mark a variant"
+)]
 impl Default for ModelName {
     fn default() -> Self {
         Self::KlingVideoO1

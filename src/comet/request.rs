@@ -19,7 +19,7 @@ pub struct CreateTaskRequest {
     #[serde(default)]
     pub model_name: ModelName,
     /// What to generate, 1-2500 characters. Refer to inputs by 1-based position:
-    /// <<<image_1>>>, <<<element_1>>>, <<<video_1>>>.
+    /// `<<<image_1>>>`, `<<<element_1>>>`, `<<<video_1>>>`.
     pub prompt: String,
     /// Images: public http(s) URL or bare base64; JPG/PNG, each side >= 300 px, <= 10 MB.
     /// Images + elements: at most 7, or 4 with a video.
@@ -66,6 +66,7 @@ pub struct ImageInput {
 #[serde(deny_unknown_fields)]
 pub struct ElementRef {
     /// Element id: a positive integer (often 18 digits; send it as a JSON number).
+    #[schemars(range(min = 1))]
     pub element_id: u64,
 }
 

@@ -11,7 +11,7 @@ use super::error::{
 use super::wire::{GatewayErrorBody, KlingEnvelope, KlingTask, KlingVideo, WrapperEnvelope};
 
 /// Normalised task status, in the API's own words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, schemars::JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum TaskStatus {
     /// Accepted, not started.
@@ -60,6 +60,23 @@ impl TaskStatus {
     /// Whether the task will not change any more.
     pub fn is_terminal(self) -> bool {
         matches!(self, Self::Succeed | Self::Failed)
+    }
+}
+
+impl schemars::JsonSchema for TaskStatus {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("TaskStatus")
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "enum": ["submitted", "processing", "succeed", "failed"]
+        })
     }
 }
 

@@ -29,7 +29,9 @@ impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for ToolArg
 }
 
 /// Deserializes arguments, keeping the path of the first field that failed.
-pub(crate) fn parse_arguments<T: DeserializeOwned>(arguments: JsonObject) -> Result<T, ArgumentError> {
+pub(crate) fn parse_arguments<T: DeserializeOwned>(
+    arguments: JsonObject,
+) -> Result<T, ArgumentError> {
     let value = serde_json::Value::Object(arguments);
     serde_path_to_error::deserialize(value).map_err(|err| {
         let path = err.path().to_string();
@@ -61,7 +63,9 @@ mod tests {
     use crate::comet::CreateTaskRequest;
 
     fn parse(value: serde_json::Value) -> Result<CreateTaskRequest, ArgumentError> {
-        let serde_json::Value::Object(map) = value else { unreachable!() };
+        let serde_json::Value::Object(map) = value else {
+            unreachable!()
+        };
         parse_arguments(map)
     }
 
@@ -83,7 +87,10 @@ mod tests {
     fn wrong_types_and_missing_fields() {
         let err = parse(json!({"prompt": 5})).unwrap_err();
         assert_eq!(err.field.as_deref(), Some("prompt"));
-        assert!(err.reason.starts_with("invalid type: integer `5`, expected a string"));
+        assert!(
+            err.reason
+                .starts_with("invalid type: integer `5`, expected a string")
+        );
 
         let err = parse(json!({})).unwrap_err();
         assert_eq!(err.field, None);

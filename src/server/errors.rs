@@ -57,7 +57,9 @@ impl ToolFailure {
     pub(crate) fn from_comet(err: &comet::Error, external_task_id: Option<&str>) -> Self {
         let kind = err.kind();
         let what = match err {
-            comet::Error::MissingApiKey => "COMETAPI_KEY is not set, so nothing was sent".to_owned(),
+            comet::Error::MissingApiKey => {
+                "COMETAPI_KEY is not set, so nothing was sent".to_owned()
+            }
             other => other.to_string(),
         };
         let mut message = format!("{}. Fix: {}", what.trim_end_matches('.'), kind.fix());
@@ -141,7 +143,10 @@ mod tests {
     fn missing_key_says_how_to_set_it() {
         let result = ToolFailure::from_comet(&comet::Error::MissingApiKey, None).into_result();
         let text = text_of(&result);
-        assert!(text.starts_with("Error [missing_api_key]: COMETAPI_KEY is not set"), "{text}");
+        assert!(
+            text.starts_with("Error [missing_api_key]: COMETAPI_KEY is not set"),
+            "{text}"
+        );
         assert!(text.contains("\"env\" block"), "{text}");
     }
 

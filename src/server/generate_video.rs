@@ -14,7 +14,7 @@ use crate::comet::{CreateTaskRequest, CreatedTask, TaskStatus};
 /// The `structuredContent` of `generate_video`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct GenerateVideoOutput {
-    /// Pass this to get_video_task.
+    /// Pass this to `get_video_task`.
     pub task_id: String,
     /// Status at submission, normally `submitted`.
     pub status: TaskStatus,
@@ -36,12 +36,12 @@ pub struct GenerateVideoOutput {
 
 #[tool_router(router = generate_video_router, vis = "pub(super)")]
 impl KlingServer {
-    /// Start a Kling O1 Omni video task on CometAPI (costs money). Returns a task_id at once;
-    /// then poll get_video_task every 15-30 s until `succeed` (usually 1-5 min).
-    /// The inputs pick the mode: text only (aspect_ratio required, duration 5 or 10);
-    /// first_frame image, optionally with end_frame (no aspect_ratio, duration 5 or 10);
-    /// reference images/elements (aspect_ratio required, duration 3-10); one video with
-    /// refer_type `feature` (aspect_ratio required) or `base` to edit it (no aspect_ratio or duration).
+    /// Start a Kling O1 Omni video task on CometAPI (costs money). Returns a `task_id` at once;
+    /// then poll `get_video_task` every 15-30 s until `succeed` (usually 1-5 min).
+    /// The inputs pick the mode: text only (`aspect_ratio` required, `duration` 5 or 10);
+    /// a `first_frame` image, optionally with an `end_frame` (no `aspect_ratio`, `duration` 5 or 10);
+    /// reference images/elements (`aspect_ratio` required, `duration` 3-10); one video with
+    /// `refer_type` `feature` (`aspect_ratio` required) or `base` to edit it (no `aspect_ratio` or `duration`).
     #[tool(
         name = "generate_video",
         input_schema = input_schema::<CreateTaskRequest>(),
@@ -81,7 +81,11 @@ impl KlingServer {
         }
     }
 
-    fn output_for(&self, created: CreatedTask, sent_external_id: Option<String>) -> GenerateVideoOutput {
+    fn output_for(
+        &self,
+        created: CreatedTask,
+        sent_external_id: Option<String>,
+    ) -> GenerateVideoOutput {
         GenerateVideoOutput {
             next_step: format!(
                 "Call get_video_task with task_id \"{}\" in about 20 s, then every 15-30 s; jobs usually take 1-5 minutes.",

@@ -15,7 +15,7 @@ use crate::comet::{Task, TaskStatus};
 #[derive(Debug, Clone, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GetVideoTaskArgs {
-    /// The task_id returned by generate_video.
+    /// The `task_id` returned by `generate_video`.
     #[serde(deserialize_with = "string_or_integer")]
     pub task_id: String,
 }
@@ -35,6 +35,7 @@ pub struct GetVideoTaskOutput {
     pub external_task_id: Option<String>,
     /// Progress percentage, when CometAPI reports one.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(max = 100))]
     pub progress_percent: Option<u8>,
     /// Finished videos; empty until `succeed`. URLs expire after about 30 days.
     pub videos: Vec<VideoOutput>,
@@ -66,9 +67,9 @@ pub struct VideoOutput {
 
 #[tool_router(router = get_video_task_router, vis = "pub(super)")]
 impl KlingServer {
-    /// Get the status of a task started by generate_video and, once it has succeeded, its
-    /// video URLs. Status is submitted, processing, succeed or failed. Poll every 15-30 s
-    /// until succeed or failed. Video URLs expire after about 30 days.
+    /// Get the status of a task started by `generate_video` and, once it has succeeded, its
+    /// video URLs. Status is `submitted`, `processing`, `succeed` or `failed`. Poll every
+    /// 15-30 s until `succeed` or `failed`. Video URLs expire after about 30 days.
     #[tool(
         name = "get_video_task",
         input_schema = input_schema::<GetVideoTaskArgs>(),
@@ -204,7 +205,10 @@ mod tests {
         };
         let output = task_output(task(TaskStatus::Succeed, vec![video]), false);
         let text = summary(&output);
-        assert!(text.contains("- https://example.com/v.mp4 (5.0 s)"), "{text}");
+        assert!(
+            text.contains("- https://example.com/v.mp4 (5.0 s)"),
+            "{text}"
+        );
         assert!(text.contains("expire after about 30 days"), "{text}");
         let json = serde_json::to_value(&output).unwrap();
         assert_eq!(json["videos"][0]["duration_seconds"], 5.041);

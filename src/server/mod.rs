@@ -7,9 +7,7 @@ mod generate_video;
 mod get_video_task;
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{
-    CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig,
-};
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
 use rmcp::{ServerHandler, tool_handler};
 use serde::Serialize;
 
@@ -70,9 +68,11 @@ fn structured_result<T: Serialize>(output: &T, summary: String) -> CallToolResul
     let value = match serde_json::to_value(output) {
         Ok(value) => value,
         // Our output types are plain data; this cannot fail, but never panic on it.
-        Err(err) => return CallToolResult::error(vec![ContentBlock::text(format!(
-            "Error [internal]: could not encode the result: {err}"
-        ))]),
+        Err(err) => {
+            return CallToolResult::error(vec![ContentBlock::text(format!(
+                "Error [internal]: could not encode the result: {err}"
+            ))]);
+        }
     };
     let mut result = CallToolResult::success(vec![
         ContentBlock::text(summary),

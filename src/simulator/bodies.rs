@@ -32,7 +32,9 @@ pub(super) fn created(task: &SimTask) -> Response {
     let data = KlingTask {
         task_id: Some(task.id.clone()),
         task_status: Some("submitted".into()),
-        task_info: Some(TaskInfo { external_task_id: task.external_task_id.clone() }),
+        task_info: Some(TaskInfo {
+            external_task_id: task.external_task_id.clone(),
+        }),
         created_at: Some(task.created_at_ms),
         updated_at: Some(task.created_at_ms),
         ..KlingTask::default()
@@ -69,8 +71,12 @@ pub(super) fn task(task: &SimTask, phase: TaskPhase, origin: &str, now_ms: i64) 
             task_id: Some(task.id.clone()),
             task_status: Some(status.into()),
             task_status_msg: message.clone().or(Some(String::new())),
-            task_info: Some(TaskInfo { external_task_id: task.external_task_id.clone() }),
-            task_result: Some(TaskResult { videos: videos.clone() }),
+            task_info: Some(TaskInfo {
+                external_task_id: task.external_task_id.clone(),
+            }),
+            task_result: Some(TaskResult {
+                videos: videos.clone(),
+            }),
             created_at: Some(task.created_at_ms),
             updated_at: Some(now_ms),
         }),
@@ -108,7 +114,13 @@ pub(super) fn task(task: &SimTask, phase: TaskPhase, origin: &str, now_ms: i64) 
             result_url: None,
             submit_time: Some(secs(task.created_at_ms)),
             start_time: Some(secs(task.created_at_ms) + 1),
-            finish_time: Some(if matches!(phase, TaskPhase::Succeeded | TaskPhase::Failed) { secs(now_ms) } else { 0 }),
+            finish_time: Some(
+                if matches!(phase, TaskPhase::Succeeded | TaskPhase::Failed) {
+                    secs(now_ms)
+                } else {
+                    0
+                },
+            ),
             data: Some(nested),
         }),
     })
@@ -174,9 +186,15 @@ pub(super) fn scripted_error(which: &str) -> Response {
 fn fixture_message(code: i64) -> &'static str {
     match code {
         1102 => "Account balance not enough: the resource pack is used up or has expired",
-        1200 => "Invalid request parameters: duration must be 5 or 10 for text-to-video and first-frame generation",
-        1301 => "Content security policy triggered: the prompt or reference media failed content review",
-        1303 => "Parallel task limit of the resource pack exceeded; wait for running tasks to finish and try again",
+        1200 => {
+            "Invalid request parameters: duration must be 5 or 10 for text-to-video and first-frame generation"
+        }
+        1301 => {
+            "Content security policy triggered: the prompt or reference media failed content review"
+        }
+        1303 => {
+            "Parallel task limit of the resource pack exceeded; wait for running tasks to finish and try again"
+        }
         5000 => "Internal server error, please try again later",
         _ => "Simulated error",
     }

@@ -96,7 +96,11 @@ impl Simulator {
             }
         });
         tracing::info!(%url, "simulated CometAPI listening");
-        Ok(Self { url, state, _shutdown: shutdown })
+        Ok(Self {
+            url,
+            state,
+            _shutdown: shutdown,
+        })
     }
 
     /// The origin to use as `COMETAPI_BASE_URL`.
@@ -111,7 +115,10 @@ impl Simulator {
 
     /// How many create requests were received.
     pub fn create_count(&self) -> usize {
-        lock(&self.state.log).iter().filter(|r| r.method == "POST").count()
+        lock(&self.state.log)
+            .iter()
+            .filter(|r| r.method == "POST")
+            .count()
     }
 }
 
@@ -141,5 +148,7 @@ struct SimTask {
 
 /// Locks a mutex, recovering the data if a panicking holder poisoned it.
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

@@ -30,14 +30,24 @@ pub(super) fn router(state: Arc<State>) -> Router {
 
 async fn create(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: Bytes) -> Response {
     let json = serde_json::from_slice::<Value>(&body).ok();
-    record(&state, Method::POST, "/kling/v1/videos/omni-video", &headers, json.clone());
+    record(
+        &state,
+        Method::POST,
+        "/kling/v1/videos/omni-video",
+        &headers,
+        json.clone(),
+    );
     if let Some(refused) = check_auth(&state, &headers) {
         return refused;
     }
     let Some(json) = json else {
         return bodies::kling_error(1200, "Invalid request parameters: body is not valid JSON");
     };
-    let prompt = json.get("prompt").and_then(Value::as_str).unwrap_or_default().to_owned();
+    let prompt = json
+        .get("prompt")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned();
     if let Some(code) = directive(&prompt, "error") {
         return bodies::scripted_error(&code);
     }
@@ -47,7 +57,10 @@ async fn create(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: B
     let id = (FIRST_TASK_ID + state.next_id.fetch_add(1, Ordering::Relaxed) + 1).to_string();
     let task = SimTask {
         id: id.clone(),
-        external_task_id: json.get("external_task_id").and_then(Value::as_str).map(str::to_owned),
+        external_task_id: json
+            .get("external_task_id")
+            .and_then(Value::as_str)
+            .map(str::to_owned),
         created: Instant::now(),
         created_at_ms: now_ms(),
         polls: 0,
@@ -83,7 +96,10 @@ async fn query(
         task.clone()
     };
     let finished = snapshot.polls >= snapshot.finish_after_polls
-        || state.config.finish_after.is_some_and(|after| snapshot.created.elapsed() >= after);
+        || state
+            .config
+            .finish_after
+            .is_some_and(|after| snapshot.created.elapsed() >= after);
     let phase = match (finished, snapshot.fails) {
         (true, true) => TaskPhase::Failed,
         (true, false) => TaskPhase::Succeeded,
@@ -105,11 +121,18 @@ async fn not_found(uri: Uri) -> Response {
         "<!DOCTYPE html>\n<html><head><title>404 Not Found</title></head><body><h1>Not Found</h1><p>{}</p></body></html>",
         uri.path()
     );
-    (StatusCode::NOT_FOUND, [(header::CONTENT_TYPE, "text/html")], page).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/html")],
+        page,
+    )
+        .into_response()
 }
 
 fn check_auth(state: &State, headers: &HeaderMap) -> Option<Response> {
-    let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let given = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let accepted = match (&state.config.required_key, given) {
         (_, None) => false,
         (None, Some(value)) => value.starts_with("Bearer ") && value.len() > 7,

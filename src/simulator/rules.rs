@@ -4,23 +4,39 @@
 use serde_json::{Map, Value};
 
 const TOP_LEVEL_FIELDS: &[&str] = &[
-    "model_name", "prompt", "image_list", "element_list", "video_list", "mode", "aspect_ratio",
-    "duration", "callback_url", "external_task_id",
+    "model_name",
+    "prompt",
+    "image_list",
+    "element_list",
+    "video_list",
+    "mode",
+    "aspect_ratio",
+    "duration",
+    "callback_url",
+    "external_task_id",
 ];
 
 /// Checks a create body; `Err` holds the message the fake API sends back.
 pub(super) fn check_create(body: &Value) -> Result<(), String> {
     let body = body.as_object().ok_or("body must be a JSON object")?;
-    if let Some(field) = body.keys().find(|k| !TOP_LEVEL_FIELDS.contains(&k.as_str())) {
+    if let Some(field) = body
+        .keys()
+        .find(|k| !TOP_LEVEL_FIELDS.contains(&k.as_str()))
+    {
         return Err(format!("unknown parameter {field}"));
     }
     one_of(body, "model_name", &["kling-video-o1", "kling-v3-omni"])?;
     one_of(body, "mode", &["std", "pro"])?;
     one_of(body, "aspect_ratio", &["16:9", "9:16", "1:1"])?;
-    let prompt = body.get("prompt").and_then(Value::as_str).ok_or("prompt is required")?;
+    let prompt = body
+        .get("prompt")
+        .and_then(Value::as_str)
+        .ok_or("prompt is required")?;
     let prompt_chars = prompt.chars().count();
     if prompt.trim().is_empty() || prompt_chars > 2500 {
-        return Err(format!("prompt must have 1-2500 characters, got {prompt_chars}"));
+        return Err(format!(
+            "prompt must have 1-2500 characters, got {prompt_chars}"
+        ));
     }
     let images = list(body, "image_list")?;
     let elements = list(body, "element_list")?;
@@ -41,7 +57,7 @@ pub(super) fn check_create(body: &Value) -> Result<(), String> {
     }
     for element in elements {
         let id = element.get("element_id").ok_or("element_id is required")?;
-        if !id.as_u64().is_some_and(|id| id > 0) {
+        if id.as_u64().is_none_or(|id| id == 0) {
             return Err(format!("element_id must be a positive integer, got {id}"));
         }
     }
@@ -59,16 +75,21 @@ pub(super) fn check_create(body: &Value) -> Result<(), String> {
             Some("feature") => {}
             Some(other) => return Err(format!("invalid refer_type {other}")),
         }
-        if let Some(sound) = string(video, "keep_original_sound")? {
-            if sound != "yes" && sound != "no" {
-                return Err(format!("keep_original_sound must be yes or no, got {sound}"));
-            }
+        if let Some(sound) = string(video, "keep_original_sound")?
+            && sound != "yes"
+            && sound != "no"
+        {
+            return Err(format!(
+                "keep_original_sound must be yes or no, got {sound}"
+            ));
         }
     }
     let refs = images.len() + elements.len();
     let limit = if videos.is_empty() { 7 } else { 4 };
     if refs > limit {
-        return Err(format!("at most {limit} images and elements in total, got {refs}"));
+        return Err(format!(
+            "at most {limit} images and elements in total, got {refs}"
+        ));
     }
     if first > 1 || end > 1 || (end == 1 && first == 0) {
         return Err("end_frame needs exactly one first_frame; at most one of each".into());
@@ -82,7 +103,9 @@ pub(super) fn check_create(body: &Value) -> Result<(), String> {
     let framed = first > 0 || base_video;
     match (framed, body.contains_key("aspect_ratio")) {
         (false, false) => return Err("aspect_ratio is required for this request".into()),
-        (true, true) => return Err("aspect_ratio is not supported with a first frame or base video".into()),
+        (true, true) => {
+            return Err("aspect_ratio is not supported with a first frame or base video".into());
+        }
         _ => {}
     }
     if let Some(duration) = body.get("duration") {
@@ -90,28 +113,42 @@ pub(super) fn check_create(body: &Value) -> Result<(), String> {
             .as_str()
             .and_then(|d| d.parse::<u8>().ok())
             .filter(|d| (3..=10).contains(d))
-            .ok_or_else(|| format!("duration must be a string from \"3\" to \"10\", got {duration}"))?;
-        let text_or_frame = (images.is_empty() && elements.is_empty() && videos.is_empty()) || first > 0;
+            .ok_or_else(|| {
+                format!("duration must be a string from \"3\" to \"10\", got {duration}")
+            })?;
+        let text_or_frame =
+            (images.is_empty() && elements.is_empty() && videos.is_empty()) || first > 0;
         if text_or_frame && seconds != 5 && seconds != 10 {
-            return Err("duration must be 5 or 10 for text-to-video and first-frame generation".into());
+            return Err(
+                "duration must be 5 or 10 for text-to-video and first-frame generation".into(),
+            );
         }
     }
-    if let Some(url) = string_field(body, "callback_url")? {
-        if !is_http(url) {
-            return Err("callback_url must be an http(s) URL".into());
-        }
+    if let Some(url) = string_field(body, "callback_url")?
+        && !is_http(url)
+    {
+        return Err("callback_url must be an http(s) URL".into());
     }
     check_placeholders(prompt, images.len(), elements.len(), videos.len())
 }
 
-fn check_placeholders(prompt: &str, images: usize, elements: usize, videos: usize) -> Result<(), String> {
+fn check_placeholders(
+    prompt: &str,
+    images: usize,
+    elements: usize,
+    videos: usize,
+) -> Result<(), String> {
     let mut rest = prompt;
     while let Some(start) = rest.find("<<<") {
         let after = rest.get(start + 3..).unwrap_or_default();
-        let Some(close) = after.find(">>>") else { break };
+        let Some(close) = after.find(">>>") else {
+            break;
+        };
         let token = after.get(..close).unwrap_or_default();
         rest = after.get(close + 3..).unwrap_or_default();
-        let Some((name, index)) = token.rsplit_once('_') else { continue };
+        let Some((name, index)) = token.rsplit_once('_') else {
+            continue;
+        };
         let count = match name {
             "image" => images,
             "element" => elements,
@@ -119,7 +156,9 @@ fn check_placeholders(prompt: &str, images: usize, elements: usize, videos: usiz
             _ => continue,
         };
         if !index.parse::<usize>().is_ok_and(|n| n >= 1 && n <= count) {
-            return Err(format!("placeholder <<<{token}>>> has no matching {name}_list item"));
+            return Err(format!(
+                "placeholder <<<{token}>>> has no matching {name}_list item"
+            ));
         }
     }
     Ok(())
@@ -141,7 +180,9 @@ fn list<'a>(body: &'a Map<String, Value>, field: &str) -> Result<&'a [Value], St
 }
 
 fn string<'a>(item: &'a Value, field: &str) -> Result<Option<&'a str>, String> {
-    item.as_object().ok_or("list items must be objects").map_err(str::to_owned)
+    item.as_object()
+        .ok_or("list items must be objects")
+        .map_err(str::to_owned)
         .and_then(|object| string_field(object, field))
 }
 

@@ -1,0 +1,18 @@
+//! Integration tests: the real binary, driven by rmcp's MCP client over stdio, against the
+//! simulated CometAPI on a loopback port. Run with `cargo test --test it`.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed assumption should fail the test loudly"
+)]
+
+mod support;
+
+mod cli;
+mod errors;
+mod jobs;
+mod secrets;
+mod tools;

@@ -1,0 +1,189 @@
+//! Shared harness: start a simulator, spawn the server binary pointed at it, connect a client.
+
+use std::process::Stdio;
+use std::sync::Arc;
+
+use kling_omni_mcp::simulator::{SimConfig, Simulator};
+use rmcp::model::{CallToolRequestParams, CallToolResult};
+use rmcp::service::RunningService;
+use rmcp::transport::TokioChildProcess;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::Value;
+use tokio::io::AsyncReadExt;
+use tokio::sync::Mutex;
+
+/// The key the harness gives the server unless a test says otherwise.
+pub(crate) const TEST_KEY: &str = "sk-test-0123456789abcdef";
+
+/// Path of the server binary under test.
+pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_kling-omni-mcp");
+
+/// A server process connected to a client, and the simulator it talks to.
+pub(crate) struct Harness {
+    pub(crate) client: RunningService<RoleClient, ()>,
+    pub(crate) sim: Option<Simulator>,
+    stderr: Arc<Mutex<String>>,
+    stderr_task: tokio::task::JoinHandle<()>,
+}
+
+/// How to start the server.
+pub(crate) struct Setup {
+    pub(crate) sim: Option<SimConfig>,
+    pub(crate) key: Option<&'static str>,
+    pub(crate) base_url: Option<String>,
+    pub(crate) args: Vec<&'static str>,
+}
+
+impl Default for Setup {
+    fn default() -> Self {
+        Self {
+            sim: Some(SimConfig {
+                finish_after_polls: 3,
+                ..SimConfig::default()
+            }),
+            key: Some(TEST_KEY),
+            base_url: None,
+            args: Vec::new(),
+        }
+    }
+}
+
+impl Harness {
+    /// A server with a key, against a default simulator.
+    pub(crate) async fn start() -> Self {
+        Self::with(Setup::default()).await
+    }
+
+    pub(crate) async fn with(setup: Setup) -> Self {
+        let sim = match setup.sim {
+            Some(config) => Some(Simulator::start(config).await.unwrap()),
+            None => None,
+        };
+        let mut command = tokio::process::Command::new(BIN);
+        command
+            .args(&setup.args)
+            .env_remove("COMETAPI_KEY")
+            .env("RUST_LOG", "debug");
+        let base = setup
+            .base_url
+            .or_else(|| sim.as_ref().map(|s| s.url().to_string()));
+        match base {
+            Some(url) => command.env("COMETAPI_BASE_URL", url),
+            None => command.env_remove("COMETAPI_BASE_URL"),
+        };
+        if let Some(key) = setup.key {
+            command.env("COMETAPI_KEY", key);
+        }
+        let (transport, stderr) = TokioChildProcess::builder(command)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let captured = Arc::new(Mutex::new(String::new()));
+        let sink = captured.clone();
+        let mut stderr = stderr.unwrap();
+        let stderr_task = tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stderr.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .await
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let client = ().serve(transport).await.unwrap();
+        Self {
+            client,
+            sim,
+            stderr: captured,
+            stderr_task,
+        }
+    }
+
+    pub(crate) fn sim(&self) -> &Simulator {
+        self.sim.as_ref().unwrap()
+    }
+
+    /// Calls a tool with JSON arguments.
+    pub(crate) async fn call(&self, tool: &'static str, arguments: Value) -> CallToolResult {
+        let Value::Object(arguments) = arguments else {
+            panic!("arguments must be an object")
+        };
+        self.client
+            .call_tool(CallToolRequestParams::new(tool).with_arguments(arguments))
+            .await
+            .unwrap()
+    }
+
+    /// Submits a job and polls until it finishes; returns the final `get_video_task` result.
+    pub(crate) async fn run_job(&self, arguments: Value) -> CallToolResult {
+        let submitted = self.call("generate_video", arguments).await;
+        assert_ok(&submitted);
+        let task_id = structured(&submitted)["task_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        for _ in 0..10 {
+            let polled = self
+                .call("get_video_task", serde_json::json!({"task_id": task_id}))
+                .await;
+            assert_ok(&polled);
+            let status = structured(&polled)["status"].as_str().unwrap().to_owned();
+            if status == "succeed" || status == "failed" {
+                return polled;
+            }
+        }
+        panic!("task {task_id} did not finish in 10 polls");
+    }
+
+    /// Stops the server and returns everything it wrote to stderr.
+    pub(crate) async fn stop(self) -> String {
+        self.client.cancel().await.unwrap();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.stderr_task).await;
+        self.stderr.lock().await.clone()
+    }
+}
+
+/// The `structuredContent` of a successful result.
+pub(crate) fn structured(result: &CallToolResult) -> &Value {
+    result
+        .structured_content
+        .as_ref()
+        .expect("structuredContent")
+}
+
+/// All text content, joined.
+pub(crate) fn text(result: &CallToolResult) -> String {
+    result
+        .content
+        .iter()
+        .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The error details a failed result carries in `_meta`.
+pub(crate) fn error_meta(result: &CallToolResult) -> Value {
+    assert_eq!(
+        result.is_error,
+        Some(true),
+        "expected an error: {}",
+        text(result)
+    );
+    assert!(result.structured_content.is_none());
+    let meta = result.meta.as_ref().expect("_meta on an error result");
+    meta.0
+        .get(kling_omni_mcp::server::ERROR_META_KEY)
+        .cloned()
+        .expect("error details")
+}
+
+pub(crate) fn assert_ok(result: &CallToolResult) {
+    assert_ne!(
+        result.is_error,
+        Some(true),
+        "unexpected tool error: {}",
+        text(result)
+    );
+}

@@ -1,0 +1,106 @@
+//! The tool definitions are an API: snapshot them, and check what clients rely on.
+
+use serde_json::{Value, json};
+
+use crate::support::Harness;
+
+/// Sorts object keys recursively so the snapshot does not depend on map order.
+fn sorted(value: Value) -> Value {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<_> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(items) => Value::Array(items.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
+#[tokio::test]
+async fn tools_list_matches_the_snapshot() {
+    let h = Harness::start().await;
+    let mut tools = h.client.list_all_tools().await.unwrap();
+    tools.sort_by(|a, b| a.name.cmp(&b.name));
+    let value = sorted(serde_json::to_value(&tools).unwrap());
+    insta::assert_json_snapshot!("tools_list", value);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn annotations_say_what_each_tool_does_to_the_world() {
+    let h = Harness::start().await;
+    let tools = h.client.list_all_tools().await.unwrap();
+    let annotations = |name: &str| {
+        let tool = tools.iter().find(|t| t.name == name).unwrap();
+        serde_json::to_value(tool.annotations.as_ref().unwrap()).unwrap()
+    };
+    let generate = annotations("generate_video");
+    assert_eq!(generate["readOnlyHint"], false);
+    assert_eq!(generate["idempotentHint"], false);
+    assert_eq!(generate["openWorldHint"], true);
+    assert_eq!(generate["destructiveHint"], false);
+    let get = annotations("get_video_task");
+    assert_eq!(get["readOnlyHint"], true);
+    assert_eq!(get["idempotentHint"], true);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn input_and_output_schemas_carry_the_contract_fields() {
+    let h = Harness::start().await;
+    let tools = h.client.list_all_tools().await.unwrap();
+    let generate = tools.iter().find(|t| t.name == "generate_video").unwrap();
+    let input = serde_json::to_value(&*generate.input_schema).unwrap();
+    for field in [
+        "prompt",
+        "model_name",
+        "image_list",
+        "element_list",
+        "video_list",
+        "mode",
+        "aspect_ratio",
+        "duration",
+        "callback_url",
+        "external_task_id",
+    ] {
+        assert!(input["properties"].get(field).is_some(), "{field}");
+    }
+    assert_eq!(input["required"], json!(["prompt"]));
+    let duration = &input["properties"]["duration"];
+    assert_eq!(
+        (&duration["minimum"], &duration["maximum"]),
+        (&json!(3), &json!(10))
+    );
+    assert_eq!(
+        duration["type"][0], "integer",
+        "the tool takes an integer, sent upstream as a string"
+    );
+    for tool in &tools {
+        let output = serde_json::to_value(tool.output_schema.as_deref().unwrap()).unwrap();
+        assert_eq!(output["type"], "object");
+        let required = output["required"].as_array().unwrap();
+        assert!(
+            required.contains(&json!("task_id")) && required.contains(&json!("status")),
+            "{}",
+            tool.name
+        );
+    }
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn initialize_explains_the_workflow() {
+    let h = Harness::start().await;
+    let info = h.client.peer_info().unwrap();
+    assert_eq!(info.server_info.as_ref().unwrap().name, "kling-omni-mcp");
+    let instructions = info.instructions.clone().unwrap();
+    assert!(instructions.contains("generate_video") && instructions.contains("get_video_task"));
+    assert!(instructions.contains("1-5 minutes"));
+    assert!(
+        !instructions.contains("SIMULATION"),
+        "only said in --simulate mode"
+    );
+    assert!(info.capabilities.tools.is_some());
+    h.stop().await;
+}
