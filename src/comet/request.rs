@@ -103,6 +103,18 @@ impl CreateTaskRequest {
 
     /// The body to send: fills in what the API leaves unsettled (spec §9.4) so upstream
     /// defaults can never surprise the user, and a fresh `external_task_id` when none was given.
+    ///
+    /// ```
+    /// use kling_omni_mcp::comet::{AspectRatio, CreateTaskRequest, VideoDuration};
+    ///
+    /// let mut request = CreateTaskRequest::text("A paper boat drifts down a rainy street");
+    /// request.aspect_ratio = Some(AspectRatio::Landscape);
+    /// request.duration = VideoDuration::new(5);
+    /// let body = serde_json::to_value(request.for_wire()).unwrap();
+    /// assert_eq!(body["duration"], "5"); // a string on the wire
+    /// assert_eq!(body["mode"], "pro");
+    /// assert!(body["external_task_id"].as_str().unwrap().starts_with("kmcp-"));
+    /// ```
     pub fn for_wire(&self) -> Self {
         let mut wire = self.clone();
         wire.mode.get_or_insert(QualityMode::Pro);
