@@ -7,6 +7,7 @@ mod error;
 mod request;
 mod response;
 mod secret;
+mod status;
 pub mod wire;
 
 pub use client::{Client, ClientOptions, DEFAULT_BASE_URL};

@@ -2,83 +2,13 @@
 //! and error replies into [`Error`]s (spec §6). Accept liberally: extra fields, numeric ids,
 //! missing timestamps and unknown statuses never break parsing.
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{
     ApiError, Error, ErrorKind, kind_for_gateway, kind_for_kling_code, kind_for_status,
 };
+pub use super::status::TaskStatus;
 use super::wire::{GatewayErrorBody, KlingEnvelope, KlingTask, KlingVideo, WrapperEnvelope};
-
-/// Normalised task status, in the API's own words.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TaskStatus {
-    /// Accepted, not started.
-    Submitted,
-    /// Rendering.
-    Processing,
-    /// Finished; videos are ready.
-    Succeed,
-    /// Finished without a video.
-    Failed,
-}
-
-impl TaskStatus {
-    /// Reads a Kling `task_status` (any case; `succeeded`/`success`/`failure` too, spec §4.3).
-    pub fn from_native(status: &str) -> Option<Self> {
-        match status.trim().to_ascii_lowercase().as_str() {
-            "submitted" => Some(Self::Submitted),
-            "processing" => Some(Self::Processing),
-            "succeed" | "succeeded" | "success" => Some(Self::Succeed),
-            "failed" | "failure" => Some(Self::Failed),
-            _ => None,
-        }
-    }
-
-    /// Reads a wrapper `data.status` (new-api task relay).
-    pub fn from_wrapper(status: &str) -> Option<Self> {
-        match status.trim().to_ascii_uppercase().as_str() {
-            "NOT_START" | "SUBMITTED" => Some(Self::Submitted),
-            "QUEUED" | "IN_PROGRESS" => Some(Self::Processing),
-            "SUCCESS" => Some(Self::Succeed),
-            "FAILURE" => Some(Self::Failed),
-            _ => None,
-        }
-    }
-
-    /// The API's spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Submitted => "submitted",
-            Self::Processing => "processing",
-            Self::Succeed => "succeed",
-            Self::Failed => "failed",
-        }
-    }
-
-    /// Whether the task will not change any more.
-    pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Succeed | Self::Failed)
-    }
-}
-
-impl schemars::JsonSchema for TaskStatus {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        std::borrow::Cow::Borrowed("TaskStatus")
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "enum": ["submitted", "processing", "succeed", "failed"]
-        })
-    }
-}
 
 /// Which documented reply shape a task came in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
