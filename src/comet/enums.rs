@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 /// Declares a string enum whose wire spelling is given per variant; see the module docs.
 macro_rules! wire_enum {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident $(bools($yes:ident, $no:ident))? { $($(#[$vmeta:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name {
@@ -20,11 +20,20 @@ macro_rules! wire_enum {
             /// Every accepted value, as sent on the wire.
             pub const VALUES: &'static [&'static str] = &[$($wire),+];
 
+            /// What a valid value looks like, for error messages.
+            const EXPECTED: &'static str = concat!("one of" $(, " `", $wire, "`")+);
+
             /// The exact wire spelling.
             pub fn as_str(self) -> &'static str {
                 match self {
                     $(Self::$variant => $wire),+
                 }
+            }
+
+            /// The value a JSON boolean stands for, for enums that are yes/no in disguise.
+            fn from_bool(value: bool) -> Option<Self> {
+                let pair: Option<(Self, Self)> = None $(.or(Some((Self::$yes, Self::$no))))?;
+                pair.map(|(yes, no)| if value { yes } else { no })
             }
 
             /// Parses a value, ignoring letter case and surrounding spaces.
@@ -51,8 +60,23 @@ macro_rules! wire_enum {
 
         impl<'de> Deserialize<'de> for $name {
             fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-                let text = Cow::<str>::deserialize(deserializer)?;
-                Self::parse(&text).ok_or_else(|| de::Error::unknown_variant(&text, Self::VALUES))
+                #[derive(Deserialize)]
+                #[serde(untagged)]
+                enum Raw {
+                    Text(String),
+                    Flag(bool),
+                }
+                match Raw::deserialize(deserializer) {
+                    Ok(Raw::Text(text)) => {
+                        Self::parse(&text).ok_or_else(|| de::Error::unknown_variant(&text, Self::VALUES))
+                    }
+                    Ok(Raw::Flag(flag)) => Self::from_bool(flag).ok_or_else(|| {
+                        de::Error::invalid_type(de::Unexpected::Bool(flag), &Self::EXPECTED)
+                    }),
+                    Err(_) => Err(de::Error::custom(format_args!(
+                        "invalid type, expected {}", Self::EXPECTED
+                    ))),
+                }
             }
         }
 
@@ -136,7 +160,7 @@ wire_enum! {
 
 wire_enum! {
     /// Whether the output keeps the input video's sound; `"yes"`/`"no"` on the wire.
-    KeepOriginalSound {
+    KeepOriginalSound bools(Yes, No) {
         /// Keep it.
         Yes = "yes",
         /// Drop it.
@@ -177,7 +201,25 @@ mod tests {
             err.to_string(),
             "unknown variant `4:3`, expected one of `16:9`, `9:16`, `1:1`"
         );
-        assert!(serde_json::from_value::<QualityMode>(json!(1)).is_err());
+        let err = serde_json::from_value::<QualityMode>(json!(1)).unwrap_err();
+        assert_eq!(err.to_string(), "invalid type, expected one of `std` `pro`");
+        let err = serde_json::from_value::<QualityMode>(json!(true)).unwrap_err();
+        assert!(
+            err.to_string().contains("invalid type: boolean `true`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn keep_original_sound_takes_booleans_and_sends_yes_or_no() {
+        for (input, wire) in [
+            (json!(true), "yes"),
+            (json!(false), "no"),
+            (json!("YES"), "yes"),
+        ] {
+            let value: KeepOriginalSound = serde_json::from_value(input).unwrap();
+            assert_eq!(serde_json::to_value(value).unwrap(), json!(wire));
+        }
     }
 
     #[test]
