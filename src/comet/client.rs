@@ -6,9 +6,9 @@ use std::time::Duration;
 use reqwest::{Url, header};
 
 use super::error::Error;
-use super::request::CreateTaskRequest;
 use super::response::{CreatedTask, Task, parse_create, parse_query};
 use super::secret::ApiKey;
+use super::validate::{ValidRequest, Violation};
 
 /// CometAPI's production origin. Kling routes hang off the root, not `/v1`.
 pub const DEFAULT_BASE_URL: &str = "https://api.cometapi.com";
@@ -89,15 +89,15 @@ impl Client {
         &self.endpoint
     }
 
-    /// Submits a generation task. Sends [`CreateTaskRequest::for_wire`], so the body always
-    /// carries `model_name`, `mode` and an `external_task_id`.
+    /// Submits a generation task. Only a [`ValidRequest`] can be sent, so every API rule was
+    /// checked first, and the body always carries `model_name`, `mode` and an `external_task_id`.
     ///
     /// Never retried here: a create that may have reached the server could start and bill a
     /// second task (spec §7).
     ///
     /// API: <https://apidoc.cometapi.com/api/video/kling/omni-video>
-    pub async fn create_task(&self, request: &CreateTaskRequest) -> Result<CreatedTask, Error> {
-        let wire = request.for_wire();
+    pub async fn create_task(&self, request: &ValidRequest) -> Result<CreatedTask, Error> {
+        let wire = request.body();
         let key = self.key()?;
         let url = self.endpoint.clone();
         tracing::debug!(url = %url, external_task_id = ?wire.external_task_id, "create task");
@@ -106,7 +106,7 @@ impl Client {
             .post(url.clone())
             .header(header::AUTHORIZATION, key.bearer())
             .timeout(self.options.create_timeout)
-            .json(&wire);
+            .json(wire);
         let (status, body) = self
             .send(builder, &url, self.options.create_timeout)
             .await?;
@@ -188,14 +188,15 @@ fn endpoint_url(base: &Url) -> Url {
 /// Task ids are opaque, but they go into a URL path: refuse what cannot be one.
 fn checked_task_id(task_id: &str) -> Result<&str, Error> {
     let trimmed = task_id.trim();
-    let invalid = |message: &str| Error::InvalidInput {
-        field: "task_id".to_owned(),
-        message: message.to_owned(),
+    let invalid = |problem: &str| {
+        Error::Invalid(vec![Violation::new(
+            "task_id",
+            problem,
+            "pass the task_id that generate_video returned",
+        )])
     };
     if trimmed.is_empty() {
-        return Err(invalid(
-            "it is empty; pass the task_id that generate_video returned",
-        ));
+        return Err(invalid("is empty"));
     }
     if trimmed.len() > 128
         || !trimmed
@@ -203,7 +204,7 @@ fn checked_task_id(task_id: &str) -> Result<&str, Error> {
             .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
     {
         return Err(invalid(
-            "a task id is letters, digits, '-', '_' or '.', up to 128 characters (e.g. \"881245093716582431\")",
+            "is not a task id (letters, digits, '-', '_' or '.', up to 128 characters)",
         ));
     }
     Ok(trimmed)
@@ -277,8 +278,10 @@ mod tests {
         let client = Client::new(options).unwrap();
         let err = client.get_task("123").await.unwrap_err();
         assert!(matches!(err, Error::MissingApiKey));
+        let mut request = crate::comet::CreateTaskRequest::text("p");
+        request.aspect_ratio = Some(crate::comet::AspectRatio::Square);
         let err = client
-            .create_task(&CreateTaskRequest::text("p"))
+            .create_task(&request.validate().unwrap())
             .await
             .unwrap_err();
         assert!(matches!(err, Error::MissingApiKey));

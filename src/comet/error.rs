@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+use super::validate::Violation;
+
 /// Stable, machine-readable error category. Its `as_str` spelling is part of the tool output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ErrorKind {
@@ -90,14 +92,9 @@ pub enum Error {
     /// No API key was configured, so nothing was sent.
     #[error("COMETAPI_KEY is not set")]
     MissingApiKey,
-    /// An argument was refused before anything was sent.
-    #[error("invalid `{field}`: {message}")]
-    InvalidInput {
-        /// JSON path of the offending field.
-        field: String,
-        /// What is wrong with it.
-        message: String,
-    },
+    /// The request broke API rules, so nothing was sent.
+    #[error("{}", describe_violations(.0))]
+    Invalid(Vec<Violation>),
     /// CometAPI answered with a documented error body or an error status.
     #[error("{0}")]
     Api(ApiError),
@@ -154,7 +151,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Self::MissingApiKey => ErrorKind::MissingApiKey,
-            Self::InvalidInput { .. } => ErrorKind::InvalidRequest,
+            Self::Invalid(_) => ErrorKind::InvalidRequest,
             Self::Api(api) => api.kind,
             Self::Timeout { .. } => ErrorKind::Timeout,
             Self::Network { .. } => ErrorKind::Network,
@@ -212,6 +209,15 @@ impl Error {
             Self::Api(api) => api.code.as_deref(),
             _ => None,
         }
+    }
+}
+
+/// "2 problems: `a` is x (do y); `b` is z (do w)".
+fn describe_violations(violations: &[Violation]) -> String {
+    let list: Vec<String> = violations.iter().map(ToString::to_string).collect();
+    match list.len() {
+        1 => list.concat(),
+        n => format!("{n} problems: {}", list.join("; ")),
     }
 }
 

@@ -8,6 +8,7 @@ mod request;
 mod response;
 mod secret;
 mod status;
+mod validate;
 pub mod wire;
 
 pub use client::{Client, ClientOptions, DEFAULT_BASE_URL};
@@ -18,3 +19,6 @@ pub use request::{
 };
 pub use response::{CreatedTask, ReplyShape, Task, TaskStatus, Video, parse_create, parse_query};
 pub use secret::ApiKey;
+pub use validate::{
+    GenerationMode, MAX_PROMPT_CHARS, ValidRequest, Violation, infer_mode, looks_like_local_path,
+};

@@ -12,6 +12,12 @@ use serde::de::DeserializeOwned;
 /// The arguments of a tool call: parsed, or the reason they could not be.
 pub(crate) struct ToolArgs<T>(pub(crate) Result<T, ArgumentError>);
 
+/// A tool's argument type: how to read it from the call's JSON object.
+pub(crate) trait ToolInput: Sized {
+    /// Parses the arguments, naming the field at fault on failure.
+    fn from_arguments(arguments: JsonObject) -> Result<Self, ArgumentError>;
+}
+
 /// Why a tool's arguments were refused: the JSON path of the field and serde's reason.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct ArgumentError {
@@ -21,10 +27,24 @@ pub(crate) struct ArgumentError {
     pub(crate) reason: String,
 }
 
-impl<S, T: DeserializeOwned> FromContextPart<ToolCallContext<'_, S>> for ToolArgs<T> {
+impl<S, T: ToolInput> FromContextPart<ToolCallContext<'_, S>> for ToolArgs<T> {
     fn from_context_part(context: &mut ToolCallContext<'_, S>) -> Result<Self, rmcp::ErrorData> {
         let arguments = context.arguments.take().unwrap_or_default();
-        Ok(Self(parse_arguments(arguments)))
+        Ok(Self(T::from_arguments(arguments)))
+    }
+}
+
+/// Takes a boolean control argument out of `arguments` (absent = false; `"true"` accepted).
+pub(crate) fn take_flag(arguments: &mut JsonObject, name: &str) -> Result<bool, ArgumentError> {
+    match arguments.remove(name) {
+        None | Some(serde_json::Value::Null) => Ok(false),
+        Some(serde_json::Value::Bool(flag)) => Ok(flag),
+        Some(serde_json::Value::String(text)) if text.eq_ignore_ascii_case("true") => Ok(true),
+        Some(serde_json::Value::String(text)) if text.eq_ignore_ascii_case("false") => Ok(false),
+        Some(other) => Err(ArgumentError {
+            field: Some(name.to_owned()),
+            reason: format!("invalid value {other}, expected true or false"),
+        }),
     }
 }
 

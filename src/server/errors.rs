@@ -35,6 +35,9 @@ pub(crate) struct ToolFailure {
     /// Upstream request id, for CometAPI support.
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
+    /// Every broken rule, when the request failed validation.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    violations: Vec<comet::Violation>,
 }
 
 impl ToolFailure {
@@ -60,6 +63,7 @@ impl ToolFailure {
             comet::Error::MissingApiKey => {
                 "COMETAPI_KEY is not set, so nothing was sent".to_owned()
             }
+            comet::Error::Invalid(_) => format!("Nothing was sent: {err}"),
             other => other.to_string(),
         };
         let mut message = format!("{}. Fix: {}", what.trim_end_matches('.'), kind.fix());
@@ -68,11 +72,12 @@ impl ToolFailure {
                 " The task may have been created and billed anyway: look for external_task_id \"{id}\" in the CometAPI task log before submitting again."
             ));
         }
-        let field = match err {
-            comet::Error::InvalidInput { field, .. } => Some(field.clone()),
-            _ => None,
+        let (field, violations) = match err {
+            comet::Error::Invalid(list) => (list.first().map(|v| v.field.clone()), list.clone()),
+            _ => (None, Vec::new()),
         };
         Self {
+            violations,
             retryable: err.retryable(),
             status: err.status(),
             code: err.code().map(str::to_owned),
@@ -90,6 +95,7 @@ impl ToolFailure {
             status: None,
             code: None,
             request_id: None,
+            violations: Vec::new(),
         }
     }
 

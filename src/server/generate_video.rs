@@ -1,23 +1,55 @@
-//! `generate_video`: submit a task. Returns at once with the task id; never waits.
+//! `generate_video`: check a request against every API rule, then submit it (or, with
+//! `dry_run`, show exactly what would be sent). Returns at once with the task id; never waits.
 
 use rmcp::handler::server::tool::schema_for_output;
-use rmcp::model::CallToolResult;
+use rmcp::model::{CallToolResult, JsonObject};
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::Serialize;
+use serde_json::Value;
 
-use super::args::{ToolArgs, input_schema};
+use super::args::{ArgumentError, ToolArgs, ToolInput, input_schema, parse_arguments, take_flag};
 use super::errors::ToolFailure;
 use super::{KlingServer, is_false, structured_result};
-use crate::comet::{CreateTaskRequest, CreatedTask, TaskStatus};
+use crate::comet::{self, CreateTaskRequest, GenerationMode, TaskStatus, ValidRequest};
+
+/// Arguments of `generate_video`: the API request plus control flags.
+#[derive(Debug, Clone, JsonSchema)]
+pub struct GenerateVideoArgs {
+    /// The CometAPI request.
+    #[serde(flatten)]
+    pub request: CreateTaskRequest,
+    /// Check only: return the exact body that would be sent, the mode and warnings. Free.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+impl ToolInput for GenerateVideoArgs {
+    fn from_arguments(mut arguments: JsonObject) -> Result<Self, ArgumentError> {
+        // Control flags are taken out first so the request keeps `deny_unknown_fields` and
+        // exact error paths (serde's `flatten` would lose both).
+        let dry_run = take_flag(&mut arguments, "dry_run")?;
+        Ok(Self {
+            request: parse_arguments(arguments)?,
+            dry_run,
+        })
+    }
+}
 
 /// The `structuredContent` of `generate_video`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct GenerateVideoOutput {
-    /// Pass this to `get_video_task`.
-    pub task_id: String,
-    /// Status at submission, normally `submitted`.
-    pub status: TaskStatus,
+    /// Pass this to `get_video_task`. Absent only for a dry run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+    /// Status at submission, normally `submitted`. Absent only for a dry run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<TaskStatus>,
+    /// What the API will make, inferred from the inputs.
+    pub mode: GenerationMode,
+    /// Allowed but probably unintended things about the request.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// The external id sent with the task (yours, or a generated one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub external_task_id: Option<String>,
@@ -27,6 +59,12 @@ pub struct GenerateVideoOutput {
     /// CometAPI request id, for support.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
+    /// True for a dry run: nothing was sent.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub dry_run: bool,
+    /// Dry run only: the exact JSON body that would be sent (base64 data shortened).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_body: Option<Value>,
     /// What to do next.
     pub next_step: String,
     /// True when produced by the built-in simulator: no real video, no charge.
@@ -36,15 +74,16 @@ pub struct GenerateVideoOutput {
 
 #[tool_router(router = generate_video_router, vis = "pub(super)")]
 impl KlingServer {
-    /// Start a Kling O1 Omni video task on CometAPI (costs money). Returns a `task_id` at once;
-    /// then poll `get_video_task` every 15-30 s until `succeed` (usually 1-5 min).
-    /// The inputs pick the mode: text only (`aspect_ratio` required, `duration` 5 or 10);
-    /// a `first_frame` image, optionally with an `end_frame` (no `aspect_ratio`, `duration` 5 or 10);
-    /// reference images/elements (`aspect_ratio` required, `duration` 3-10); one video with
-    /// `refer_type` `feature` (`aspect_ratio` required) or `base` to edit it (no `aspect_ratio` or `duration`).
+    /// Start a Kling O1 Omni video task on CometAPI (costs money; `dry_run` checks for free).
+    /// Returns a `task_id` at once; then poll `get_video_task` every 15-30 s until `succeed`
+    /// (usually 1-5 min). The inputs pick the mode: text only (`aspect_ratio` required,
+    /// `duration` 5 or 10); a `first_frame` image, optionally with an `end_frame` (no
+    /// `aspect_ratio`, `duration` 5 or 10); reference images/elements (`aspect_ratio` required,
+    /// `duration` 3-10); one video with `refer_type` `feature` (`aspect_ratio` required) or
+    /// `base` to edit it (no `aspect_ratio` or `duration`).
     #[tool(
         name = "generate_video",
-        input_schema = input_schema::<CreateTaskRequest>(),
+        input_schema = input_schema::<GenerateVideoArgs>(),
         output_schema = schema_for_output::<GenerateVideoOutput>(),
         annotations(
             title = "Generate video",
@@ -56,21 +95,45 @@ impl KlingServer {
     )]
     pub(super) async fn generate_video(
         &self,
-        args: ToolArgs<CreateTaskRequest>,
+        args: ToolArgs<GenerateVideoArgs>,
     ) -> Result<CallToolResult, rmcp::ErrorData> {
-        let request = match args.0 {
-            Ok(request) => request.for_wire(),
-            Err(err) => return Ok(ToolFailure::from_arguments(err, "generate_video").into_result()),
+        let args = match args.0 {
+            Ok(args) => args,
+            Err(err) => {
+                return Ok(ToolFailure::from_arguments(err, "generate_video").into_result());
+            }
         };
-        let external_task_id = request.external_task_id.clone();
-        tracing::info!(external_task_id = ?external_task_id, model = %request.model_name, "generate_video");
-        match self.comet.create_task(&request).await {
+        let valid = match args.request.validate() {
+            Ok(valid) => valid,
+            Err(violations) => {
+                let err = comet::Error::Invalid(violations);
+                return Ok(ToolFailure::from_comet(&err, None).into_result());
+            }
+        };
+        if args.dry_run {
+            return Ok(self.dry_run(&valid));
+        }
+        let external_task_id = valid.body().external_task_id.clone();
+        tracing::info!(external_task_id = ?external_task_id, mode = ?valid.mode(), "generate_video");
+        match self.comet.create_task(&valid).await {
             Ok(created) => {
-                let output = self.output_for(created, external_task_id);
+                let output = GenerateVideoOutput {
+                    next_step: format!(
+                        "Call get_video_task with task_id \"{}\" in about 20 s, then every 15-30 s; jobs usually take 1-5 minutes.",
+                        created.task_id
+                    ),
+                    task_id: Some(created.task_id),
+                    status: Some(created.status),
+                    external_task_id: created.external_task_id.or(external_task_id),
+                    created_at_ms: created.created_at_ms,
+                    request_id: created.request_id,
+                    ..self.base_output(&valid)
+                };
                 let summary = format!(
-                    "Submitted video task {} (status: {}). {}",
-                    output.task_id,
-                    output.status.as_str(),
+                    "Submitted video task {} ({}).{} {}",
+                    output.task_id.as_deref().unwrap_or_default(),
+                    output.status.map_or("submitted", TaskStatus::as_str),
+                    warning_text(&output.warnings),
                     output.next_step
                 );
                 Ok(structured_result(&output, summary))
@@ -81,22 +144,57 @@ impl KlingServer {
         }
     }
 
-    fn output_for(
-        &self,
-        created: CreatedTask,
-        sent_external_id: Option<String>,
-    ) -> GenerateVideoOutput {
+    fn dry_run(&self, valid: &ValidRequest) -> CallToolResult {
+        let mut body = serde_json::to_value(valid.body()).unwrap_or(Value::Null);
+        shorten_base64(&mut body);
+        let output = GenerateVideoOutput {
+            dry_run: true,
+            request_body: Some(body),
+            next_step: "Dry run: nothing was sent. Call generate_video again without dry_run to submit (this costs money).".to_owned(),
+            ..self.base_output(valid)
+        };
+        let summary = format!(
+            "Dry run: the request is valid ({:?} mode).{} {}",
+            output.mode,
+            warning_text(&output.warnings),
+            output.next_step
+        );
+        structured_result(&output, summary)
+    }
+
+    fn base_output(&self, valid: &ValidRequest) -> GenerateVideoOutput {
         GenerateVideoOutput {
-            next_step: format!(
-                "Call get_video_task with task_id \"{}\" in about 20 s, then every 15-30 s; jobs usually take 1-5 minutes.",
-                created.task_id
-            ),
-            task_id: created.task_id,
-            status: created.status,
-            external_task_id: created.external_task_id.or(sent_external_id),
-            created_at_ms: created.created_at_ms,
-            request_id: created.request_id,
+            task_id: None,
+            status: None,
+            mode: valid.mode(),
+            warnings: valid.warnings().to_vec(),
+            external_task_id: valid.body().external_task_id.clone(),
+            created_at_ms: None,
+            request_id: None,
+            dry_run: false,
+            request_body: None,
+            next_step: String::new(),
             simulated: self.simulated,
+        }
+    }
+}
+
+fn warning_text(warnings: &[String]) -> String {
+    warnings.iter().map(|w| format!(" Warning: {w}.")).collect()
+}
+
+/// Replaces base64 image data in a request body with a marker giving its size, so a dry run
+/// shows the body without megabytes of data.
+fn shorten_base64(body: &mut Value) {
+    let Some(images) = body.get_mut("image_list").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for image in images {
+        if let Some(Value::String(url)) = image.get_mut("image_url")
+            && !url.starts_with("http://")
+            && !url.starts_with("https://")
+        {
+            *url = format!("<base64 image data, {} characters>", url.len());
         }
     }
 }

@@ -6,7 +6,7 @@ use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::args::{ToolArgs, input_schema};
+use super::args::{ArgumentError, ToolArgs, ToolInput, input_schema, parse_arguments};
 use super::errors::ToolFailure;
 use super::{KlingServer, is_false, structured_result};
 use crate::comet::{Task, TaskStatus};
@@ -18,6 +18,12 @@ pub struct GetVideoTaskArgs {
     /// The `task_id` returned by `generate_video`.
     #[serde(deserialize_with = "string_or_integer")]
     pub task_id: String,
+}
+
+impl ToolInput for GetVideoTaskArgs {
+    fn from_arguments(arguments: rmcp::model::JsonObject) -> Result<Self, ArgumentError> {
+        parse_arguments(arguments)
+    }
 }
 
 /// The `structuredContent` of `get_video_task`.

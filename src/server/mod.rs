@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::comet;
 
 pub use errors::ERROR_META_KEY;
-pub use generate_video::GenerateVideoOutput;
+pub use generate_video::{GenerateVideoArgs, GenerateVideoOutput};
 pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput, VideoOutput};
 
 /// How the server tells agents to use it (the `instructions` of the initialize result).

@@ -102,17 +102,55 @@ async fn arguments_that_do_not_deserialize_are_tool_errors_naming_the_field() {
 }
 
 #[tokio::test]
-async fn upstream_rule_violations_come_back_with_the_upstream_message() {
+async fn rule_violations_are_all_reported_and_nothing_is_sent() {
     let h = Harness::start().await;
-    // Text-to-video without aspect_ratio: the (simulated) API refuses it with code 1201.
-    let result = h.call("generate_video", json!({"prompt": "a cat"})).await;
-    let meta = error_meta(&result);
-    assert_eq!(meta["kind"], "invalid_request");
-    assert_eq!(meta["code"], "1201");
+    let cases = [
+        (json!({"prompt": "a cat"}), vec!["aspect_ratio"]),
+        (
+            json!({"prompt": "a cat", "aspect_ratio": "1:1", "duration": 7}),
+            vec!["duration"],
+        ),
+        (
+            json!({"prompt": "<<<image_2>>>", "duration": 3,
+                   "image_list": [{"image_url": "https://example.com/a.png", "type": "end_frame"}]}),
+            vec!["prompt", "image_list[0].type", "aspect_ratio"],
+        ),
+        (
+            json!({"prompt": "p", "video_list": [{"video_url": "/home/me/clip.mp4"}]}),
+            vec!["video_list[0].video_url"],
+        ),
+        (
+            json!({"prompt": "p", "aspect_ratio": "1:1", "callback_url": "http://x", "external_task_id": "a b"}),
+            vec!["callback_url", "external_task_id"],
+        ),
+    ];
+    for (args, expected) in cases {
+        let result = h.call("generate_video", args.clone()).await;
+        let meta = error_meta(&result);
+        assert_eq!(meta["kind"], "invalid_request", "{args}");
+        let named: Vec<&str> = meta["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["field"].as_str().unwrap())
+            .collect();
+        for field in &expected {
+            assert!(named.contains(field), "{args}: {field} not in {named:?}");
+            assert!(
+                text(&result).contains(&format!("`{field}`")),
+                "{}",
+                text(&result)
+            );
+        }
+        assert!(
+            text(&result).starts_with("Error [invalid_request]: Nothing was sent"),
+            "{}",
+            text(&result)
+        );
+    }
     assert!(
-        text(&result).contains("aspect_ratio is required"),
-        "{}",
-        text(&result)
+        h.sim().requests().is_empty(),
+        "no invalid request reaches the upstream"
     );
     h.stop().await;
 }

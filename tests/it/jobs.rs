@@ -205,3 +205,42 @@ async fn a_failed_task_reports_why_and_what_to_do() {
     }
     h.stop().await;
 }
+
+#[tokio::test]
+async fn dry_run_shows_the_exact_body_and_sends_nothing() {
+    let h = Harness::start().await;
+    let result = h
+        .call(
+            "generate_video",
+            json!({"prompt": "Edit <<<video_1>>> with <<<image_1>>>", "dry_run": true, "duration": 5,
+                   "image_list": [{"image_url": "iVBORw0KGgo".repeat(20)}],
+                   "video_list": [{"video_url": "https://example.com/a.mp4", "keep_original_sound": false}]}),
+        )
+        .await;
+    assert_ok(&result);
+    let out = structured(&result);
+    assert_eq!(out["dry_run"], true);
+    assert_eq!(out["mode"], "video_edit");
+    assert!(out.get("task_id").is_none());
+    let body = &out["request_body"];
+    assert_eq!(body["video_list"][0]["keep_original_sound"], "no");
+    assert_eq!(body["video_list"][0]["refer_type"], "base");
+    assert_eq!(
+        body["image_list"][0]["image_url"],
+        "<base64 image data, 220 characters>"
+    );
+    assert!(
+        body.get("duration").is_none(),
+        "ignored for an edit, so not sent"
+    );
+    assert!(
+        out["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("duration is ignored")
+    );
+    assert!(text(&result).contains("nothing was sent"));
+    assert_matches_output_schema(&h, "generate_video", out).await;
+    assert!(h.sim().requests().is_empty());
+    h.stop().await;
+}
