@@ -4,6 +4,8 @@
 mod client;
 mod enums;
 mod error;
+mod inputs;
+mod mode;
 mod request;
 mod response;
 mod secret;
@@ -13,12 +15,12 @@ pub mod wire;
 
 pub use client::{Client, ClientOptions, DEFAULT_BASE_URL};
 pub use error::{ApiError, Error, ErrorKind};
+pub use inputs::looks_like_local_path;
+pub use mode::{GenerationMode, infer_mode};
 pub use request::{
     AspectRatio, CreateTaskRequest, ElementRef, ImageInput, ImageType, KeepOriginalSound,
     ModelName, QualityMode, ReferType, VideoDuration, VideoInput, new_external_task_id,
 };
 pub use response::{CreatedTask, ReplyShape, Task, TaskStatus, Video, parse_create, parse_query};
 pub use secret::ApiKey;
-pub use validate::{
-    GenerationMode, MAX_PROMPT_CHARS, ValidRequest, Violation, infer_mode, looks_like_local_path,
-};
+pub use validate::{MAX_PROMPT_CHARS, ValidRequest, Violation};

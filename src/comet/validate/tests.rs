@@ -348,12 +348,12 @@ fn the_valid_body_is_wire_ready() {
 #[test]
 fn every_request_fixture_is_valid() {
     for text in [
-        include_str!("../../tests/fixtures/comet/requests/text_to_video.json"),
-        include_str!("../../tests/fixtures/comet/requests/first_frame.json"),
-        include_str!("../../tests/fixtures/comet/requests/first_end_frame.json"),
-        include_str!("../../tests/fixtures/comet/requests/image_element_reference.json"),
-        include_str!("../../tests/fixtures/comet/requests/video_base_edit.json"),
-        include_str!("../../tests/fixtures/comet/requests/video_feature_reference.json"),
+        include_str!("../../../tests/fixtures/comet/requests/text_to_video.json"),
+        include_str!("../../../tests/fixtures/comet/requests/first_frame.json"),
+        include_str!("../../../tests/fixtures/comet/requests/first_end_frame.json"),
+        include_str!("../../../tests/fixtures/comet/requests/image_element_reference.json"),
+        include_str!("../../../tests/fixtures/comet/requests/video_base_edit.json"),
+        include_str!("../../../tests/fixtures/comet/requests/video_feature_reference.json"),
     ] {
         let parsed: CreateTaskRequest = serde_json::from_str(text).unwrap();
         let valid = parsed

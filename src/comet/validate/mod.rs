@@ -1,0 +1,286 @@
+//! Pre-flight checks of a create request against every rule of the API (spec §2, §2.2, §2.3),
+//! so a request that would be refused, or accepted but wrong, never costs a round trip or money.
+//! All problems of a request are reported at once, each naming its JSON path and the fix.
+
+use std::fmt;
+
+use serde::Serialize;
+
+use super::inputs::{
+    is_base64, is_http_url, looks_like_local_path, looks_like_url, placeholder_tokens,
+    strip_data_uri,
+};
+use super::mode::{GenerationMode, has_video, infer_mode, mode_name};
+use super::request::{CreateTaskRequest, ImageType, ReferType};
+
+/// Longest prompt the API takes, in characters (not bytes).
+pub const MAX_PROMPT_CHARS: usize = 2500;
+
+/// One broken rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// JSON path of the field, e.g. `image_list[1].type`.
+    pub field: String,
+    /// What is wrong.
+    pub problem: String,
+    /// What to change.
+    pub fix: String,
+}
+
+impl Violation {
+    /// A violation of `field`.
+    pub fn new(
+        field: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Self {
+        Self {
+            field: field.into(),
+            problem: problem.into(),
+            fix: fix.into(),
+        }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "`{}` {} ({})", self.field, self.problem, self.fix)
+    }
+}
+
+/// A request that passed every check: the only thing [`super::Client::create_task`] sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ValidRequest {
+    body: CreateTaskRequest,
+    mode: GenerationMode,
+    warnings: Vec<String>,
+}
+
+impl ValidRequest {
+    /// The body to send, with every wire default filled in.
+    pub fn body(&self) -> &CreateTaskRequest {
+        &self.body
+    }
+
+    /// The inferred generation mode.
+    pub fn mode(&self) -> GenerationMode {
+        self.mode
+    }
+
+    /// Things that are allowed but probably not what was meant.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings
+    }
+}
+
+impl CreateTaskRequest {
+    /// Checks every rule; on success returns the exact body to send (wire defaults filled in,
+    /// a `duration` the API would ignore dropped, a `data:` prefix stripped) with the mode and
+    /// any warnings.
+    pub fn validate(&self) -> Result<ValidRequest, Vec<Violation>> {
+        let mut check = Check {
+            request: self.for_wire(),
+            violations: Vec::new(),
+            warnings: Vec::new(),
+        };
+        let mode = check.run();
+        if check.violations.is_empty() {
+            Ok(ValidRequest {
+                body: check.request,
+                mode,
+                warnings: check.warnings,
+            })
+        } else {
+            Err(check.violations)
+        }
+    }
+}
+
+/// The state of one validation run.
+pub(super) struct Check {
+    pub(super) request: CreateTaskRequest,
+    pub(super) violations: Vec<Violation>,
+    pub(super) warnings: Vec<String>,
+}
+
+impl Check {
+    fn run(&mut self) -> GenerationMode {
+        let mode = infer_mode(&self.request);
+        self.prompt();
+        self.image_urls();
+        self.videos();
+        self.counts();
+        self.frames();
+        self.aspect_ratio(mode);
+        self.duration(mode);
+        self.elements();
+        self.callback_url();
+        self.external_task_id();
+        self.placeholders();
+        mode
+    }
+
+    fn fail(
+        &mut self,
+        field: impl Into<String>,
+        problem: impl Into<String>,
+        fix: impl Into<String>,
+    ) {
+        self.violations.push(Violation::new(field, problem, fix));
+    }
+
+    fn prompt(&mut self) {
+        let chars = self.request.prompt.chars().count();
+        if self.request.prompt.trim().is_empty() {
+            self.fail("prompt", "is empty", "describe the video to generate");
+        } else if chars > MAX_PROMPT_CHARS {
+            self.fail(
+                "prompt",
+                format!("has {chars} characters; the limit is {MAX_PROMPT_CHARS}"),
+                "shorten it",
+            );
+        }
+    }
+
+    fn counts(&mut self) {
+        let (images, elements, videos) = (
+            self.request.image_list.len(),
+            self.request.element_list.len(),
+            self.request.video_list.len(),
+        );
+        if videos > 1 {
+            self.fail(
+                "video_list",
+                format!("has {videos} videos; the API takes at most 1"),
+                "keep one video",
+            );
+        }
+        let limit = if videos == 0 { 7 } else { 4 };
+        if images + elements > limit {
+            let with = if videos == 0 {
+                "without a video"
+            } else {
+                "with a video"
+            };
+            self.fail(
+                if images > 0 {
+                    "image_list"
+                } else {
+                    "element_list"
+                },
+                format!(
+                    "{images} images + {elements} elements = {}; the limit is {limit} {with}",
+                    images + elements
+                ),
+                "remove some images or elements",
+            );
+        }
+    }
+
+    fn frames(&mut self) {
+        let frame_fields = |kind: ImageType, request: &CreateTaskRequest| -> Vec<String> {
+            request
+                .image_list
+                .iter()
+                .enumerate()
+                .filter(|(_, image)| image.frame == Some(kind))
+                .map(|(i, _)| format!("image_list[{i}].type"))
+                .collect()
+        };
+        let firsts = frame_fields(ImageType::FirstFrame, &self.request);
+        let ends = frame_fields(ImageType::EndFrame, &self.request);
+        for extra in firsts.iter().skip(1) {
+            self.fail(
+                extra.clone(),
+                "is a second first_frame; at most one is allowed",
+                "remove `type` to make it a reference image",
+            );
+        }
+        for extra in ends.iter().skip(1) {
+            self.fail(
+                extra.clone(),
+                "is a second end_frame; at most one is allowed",
+                "remove `type` to make it a reference image",
+            );
+        }
+        if let Some(end) = ends.first() {
+            if firsts.is_empty() {
+                self.fail(
+                    end.clone(),
+                    "is an end_frame without a first_frame",
+                    "add a first_frame image, or remove `type`",
+                );
+            }
+            let images = self.request.image_list.len();
+            if images > 2 {
+                self.fail(
+                    end.clone(),
+                    format!("is an end_frame among {images} images; end frames allow at most 2"),
+                    "use only the first_frame and end_frame images",
+                );
+            }
+        }
+        if has_video(&self.request, ReferType::Base) {
+            for field in firsts.iter().chain(&ends) {
+                self.fail(
+                    field.clone(),
+                    "is a frame image, which can't be combined with a base video edit",
+                    "remove `type`, or use video_list[0].refer_type `feature`",
+                );
+            }
+        } else if !firsts.is_empty() && has_video(&self.request, ReferType::Feature) {
+            self.warnings.push("combining a first_frame with a feature video is not documented by the API; the result may ignore one of them".into());
+        }
+    }
+
+    fn aspect_ratio(&mut self, mode: GenerationMode) {
+        let needed = !matches!(
+            mode,
+            GenerationMode::FirstFrame | GenerationMode::FirstEndFrame | GenerationMode::VideoEdit
+        );
+        match (needed, self.request.aspect_ratio) {
+            (true, None) => self.fail(
+                "aspect_ratio",
+                format!("is required for {}", mode_name(mode)),
+                "set 16:9, 9:16 or 1:1",
+            ),
+            (false, Some(_)) => self.fail(
+                "aspect_ratio",
+                format!(
+                    "is not supported for {} (the input sets the shape)",
+                    mode_name(mode)
+                ),
+                "remove aspect_ratio",
+            ),
+            _ => {}
+        }
+    }
+
+    fn duration(&mut self, mode: GenerationMode) {
+        let Some(duration) = self.request.duration else {
+            return;
+        };
+        match mode {
+            GenerationMode::VideoEdit => {
+                self.request.duration = None;
+                self.warnings.push("duration is ignored for a video edit (the output keeps the input's length), so it was not sent".into());
+            }
+            GenerationMode::TextToVideo
+            | GenerationMode::FirstFrame
+            | GenerationMode::FirstEndFrame
+                if !matches!(duration.seconds(), 5 | 10) =>
+            {
+                self.fail(
+                    "duration",
+                    format!("is {duration}; {} takes 5 or 10", mode_name(mode)),
+                    "use 5 or 10, or add reference images/elements for 3-10",
+                );
+            }
+            _ => {}
+        }
+    }
+}
+
+mod fields;
+#[cfg(test)]
+mod tests;
