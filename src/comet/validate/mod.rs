@@ -6,10 +6,6 @@ use std::fmt;
 
 use serde::Serialize;
 
-use super::inputs::{
-    is_base64, is_http_url, looks_like_local_path, looks_like_url, placeholder_tokens,
-    strip_data_uri,
-};
 use super::mode::{GenerationMode, has_video, infer_mode, mode_name};
 use super::request::{CreateTaskRequest, ImageType, ReferType};
 
