@@ -1,10 +1,13 @@
 //! Command-line flags and environment, parsed and checked once at start-up, then passed down
 //! as plain values.
 
+use std::path::{Path, PathBuf};
+
 use clap::Parser;
 use reqwest::Url;
 
 use crate::comet::{ApiKey, DEFAULT_BASE_URL};
+use crate::local_images::AllowedRoots;
 
 /// Environment variables, listed in `--help`.
 const ENV_HELP: &str = "Environment:
@@ -12,6 +15,9 @@ const ENV_HELP: &str = "Environment:
                       without it; tool calls then say how to set it. Never printed or logged.
   COMETAPI_BASE_URL   API origin [default: https://api.cometapi.com]
   RUST_LOG            log filter for stderr [default: info]
+  KLING_MCP_ALLOWED_DIRS
+                      directories local images may be read from, separated like PATH
+                      [default: the current directory, or the home directory when that is /]
 
 Try it without a key:  kling-omni-mcp --simulate";
 
@@ -27,6 +33,10 @@ pub struct Cli {
     /// CometAPI origin (Kling routes hang off it, so no /v1).
     #[arg(long, env = "COMETAPI_BASE_URL", default_value = DEFAULT_BASE_URL, value_name = "URL")]
     pub base_url: String,
+
+    /// Allow reading local images from DIR (repeatable; adds to `KLING_MCP_ALLOWED_DIRS`).
+    #[arg(long = "allow-dir", value_name = "DIR")]
+    pub allow_dirs: Vec<PathBuf>,
 }
 
 /// Checked settings.
@@ -38,6 +48,8 @@ pub struct Config {
     pub base_url: Url,
     /// Run against the built-in simulator.
     pub simulate: bool,
+    /// Directories local images may be read from.
+    pub allowed_roots: AllowedRoots,
 }
 
 /// A setting that cannot be used.
@@ -59,16 +71,35 @@ impl Config {
         if base_url.path().trim_end_matches('/').ends_with("/v1") {
             tracing::warn!(%base_url, "COMETAPI_BASE_URL ends in /v1, but Kling routes hang off the origin");
         }
+        let mut dirs = cli.allow_dirs;
+        if let Some(list) = env("KLING_MCP_ALLOWED_DIRS") {
+            dirs.extend(std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()));
+        }
+        if dirs.is_empty() {
+            dirs.extend(default_root());
+        }
         Ok(Self {
             api_key: env("COMETAPI_KEY").as_deref().and_then(ApiKey::new),
             base_url,
             simulate: cli.simulate,
+            allowed_roots: AllowedRoots::new(dirs),
         })
     }
 
     /// Reads the real process environment.
     pub fn from_env(cli: Cli) -> Result<Self, ConfigError> {
         Self::new(cli, |name| std::env::var(name).ok())
+    }
+}
+
+/// The current directory; but when a client starts the server in `/` (Claude Desktop does),
+/// allowing the whole filesystem would be too much, so the home directory instead.
+fn default_root() -> Option<PathBuf> {
+    let cwd = std::env::current_dir().ok()?;
+    if cwd == Path::new("/") {
+        std::env::home_dir()
+    } else {
+        Some(cwd)
     }
 }
 
@@ -86,6 +117,8 @@ mod tests {
         assert_eq!(config.base_url.as_str(), "https://api.cometapi.com/");
         assert!(config.api_key.is_none());
         assert!(!config.simulate);
+        let cwd = std::env::current_dir().unwrap().canonicalize().unwrap();
+        assert_eq!(config.allowed_roots.dirs(), [cwd]);
     }
 
     #[test]
@@ -108,5 +141,24 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn allowed_dirs_come_from_flags_and_the_environment() {
+        let a = tempfile::tempdir().unwrap();
+        let b = tempfile::tempdir().unwrap();
+        let list = std::env::join_paths([b.path()])
+            .unwrap()
+            .into_string()
+            .unwrap();
+        let config = Config::new(cli(&["--allow-dir", a.path().to_str().unwrap()]), |name| {
+            (name == "KLING_MCP_ALLOWED_DIRS").then(|| list.clone())
+        })
+        .unwrap();
+        let expected = [
+            a.path().canonicalize().unwrap(),
+            b.path().canonicalize().unwrap(),
+        ];
+        assert_eq!(config.allowed_roots.dirs(), expected);
     }
 }

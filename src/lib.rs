@@ -4,5 +4,6 @@
 
 pub mod comet;
 pub mod config;
+pub mod local_images;
 pub mod server;
 pub mod simulator;

@@ -6,7 +6,7 @@ use anyhow::Context;
 use clap::Parser;
 use kling_omni_mcp::comet::{self, ApiKey};
 use kling_omni_mcp::config::{Cli, Config};
-use kling_omni_mcp::server::KlingServer;
+use kling_omni_mcp::server::{KlingServer, ServerOptions};
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
 use rmcp::ServiceExt;
 use tracing_subscriber::EnvFilter;
@@ -48,7 +48,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         "kling-omni-mcp serving MCP on stdio"
     );
     let client = comet::Client::new(comet::ClientOptions::new(base_url, api_key))?;
-    let server = KlingServer::new(client, config.simulate);
+    let options = ServerOptions {
+        simulated: config.simulate,
+        allowed_roots: config.allowed_roots.clone(),
+    };
+    tracing::info!(dirs = %options.allowed_roots, "local images may be read from");
+    let server = KlingServer::new(client, options);
     let service = server
         .serve(rmcp::transport::stdio())
         .await

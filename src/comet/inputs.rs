@@ -57,9 +57,9 @@ fn has_image_extension(text: &str) -> bool {
         .any(|ext| lower.ends_with(ext))
 }
 
-/// Base64 image data: long enough to be an image, and only base64 characters.
+/// Base64 image data: not trivially short, and only base64 characters.
 pub(super) fn is_base64(text: &str) -> bool {
-    text.len() >= 64
+    text.len() >= 16
         && text
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'=' | b'\n' | b'\r'))

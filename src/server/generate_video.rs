@@ -3,13 +3,14 @@
 
 use rmcp::handler::server::tool::schema_for_output;
 use rmcp::model::{CallToolResult, JsonObject};
-use rmcp::{tool, tool_router};
+use rmcp::{Peer, RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
 use super::args::{ArgumentError, ToolArgs, ToolInput, input_schema, parse_arguments, take_flag};
 use super::errors::ToolFailure;
+use super::local_inputs::read_local_images;
 use super::{KlingServer, is_false, structured_result};
 use crate::comet::{self, CreateTaskRequest, GenerationMode, TaskStatus, ValidRequest};
 
@@ -96,16 +97,27 @@ impl KlingServer {
     pub(super) async fn generate_video(
         &self,
         args: ToolArgs<GenerateVideoArgs>,
+        peer: Peer<RoleServer>,
     ) -> Result<CallToolResult, rmcp::ErrorData> {
-        let args = match args.0 {
+        let mut args = match args.0 {
             Ok(args) => args,
             Err(err) => {
                 return Ok(ToolFailure::from_arguments(err, "generate_video").into_result());
             }
         };
-        let valid = match args.request.validate() {
-            Ok(valid) => valid,
-            Err(violations) => {
+        let file_problems = read_local_images(&mut args.request, &self.allowed_roots, &peer).await;
+        let valid = match (args.request.validate(), file_problems.is_empty()) {
+            (Ok(valid), true) => valid,
+            (checked, _) => {
+                // A file that could not be read is still a path, which validation also flags:
+                // report the file's own problem once.
+                let rule_problems = checked.err().unwrap_or_default();
+                let mut violations = file_problems;
+                for problem in rule_problems {
+                    if !violations.iter().any(|v| v.field == problem.field) {
+                        violations.push(problem);
+                    }
+                }
                 let err = comet::Error::Invalid(violations);
                 return Ok(ToolFailure::from_comet(&err, None).into_result());
             }

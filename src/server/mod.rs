@@ -5,6 +5,7 @@ mod args;
 mod errors;
 mod generate_video;
 mod get_video_task;
+mod local_inputs;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
@@ -12,6 +13,7 @@ use rmcp::{ServerHandler, tool_handler};
 use serde::Serialize;
 
 use crate::comet;
+use crate::local_images::AllowedRoots;
 
 pub use errors::ERROR_META_KEY;
 pub use generate_video::{GenerateVideoArgs, GenerateVideoOutput};
@@ -26,21 +28,31 @@ const INSTRUCTIONS: &str = "Makes short videos with Kling O1 Omni through CometA
 /// Appended to the instructions when the server runs against the built-in simulator.
 const SIMULATION_NOTE: &str = "\nSIMULATION MODE: this server talks to a built-in simulated CometAPI. Tasks finish after a few polls, cost nothing, and produce no real video.";
 
+/// Settings of the MCP layer.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// Mark every result as coming from the built-in simulator.
+    pub simulated: bool,
+    /// Directories local images may be read from (the client's MCP roots are added per call).
+    pub allowed_roots: AllowedRoots,
+}
+
 /// The MCP server: the two video tools over a shared CometAPI client.
 #[derive(Debug, Clone)]
 pub struct KlingServer {
     comet: comet::Client,
     simulated: bool,
+    allowed_roots: AllowedRoots,
     tool_router: ToolRouter<Self>,
 }
 
 impl KlingServer {
-    /// A server that calls CometAPI through `comet`. `simulated` marks every result as coming
-    /// from the built-in simulator.
-    pub fn new(comet: comet::Client, simulated: bool) -> Self {
+    /// A server that calls CometAPI through `comet`.
+    pub fn new(comet: comet::Client, options: ServerOptions) -> Self {
         Self {
             comet,
-            simulated,
+            simulated: options.simulated,
+            allowed_roots: options.allowed_roots,
             tool_router: Self::generate_video_router() + Self::get_video_task_router(),
         }
     }

@@ -58,7 +58,7 @@ async fn simulate_runs_a_whole_job_without_a_key() {
     let h = Harness::with(Setup {
         sim: None,
         key: None,
-        args: vec!["--simulate"],
+        args: vec!["--simulate".into()],
         ..Setup::default()
     })
     .await;

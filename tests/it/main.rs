@@ -14,5 +14,6 @@ mod support;
 mod cli;
 mod errors;
 mod jobs;
+mod local_images;
 mod secrets;
 mod tools;

@@ -4,10 +4,16 @@ use std::process::Stdio;
 use std::sync::Arc;
 
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
+#[allow(
+    deprecated,
+    reason = "roots are deprecated in the newest protocol but still in use"
+)]
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ListRootsResult, Root,
+};
+use rmcp::service::{RequestContext, RunningService};
 use rmcp::transport::TokioChildProcess;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
 use serde_json::Value;
 use tokio::io::AsyncReadExt;
 use tokio::sync::Mutex;
@@ -20,7 +26,7 @@ pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_kling-omni-mcp");
 
 /// A server process connected to a client, and the simulator it talks to.
 pub(crate) struct Harness {
-    pub(crate) client: RunningService<RoleClient, ()>,
+    pub(crate) client: RunningService<RoleClient, TestClient>,
     pub(crate) sim: Option<Simulator>,
     stderr: Arc<Mutex<String>>,
     stderr_task: tokio::task::JoinHandle<()>,
@@ -31,7 +37,38 @@ pub(crate) struct Setup {
     pub(crate) sim: Option<SimConfig>,
     pub(crate) key: Option<&'static str>,
     pub(crate) base_url: Option<String>,
-    pub(crate) args: Vec<&'static str>,
+    pub(crate) args: Vec<String>,
+    /// `file://` URIs the client offers as MCP roots; none means no roots capability.
+    pub(crate) roots: Vec<String>,
+}
+
+/// An MCP client that offers roots when it has some.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TestClient {
+    roots: Vec<String>,
+}
+
+#[allow(
+    deprecated,
+    reason = "roots are deprecated in the newest protocol but still in use"
+)]
+impl ClientHandler for TestClient {
+    fn get_info(&self) -> ClientConfig {
+        let mut capabilities = ClientCapabilities::default();
+        if !self.roots.is_empty() {
+            capabilities = ClientCapabilities::builder().enable_roots().build();
+        }
+        ClientConfig::new(capabilities, rmcp::model::Implementation::new("it", "1"))
+    }
+
+    async fn list_roots(
+        &self,
+        _: RequestContext<RoleClient>,
+    ) -> Result<ListRootsResult, ErrorData> {
+        Ok(ListRootsResult::new(
+            self.roots.iter().map(Root::new).collect(),
+        ))
+    }
 }
 
 impl Default for Setup {
@@ -44,6 +81,7 @@ impl Default for Setup {
             key: Some(TEST_KEY),
             base_url: None,
             args: Vec::new(),
+            roots: Vec::new(),
         }
     }
 }
@@ -92,7 +130,10 @@ impl Harness {
                     .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
-        let client = ().serve(transport).await.unwrap();
+        let client = TestClient { roots: setup.roots }
+            .serve(transport)
+            .await
+            .unwrap();
         Self {
             client,
             sim,

@@ -1,0 +1,220 @@
+//! Local image files as API inputs: a path or `file://` URI is resolved inside the allowed
+//! roots, checked against the API's image limits from its header alone (never decoded), and
+//! turned into the bare base64 the API takes.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+
+/// Largest image the API takes.
+pub const MAX_IMAGE_BYTES: u64 = 10 * 1000 * 1000;
+/// Shortest side the API takes, in pixels.
+pub const MIN_IMAGE_SIDE: usize = 300;
+/// Widest and tallest shape the API takes (width / height between 1/2.5 and 2.5).
+pub const MAX_ASPECT: f64 = 2.5;
+
+/// Directories local files may be read from, canonicalised (symlinks and `..` resolved).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowedRoots(Vec<PathBuf>);
+
+impl AllowedRoots {
+    /// The given directories; ones that do not exist are skipped with a warning.
+    pub fn new(dirs: impl IntoIterator<Item = PathBuf>) -> Self {
+        let mut roots = Self::default();
+        roots.extend(dirs);
+        roots
+    }
+
+    /// Adds directories (e.g. the client's MCP roots).
+    pub fn extend(&mut self, dirs: impl IntoIterator<Item = PathBuf>) {
+        for dir in dirs {
+            match dir.canonicalize() {
+                Ok(canonical) if canonical.is_dir() => {
+                    if !self.0.contains(&canonical) {
+                        self.0.push(canonical);
+                    }
+                }
+                _ => {
+                    tracing::warn!(dir = %dir.display(), "allowed directory does not exist; ignored");
+                }
+            }
+        }
+    }
+
+    /// The roots, first one first (relative paths resolve against it).
+    pub fn dirs(&self) -> &[PathBuf] {
+        &self.0
+    }
+
+    fn contains(&self, path: &Path) -> bool {
+        self.0.iter().any(|root| path.starts_with(root))
+    }
+}
+
+impl fmt::Display for AllowedRoots {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let list: Vec<String> = self.0.iter().map(|p| p.display().to_string()).collect();
+        f.write_str(&list.join(", "))
+    }
+}
+
+/// An image read from disk, ready to send.
+#[derive(Clone, PartialEq, Eq)]
+pub struct LocalImage {
+    /// The canonical path it was read from.
+    pub path: PathBuf,
+    /// `png` or `jpeg`, from the file's magic bytes.
+    pub format: &'static str,
+    /// Width in pixels.
+    pub width: usize,
+    /// Height in pixels.
+    pub height: usize,
+    /// File size.
+    pub bytes: u64,
+    /// Bare base64 (no `data:` prefix).
+    pub base64: String,
+}
+
+impl fmt::Debug for LocalImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The payload is megabytes of base64; show its size instead.
+        f.debug_struct("LocalImage")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .field("size", &(self.width, self.height))
+            .field("bytes", &self.bytes)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a local image cannot be used. Each message says what to change.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LocalImageError {
+    /// No allowed roots are configured.
+    #[error(
+        "local files are disabled: no allowed directories are configured (set KLING_MCP_ALLOWED_DIRS or --allow-dir)"
+    )]
+    NoRoots,
+    /// A Windows path on another system, or a URI that is not a file path.
+    #[error("{0:?} is not a path on this machine")]
+    NotAPath(String),
+    /// The file does not exist or cannot be read.
+    #[error("{0} was not found or cannot be read")]
+    NotFound(String),
+    /// The path resolves outside every allowed root.
+    #[error(
+        "{path} is outside the allowed directories ({roots}); move the file there or allow its directory"
+    )]
+    OutsideRoots {
+        /// The resolved path.
+        path: String,
+        /// The allowed roots.
+        roots: String,
+    },
+    /// Bigger than the API takes.
+    #[error("the file has {0} bytes; the API takes at most 10 MB, so shrink or recompress it")]
+    TooLarge(u64),
+    /// Not PNG or JPEG by content, whatever its name says.
+    #[error(
+        "the file is not a PNG or JPEG image (checked by content, not name); convert it to PNG or JPEG"
+    )]
+    NotPngOrJpeg,
+    /// A side is under the minimum.
+    #[error("the image is {0}x{1} px; each side must be at least 300 px")]
+    TooSmall(usize, usize),
+    /// Too wide or too tall.
+    #[error("the image is {0}x{1} px; the shape must be between 1:2.5 and 2.5:1, so crop it")]
+    BadAspect(usize, usize),
+}
+
+/// Reads and checks a local image given as a path or `file://` URI.
+pub fn load_image(input: &str, roots: &AllowedRoots) -> Result<LocalImage, LocalImageError> {
+    let first_root = roots.dirs().first().ok_or(LocalImageError::NoRoots)?;
+    let path = to_path(input.trim(), first_root)?;
+    let shown = path.display().to_string();
+    let canonical = path
+        .canonicalize()
+        .map_err(|_| LocalImageError::NotFound(shown.clone()))?;
+    // Checked after canonicalising, so `..` and symlinks cannot lead out of a root.
+    if !roots.contains(&canonical) {
+        return Err(LocalImageError::OutsideRoots {
+            path: canonical.display().to_string(),
+            roots: roots.to_string(),
+        });
+    }
+    let metadata =
+        std::fs::metadata(&canonical).map_err(|_| LocalImageError::NotFound(shown.clone()))?;
+    if !metadata.is_file() {
+        return Err(LocalImageError::NotFound(shown));
+    }
+    if metadata.len() > MAX_IMAGE_BYTES {
+        return Err(LocalImageError::TooLarge(metadata.len()));
+    }
+    let data = std::fs::read(&canonical).map_err(|_| LocalImageError::NotFound(shown))?;
+    let format = match data.get(..8) {
+        Some(b"\x89PNG\r\n\x1a\n") => "png",
+        Some([0xFF, 0xD8, 0xFF, ..]) => "jpeg",
+        _ => return Err(LocalImageError::NotPngOrJpeg),
+    };
+    let size = imagesize::blob_size(&data).map_err(|_| LocalImageError::NotPngOrJpeg)?;
+    let (width, height) = (size.width, size.height);
+    if width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE {
+        return Err(LocalImageError::TooSmall(width, height));
+    }
+    let ratio = width as f64 / height as f64;
+    if !(1.0 / MAX_ASPECT..=MAX_ASPECT).contains(&ratio) {
+        return Err(LocalImageError::BadAspect(width, height));
+    }
+    Ok(LocalImage {
+        path: canonical,
+        format,
+        width,
+        height,
+        bytes: metadata.len(),
+        base64: base64::engine::general_purpose::STANDARD.encode(&data),
+    })
+}
+
+/// The path of a `file://` URI (as MCP roots are given), if it is one.
+pub fn path_from_file_uri(uri: &str) -> Option<PathBuf> {
+    reqwest::Url::parse(uri).ok()?.to_file_path().ok()
+}
+
+/// A path from a `file://` URI, `~/…`, an absolute path, or one relative to `base`.
+fn to_path(input: &str, base: &Path) -> Result<PathBuf, LocalImageError> {
+    if input.starts_with("file:") {
+        return path_from_file_uri(input)
+            .ok_or_else(|| LocalImageError::NotAPath(input.to_owned()));
+    }
+    if is_windows_path(input) && !cfg!(windows) {
+        return Err(LocalImageError::NotAPath(input.to_owned()));
+    }
+    if let Some(rest) = input
+        .strip_prefix("~/")
+        .or_else(|| input.strip_prefix("~\\"))
+    {
+        let home =
+            std::env::home_dir().ok_or_else(|| LocalImageError::NotAPath(input.to_owned()))?;
+        return Ok(home.join(rest));
+    }
+    let path = PathBuf::from(input);
+    Ok(if path.is_absolute() {
+        path
+    } else {
+        base.join(path)
+    })
+}
+
+/// `C:\…`, `C:/…` or `\\server\share\…`.
+fn is_windows_path(input: &str) -> bool {
+    let bytes = input.as_bytes();
+    let drive = bytes.first().is_some_and(u8::is_ascii_alphabetic)
+        && bytes.get(1) == Some(&b':')
+        && matches!(bytes.get(2), Some(b'\\' | b'/'));
+    drive || input.starts_with("\\\\")
+}
+
+#[cfg(test)]
+#[path = "local_images_tests.rs"]
+mod tests;
