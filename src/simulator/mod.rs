@@ -9,6 +9,8 @@
 //! `[sim:polls=N]` (finish on the N-th poll).
 
 mod bodies;
+#[cfg(test)]
+mod proptests;
 mod routes;
 mod rules;
 

@@ -229,52 +229,55 @@ impl Check {
         }
     }
 
+    /// R7, literally: required unless a `first_frame` image or a `base` video sets the shape
+    /// (a first frame wins even next to a `feature` video).
     fn aspect_ratio(&mut self, mode: GenerationMode) {
-        let needed = !matches!(
-            mode,
-            GenerationMode::FirstFrame | GenerationMode::FirstEndFrame | GenerationMode::VideoEdit
-        );
-        match (needed, self.request.aspect_ratio) {
-            (true, None) => self.fail(
+        let shaped_by = if has_first_frame(&self.request) {
+            Some("a first_frame image")
+        } else if mode == GenerationMode::VideoEdit {
+            Some("a base video edit")
+        } else {
+            None
+        };
+        match (shaped_by, self.request.aspect_ratio) {
+            (None, None) => self.fail(
                 "aspect_ratio",
                 format!("is required for {}", mode_name(mode)),
                 "set 16:9, 9:16 or 1:1",
             ),
-            (false, Some(_)) => self.fail(
+            (Some(input), Some(_)) => self.fail(
                 "aspect_ratio",
-                format!(
-                    "is not supported for {} (the input sets the shape)",
-                    mode_name(mode)
-                ),
+                format!("is not supported with {input} (the input sets the shape)"),
                 "remove aspect_ratio",
             ),
             _ => {}
         }
     }
 
+    /// R8 and R9: 5 or 10 for text-only and first-frame requests; ignored for a base edit.
     fn duration(&mut self, mode: GenerationMode) {
         let Some(duration) = self.request.duration else {
             return;
         };
-        match mode {
-            GenerationMode::VideoEdit => {
-                self.request.duration = None;
-                self.warnings.push("duration is ignored for a video edit (the output keeps the input's length), so it was not sent".into());
-            }
-            GenerationMode::TextToVideo
-            | GenerationMode::FirstFrame
-            | GenerationMode::FirstEndFrame
-                if !matches!(duration.seconds(), 5 | 10) =>
-            {
-                self.fail(
-                    "duration",
-                    format!("is {duration}; {} takes 5 or 10", mode_name(mode)),
-                    "use 5 or 10, or add reference images/elements for 3-10",
-                );
-            }
-            _ => {}
+        let five_or_ten = mode == GenerationMode::TextToVideo || has_first_frame(&self.request);
+        if mode == GenerationMode::VideoEdit {
+            self.request.duration = None;
+            self.warnings.push("duration is ignored for a video edit (the output keeps the input's length), so it was not sent".into());
+        } else if five_or_ten && !matches!(duration.seconds(), 5 | 10) {
+            self.fail(
+                "duration",
+                format!("is {duration}; text-only and first_frame requests take 5 or 10"),
+                "use 5 or 10, or add reference images/elements for 3-10",
+            );
         }
     }
+}
+
+fn has_first_frame(request: &CreateTaskRequest) -> bool {
+    request
+        .image_list
+        .iter()
+        .any(|i| i.frame == Some(ImageType::FirstFrame))
 }
 
 mod fields;

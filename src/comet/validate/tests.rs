@@ -113,6 +113,18 @@ fn rule_table() -> Vec<(&'static str, Value, Value, &'static str)> {
             "aspect_ratio",
         ),
         (
+            "R7 a first frame wins over a feature video",
+            json!({"prompt": "p", "image_list": [{"image_url": IMG, "type": "first_frame"}], "video_list": [{"video_url": VID, "refer_type": "feature"}]}),
+            json!({"prompt": "p", "aspect_ratio": "1:1", "image_list": [{"image_url": IMG, "type": "first_frame"}], "video_list": [{"video_url": VID, "refer_type": "feature"}]}),
+            "aspect_ratio",
+        ),
+        (
+            "R8 a first frame with a feature video takes 5 or 10",
+            json!({"prompt": "p", "duration": 10, "image_list": [{"image_url": IMG, "type": "first_frame"}], "video_list": [{"video_url": VID, "refer_type": "feature"}]}),
+            json!({"prompt": "p", "duration": 4, "image_list": [{"image_url": IMG, "type": "first_frame"}], "video_list": [{"video_url": VID, "refer_type": "feature"}]}),
+            "duration",
+        ),
+        (
             "R8 text-to-video takes 5 or 10",
             json!({"prompt": "p", "aspect_ratio": "1:1", "duration": 10}),
             json!({"prompt": "p", "aspect_ratio": "1:1", "duration": 7}),
