@@ -21,7 +21,7 @@ pub struct CreateTaskRequest {
     /// What to generate, 1-2500 characters. Refer to inputs by 1-based position:
     /// `<<<image_1>>>`, `<<<element_1>>>`, `<<<video_1>>>`.
     pub prompt: String,
-    /// Images: public http(s) URL or bare base64; JPG/PNG, each side >= 300 px, <= 10 MB.
+    /// Images: public http(s) URL, local file path or base64; JPG/PNG, each side >= 300 px, <= 10 MB.
     /// Images + elements: at most 7, or 4 with a video.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub image_list: Vec<ImageInput>,
@@ -54,7 +54,7 @@ pub struct CreateTaskRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImageInput {
-    /// Public http(s) URL, or bare base64 without a `data:` prefix.
+    /// Public http(s) URL, a local PNG/JPEG path or `file://` URI (read by this server), or base64.
     pub image_url: String,
     /// Omit for a reference image; `first_frame`/`end_frame` pin the opening/closing frame.
     #[serde(rename = "type", default, skip_serializing_if = "Option::is_none")]
