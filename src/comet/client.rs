@@ -16,6 +16,9 @@ pub const DEFAULT_BASE_URL: &str = "https://api.cometapi.com";
 /// The endpoint path, relative to the origin.
 const OMNI_VIDEO_PATH: &str = "kling/v1/videos/omni-video";
 
+/// Longest `Retry-After` honoured (spec §7).
+const MAX_RETRY_AFTER_SECS: u64 = 60;
+
 /// Largest reply body read; real replies are a few KiB, so more means a wrong endpoint.
 const MAX_REPLY_BYTES: usize = 1024 * 1024;
 
@@ -32,6 +35,8 @@ pub struct ClientOptions {
     pub query_timeout: Duration,
     /// Total time allowed for a create.
     pub create_timeout: Duration,
+    /// Total time allowed for downloading one result video.
+    pub download_timeout: Duration,
 }
 
 impl ClientOptions {
@@ -43,6 +48,7 @@ impl ClientOptions {
             connect_timeout: Duration::from_secs(10),
             query_timeout: Duration::from_secs(30),
             create_timeout: Duration::from_secs(60),
+            download_timeout: Duration::from_secs(600),
         }
     }
 }
@@ -107,10 +113,10 @@ impl Client {
             .header(header::AUTHORIZATION, key.bearer())
             .timeout(self.options.create_timeout)
             .json(wire);
-        let (status, body) = self
+        let reply = self
             .send(builder, &url, self.options.create_timeout)
             .await?;
-        parse_create(status, url.as_str(), &body)
+        reply.attach_retry_after(parse_create(reply.status, url.as_str(), &reply.body))
     }
 
     /// Fetches a task's status and, once finished, its videos.
@@ -129,8 +135,8 @@ impl Client {
             .get(url.clone())
             .header(header::AUTHORIZATION, key.bearer())
             .timeout(self.options.query_timeout);
-        let (status, body) = self.send(builder, &url, self.options.query_timeout).await?;
-        parse_query(status, url.as_str(), &body)
+        let reply = self.send(builder, &url, self.options.query_timeout).await?;
+        reply.attach_retry_after(parse_query(reply.status, url.as_str(), &reply.body))
     }
 
     fn key(&self) -> Result<&ApiKey, Error> {
@@ -143,10 +149,16 @@ impl Client {
         builder: reqwest::RequestBuilder,
         url: &Url,
         timeout: Duration,
-    ) -> Result<(u16, Vec<u8>), Error> {
+    ) -> Result<Reply, Error> {
         let transport_error = |e: reqwest::Error| transport_error(e, url, timeout);
         let mut response = builder.send().await.map_err(transport_error)?;
         let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(|secs| Duration::from_secs(secs.min(MAX_RETRY_AFTER_SECS)));
         if status.is_redirection() {
             let target = response
                 .headers()
@@ -171,7 +183,83 @@ impl Client {
             body.extend_from_slice(&chunk);
         }
         tracing::debug!(status = status.as_u16(), bytes = body.len(), "reply");
-        Ok((status.as_u16(), body))
+        Ok(Reply {
+            status: status.as_u16(),
+            body,
+            retry_after,
+        })
+    }
+
+    /// Streams a result video into `file` without holding it in memory; returns its size.
+    /// Sends no key: result URLs are public CDN links, and the key must not leave CometAPI.
+    pub async fn download<W>(&self, url: &str, file: &mut W, max_bytes: u64) -> Result<u64, Error>
+    where
+        W: tokio::io::AsyncWrite + Unpin,
+    {
+        use tokio::io::AsyncWriteExt;
+        let parsed = Url::parse(url).map_err(|_| {
+            Error::Invalid(vec![Violation::new(
+                "url",
+                "is not a valid URL",
+                "use a video URL from get_video_task",
+            )])
+        })?;
+        let timeout = self.options.download_timeout;
+        let transport_error = |e: reqwest::Error| transport_error(e, &parsed, timeout);
+        let write_error = |e: std::io::Error| Error::Network {
+            url: parsed.to_string(),
+            detail: format!("writing the file failed: {e}"),
+            before_send: false,
+        };
+        let mut response = self
+            .http
+            .get(parsed.clone())
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(transport_error)?;
+        let status = response.status().as_u16();
+        if !response.status().is_success() {
+            return Err(Error::MalformedResponse {
+                status,
+                url: parsed.to_string(),
+                detail: "the video could not be downloaded (the URL may have expired)".to_owned(),
+            });
+        }
+        let mut written: u64 = 0;
+        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
+            written += chunk.len() as u64;
+            if written > max_bytes {
+                return Err(Error::MalformedResponse {
+                    status,
+                    url: parsed.to_string(),
+                    detail: format!("the video is larger than {max_bytes} bytes"),
+                });
+            }
+            file.write_all(&chunk).await.map_err(write_error)?;
+        }
+        file.flush().await.map_err(write_error)?;
+        Ok(written)
+    }
+}
+
+/// A raw reply: status, body, and the server's `Retry-After`.
+struct Reply {
+    status: u16,
+    body: Vec<u8>,
+    retry_after: Option<Duration>,
+}
+
+impl Reply {
+    /// Puts the reply's `Retry-After` on an API error, so retries can honour it.
+    fn attach_retry_after<T>(&self, result: Result<T, Error>) -> Result<T, Error> {
+        result.map_err(|err| match err {
+            Error::Api(mut api) => {
+                api.retry_after = self.retry_after;
+                Error::Api(api)
+            }
+            other => other,
+        })
     }
 }
 

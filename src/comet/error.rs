@@ -144,6 +144,8 @@ pub struct ApiError {
     pub message: String,
     /// Upstream request id, when given.
     pub request_id: Option<String>,
+    /// How long the server asked us to wait (`Retry-After`), when it said.
+    pub retry_after: Option<Duration>,
 }
 
 impl Error {
@@ -191,6 +193,14 @@ impl Error {
         match self {
             Self::Api(api) => Some(api.status),
             Self::MalformedResponse { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// How long the server asked to wait before retrying, when it said (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::Api(api) => api.retry_after,
             _ => None,
         }
     }
@@ -300,6 +310,7 @@ mod tests {
                 code: Some(code.to_string()),
                 message: String::new(),
                 request_id: None,
+                retry_after: None,
             });
             assert_eq!(err.retryable(), retryable, "code {code}");
         }
@@ -368,6 +379,7 @@ mod tests {
             code: Some("1102".into()),
             message: "Account balance not enough".into(),
             request_id: Some("req-1".into()),
+            retry_after: None,
         });
         assert_eq!(
             err.to_string(),

@@ -154,6 +154,7 @@ fn decode(status: u16, url: &str, body: &[u8]) -> Result<Value, Error> {
                     code: None,
                     message: format!("{detail} (from {url})"),
                     request_id: None,
+                    retry_after: None,
                 }))
             } else {
                 Err(Error::MalformedResponse {
@@ -181,6 +182,7 @@ fn check_error(status: u16, value: &Value) -> Result<(), Error> {
             code,
             message,
             request_id: None,
+            retry_after: None,
         }));
     }
     match value.get("code") {
@@ -192,6 +194,7 @@ fn check_error(status: u16, value: &Value) -> Result<(), Error> {
                 code: Some(code.clone()),
                 message,
                 request_id: text(value, "request_id"),
+                retry_after: None,
             }))
         }
         Some(Value::Number(code)) if code.as_i64() != Some(0) => {
@@ -202,6 +205,7 @@ fn check_error(status: u16, value: &Value) -> Result<(), Error> {
                 code: Some(code.to_string()),
                 message: text(value, "message").unwrap_or_else(|| "no message".to_owned()),
                 request_id: text(value, "request_id"),
+                retry_after: None,
             }))
         }
         _ => Ok(()),

@@ -164,6 +164,7 @@ mod tests {
             code: Some("5000".into()),
             message: "Internal server error".into(),
             request_id: Some("req-9".into()),
+            retry_after: None,
         });
         let result = ToolFailure::from_comet(&err, Some("kmcp-abc")).into_result();
         let text = text_of(&result);
