@@ -4,6 +4,7 @@
 
 pub mod comet;
 pub mod config;
+pub mod jobs;
 pub mod local_images;
 pub mod server;
 pub mod simulator;

@@ -87,7 +87,7 @@ impl ErrorKind {
 }
 
 /// A failed CometAPI call.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum Error {
     /// No API key was configured, so nothing was sent.
     #[error("COMETAPI_KEY is not set")]
