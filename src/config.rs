@@ -2,11 +2,13 @@
 //! as plain values.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use clap::Parser;
 use reqwest::Url;
 
-use crate::comet::{ApiKey, DEFAULT_BASE_URL};
+use crate::comet::{ApiKey, ClientOptions, DEFAULT_BASE_URL};
+use crate::jobs::{JobsConfig, PollSchedule, RetryPolicy};
 use crate::local_images::AllowedRoots;
 
 /// Environment variables, listed in `--help`.
@@ -18,6 +20,9 @@ const ENV_HELP: &str = "Environment:
   KLING_MCP_ALLOWED_DIRS
                       directories local images may be read from, separated like PATH
                       [default: the current directory, or the home directory when that is /]
+  KLING_MCP_OUTPUT_DIR, KLING_MCP_JOURNAL, KLING_MCP_MAX_WAIT, KLING_MCP_POLL_MIN,
+  KLING_MCP_CREATE_TIMEOUT, KLING_MCP_QUERY_TIMEOUT, KLING_MCP_RETRY_BASE_MS
+                      the same as the flags of those names
 
 Try it without a key:  kling-omni-mcp --simulate";
 
@@ -37,6 +42,59 @@ pub struct Cli {
     /// Allow reading local images from DIR (repeatable; adds to `KLING_MCP_ALLOWED_DIRS`).
     #[arg(long = "allow-dir", value_name = "DIR")]
     pub allow_dirs: Vec<PathBuf>,
+
+    /// Where downloaded videos go [default: your Videos folder, in kling-omni-mcp/].
+    #[arg(long, env = "KLING_MCP_OUTPUT_DIR", value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+
+    /// The task journal file, or `off` [default: tasks.jsonl in the per-user data directory].
+    #[arg(long, env = "KLING_MCP_JOURNAL", value_name = "FILE")]
+    pub journal: Option<String>,
+
+    /// Longest a tool call may wait for a task (`wait_seconds` is capped to this).
+    #[arg(
+        long,
+        env = "KLING_MCP_MAX_WAIT",
+        default_value_t = 50.0,
+        value_name = "SECS"
+    )]
+    pub max_wait: f64,
+
+    /// Shortest time between two polls of a task; the interval then grows to 15 s.
+    #[arg(
+        long,
+        env = "KLING_MCP_POLL_MIN",
+        default_value_t = 3.0,
+        value_name = "SECS"
+    )]
+    pub poll_min: f64,
+
+    /// Timeout of a create request.
+    #[arg(
+        long,
+        env = "KLING_MCP_CREATE_TIMEOUT",
+        default_value_t = 60.0,
+        value_name = "SECS"
+    )]
+    pub create_timeout: f64,
+
+    /// Timeout of a status query.
+    #[arg(
+        long,
+        env = "KLING_MCP_QUERY_TIMEOUT",
+        default_value_t = 30.0,
+        value_name = "SECS"
+    )]
+    pub query_timeout: f64,
+
+    /// First retry backoff step; later steps double, up to 30 s.
+    #[arg(
+        long,
+        env = "KLING_MCP_RETRY_BASE_MS",
+        default_value_t = 1000,
+        value_name = "MS"
+    )]
+    pub retry_base_ms: u64,
 }
 
 /// Checked settings.
@@ -50,6 +108,14 @@ pub struct Config {
     pub simulate: bool,
     /// Directories local images may be read from.
     pub allowed_roots: AllowedRoots,
+    /// Job settings: waits, polling, retries, downloads.
+    pub jobs: JobsConfig,
+    /// The journal file; `None` keeps tasks in memory only.
+    pub journal_path: Option<PathBuf>,
+    /// Timeout of a create request.
+    pub create_timeout: Duration,
+    /// Timeout of a status query.
+    pub query_timeout: Duration,
 }
 
 /// A setting that cannot be used.
@@ -58,6 +124,9 @@ pub enum ConfigError {
     /// The base URL does not parse or is not http(s).
     #[error("COMETAPI_BASE_URL must be an http(s) URL such as https://api.cometapi.com, got {0:?}")]
     BadBaseUrl(String),
+    /// A duration flag is not a positive number of seconds.
+    #[error("--{0} must be a positive number of seconds, got {1}")]
+    BadSeconds(&'static str, f64),
 }
 
 impl Config {
@@ -78,11 +147,39 @@ impl Config {
         if dirs.is_empty() {
             dirs.extend(default_root());
         }
+        let seconds = |name: &'static str, value: f64| {
+            Duration::try_from_secs_f64(value)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or(ConfigError::BadSeconds(name, value))
+        };
+        let retry_base = Duration::from_millis(cli.retry_base_ms.max(1));
+        let jobs = JobsConfig {
+            max_wait: seconds("max-wait", cli.max_wait)?,
+            schedule: PollSchedule {
+                min: seconds("poll-min", cli.poll_min)?,
+                max: seconds("poll-min", cli.poll_min)?.max(Duration::from_secs(15)),
+            },
+            retry: RetryPolicy {
+                base: retry_base,
+                ..RetryPolicy::default()
+            },
+            output_dir: cli.output_dir.unwrap_or_else(default_output_dir),
+        };
+        let journal_path = match cli.journal.as_deref() {
+            Some("off") => None,
+            Some(path) => Some(PathBuf::from(path)),
+            None => default_journal(),
+        };
         Ok(Self {
             api_key: env("COMETAPI_KEY").as_deref().and_then(ApiKey::new),
             base_url,
             simulate: cli.simulate,
             allowed_roots: AllowedRoots::new(dirs),
+            jobs,
+            journal_path,
+            create_timeout: seconds("create-timeout", cli.create_timeout)?,
+            query_timeout: seconds("query-timeout", cli.query_timeout)?,
         })
     }
 
@@ -90,6 +187,37 @@ impl Config {
     pub fn from_env(cli: Cli) -> Result<Self, ConfigError> {
         Self::new(cli, |name| std::env::var(name).ok())
     }
+}
+
+impl Config {
+    /// Client options for `base_url` and `api_key` with the configured timeouts.
+    pub fn client_options(&self, base_url: Url, api_key: Option<ApiKey>) -> ClientOptions {
+        ClientOptions {
+            create_timeout: self.create_timeout,
+            query_timeout: self.query_timeout,
+            ..ClientOptions::new(base_url, api_key)
+        }
+    }
+}
+
+/// The user's Videos folder (or data directory), in a `kling-omni-mcp` subfolder.
+fn default_output_dir() -> PathBuf {
+    let videos =
+        directories::UserDirs::new().and_then(|dirs| dirs.video_dir().map(Path::to_path_buf));
+    let data = || project_dirs().map(|dirs| dirs.data_dir().join("videos"));
+    videos
+        .map(|dir| dir.join("kling-omni-mcp"))
+        .or_else(data)
+        .unwrap_or_else(|| PathBuf::from("kling-omni-mcp-videos"))
+}
+
+/// `tasks.jsonl` in the per-user data directory.
+fn default_journal() -> Option<PathBuf> {
+    project_dirs().map(|dirs| dirs.data_dir().join("tasks.jsonl"))
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("", "", "kling-omni-mcp")
 }
 
 /// The current directory; but when a client starts the server in `/` (Claude Desktop does),
@@ -130,6 +258,39 @@ mod tests {
         assert!(config.api_key.is_some());
         assert!(config.simulate);
         assert!(!format!("{config:?}").contains("sk-secret"));
+    }
+
+    #[test]
+    fn durations_and_paths_come_from_flags() {
+        let config = Config::new(
+            cli(&[
+                "--max-wait",
+                "5",
+                "--poll-min",
+                "0.05",
+                "--journal",
+                "off",
+                "--output-dir",
+                "/tmp/out",
+                "--retry-base-ms",
+                "10",
+            ]),
+            |_| None,
+        )
+        .unwrap();
+        assert_eq!(config.jobs.max_wait, Duration::from_secs(5));
+        assert_eq!(config.jobs.schedule.min, Duration::from_millis(50));
+        assert_eq!(config.jobs.retry.base, Duration::from_millis(10));
+        assert_eq!(config.jobs.output_dir, PathBuf::from("/tmp/out"));
+        assert!(config.journal_path.is_none());
+        let err = Config::new(cli(&["--max-wait", "-1"]), |_| None).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "--max-wait must be a positive number of seconds, got -1"
+        );
+        let defaults = Config::new(cli(&[]), |_| None).unwrap();
+        assert!(defaults.journal_path.unwrap().ends_with("tasks.jsonl"));
+        assert_eq!(defaults.create_timeout, Duration::from_secs(60));
     }
 
     #[test]

@@ -181,6 +181,11 @@ pub fn path_from_file_uri(uri: &str) -> Option<PathBuf> {
     reqwest::Url::parse(uri).ok()?.to_file_path().ok()
 }
 
+/// The `file://` URI of an absolute path.
+pub fn file_uri(path: &Path) -> Option<String> {
+    reqwest::Url::from_file_path(path).ok().map(String::from)
+}
+
 /// A path from a `file://` URI, `~/…`, an absolute path, or one relative to `base`.
 fn to_path(input: &str, base: &Path) -> Result<PathBuf, LocalImageError> {
     if input.starts_with("file:") {

@@ -6,6 +6,7 @@ use anyhow::Context;
 use clap::Parser;
 use kling_omni_mcp::comet::{self, ApiKey};
 use kling_omni_mcp::config::{Cli, Config};
+use kling_omni_mcp::jobs::{Jobs, Journal};
 use kling_omni_mcp::server::{KlingServer, ServerOptions};
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
 use rmcp::ServiceExt;
@@ -47,13 +48,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         simulated = config.simulate,
         "kling-omni-mcp serving MCP on stdio"
     );
-    let client = comet::Client::new(comet::ClientOptions::new(base_url, api_key))?;
+    let client = comet::Client::new(config.client_options(base_url, api_key))?;
+    let journal = match &config.journal_path {
+        Some(path) => Journal::open(path),
+        None => Journal::in_memory(),
+    };
+    tracing::info!(
+        journal = %journal.path().map_or("(memory only)".into(), |p| p.display().to_string()),
+        output_dir = %config.jobs.output_dir.display(),
+        "task journal and downloads"
+    );
+    let jobs = Jobs::new(client, config.jobs.clone(), journal);
     let options = ServerOptions {
         simulated: config.simulate,
         allowed_roots: config.allowed_roots.clone(),
     };
     tracing::info!(dirs = %options.allowed_roots, "local images may be read from");
-    let server = KlingServer::new(client, options);
+    let server = KlingServer::new(jobs, options);
     let service = server
         .serve(rmcp::transport::stdio())
         .await

@@ -34,6 +34,27 @@ impl<S, T: ToolInput> FromContextPart<ToolCallContext<'_, S>> for ToolArgs<T> {
     }
 }
 
+/// Takes a whole number of seconds out of `arguments` (absent = 0; a numeric string is fine).
+pub(crate) fn take_seconds(arguments: &mut JsonObject, name: &str) -> Result<u32, ArgumentError> {
+    let invalid = |value: &serde_json::Value| ArgumentError {
+        field: Some(name.to_owned()),
+        reason: format!("invalid value {value}, expected whole seconds (0 or more)"),
+    };
+    match arguments.remove(name) {
+        None | Some(serde_json::Value::Null) => Ok(0),
+        Some(serde_json::Value::Number(n)) => n
+            .as_u64()
+            .or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f.ceil() as u64))
+            .map(|s| u32::try_from(s).unwrap_or(u32::MAX))
+            .ok_or_else(|| invalid(&serde_json::Value::Number(n))),
+        Some(serde_json::Value::String(text)) => text
+            .trim()
+            .parse()
+            .map_err(|_| invalid(&serde_json::Value::String(text))),
+        Some(other) => Err(invalid(&other)),
+    }
+}
+
 /// Takes a boolean control argument out of `arguments` (absent = false; `"true"` accepted).
 pub(crate) fn take_flag(arguments: &mut JsonObject, name: &str) -> Result<bool, ArgumentError> {
     match arguments.remove(name) {

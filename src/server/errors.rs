@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::args::ArgumentError;
 use crate::comet::{self, ErrorKind};
+use crate::jobs;
 
 /// The `_meta` key under which error details travel.
 pub const ERROR_META_KEY: &str = "kling-omni-mcp/error";
@@ -35,6 +36,9 @@ pub(crate) struct ToolFailure {
     /// Upstream request id, for CometAPI support.
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
+    /// The external id of a task whose creation is uncertain.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    external_task_id: Option<String>,
     /// Every broken rule, when the request failed validation.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     violations: Vec<comet::Violation>,
@@ -56,8 +60,29 @@ impl ToolFailure {
         Self::bare(ErrorKind::InvalidRequest, message, err.field)
     }
 
-    /// A client error. `external_task_id` names the task a failed create may have started.
-    pub(crate) fn from_comet(err: &comet::Error, external_task_id: Option<&str>) -> Self {
+    /// A job error.
+    pub(crate) fn from_jobs(err: &jobs::Error) -> Self {
+        match err {
+            jobs::Error::Comet(inner) => Self::from_comet(inner),
+            jobs::Error::SubmitUncertain {
+                external_task_id,
+                cause,
+            } => Self {
+                kind: err.kind(),
+                retryable: false,
+                message: format!("{err}. Fix: {}", err.fix()),
+                status: cause.status(),
+                code: cause.code().map(str::to_owned),
+                request_id: cause.request_id().map(str::to_owned),
+                external_task_id: Some(external_task_id.clone()),
+                field: None,
+                violations: Vec::new(),
+            },
+        }
+    }
+
+    /// A client error.
+    pub(crate) fn from_comet(err: &comet::Error) -> Self {
         let kind = err.kind();
         let what = match err {
             comet::Error::MissingApiKey => {
@@ -66,12 +91,7 @@ impl ToolFailure {
             comet::Error::Invalid(_) => format!("Nothing was sent: {err}"),
             other => other.to_string(),
         };
-        let mut message = format!("{}. Fix: {}", what.trim_end_matches('.'), kind.fix());
-        if let Some(id) = external_task_id.filter(|_| err.create_may_have_started()) {
-            message.push_str(&format!(
-                " The task may have been created and billed anyway: look for external_task_id \"{id}\" in the CometAPI task log before submitting again."
-            ));
-        }
+        let message = format!("{}. Fix: {}", what.trim_end_matches('.'), kind.fix());
         let (field, violations) = match err {
             comet::Error::Invalid(list) => (list.first().map(|v| v.field.clone()), list.clone()),
             _ => (None, Vec::new()),
@@ -95,6 +115,7 @@ impl ToolFailure {
             status: None,
             code: None,
             request_id: None,
+            external_task_id: None,
             violations: Vec::new(),
         }
     }
@@ -147,7 +168,7 @@ mod tests {
 
     #[test]
     fn missing_key_says_how_to_set_it() {
-        let result = ToolFailure::from_comet(&comet::Error::MissingApiKey, None).into_result();
+        let result = ToolFailure::from_comet(&comet::Error::MissingApiKey).into_result();
         let text = text_of(&result);
         assert!(
             text.starts_with("Error [missing_api_key]: COMETAPI_KEY is not set"),
@@ -157,8 +178,8 @@ mod tests {
     }
 
     #[test]
-    fn upstream_errors_keep_code_and_request_id_and_warn_about_double_billing() {
-        let err = comet::Error::Api(ApiError {
+    fn uncertain_submits_say_not_to_resubmit_and_keep_the_upstream_details() {
+        let cause = comet::Error::Api(ApiError {
             kind: ErrorKind::UpstreamUnavailable,
             status: 500,
             code: Some("5000".into()),
@@ -166,14 +187,19 @@ mod tests {
             request_id: Some("req-9".into()),
             retry_after: None,
         });
-        let result = ToolFailure::from_comet(&err, Some("kmcp-abc")).into_result();
+        let err = jobs::Error::SubmitUncertain {
+            external_task_id: "kmcp-abc".into(),
+            cause,
+        };
+        let result = ToolFailure::from_jobs(&err).into_result();
         let text = text_of(&result);
+        assert!(text.starts_with("Error [submit_uncertain]"), "{text}");
         assert!(text.contains("HTTP 500, code 5000"), "{text}");
         assert!(text.contains("external_task_id \"kmcp-abc\""), "{text}");
         assert!(!text.contains('\n'), "one line: {text}");
         let meta = &result.meta.unwrap().0[ERROR_META_KEY];
         assert_eq!(meta["request_id"], "req-9");
-        assert_eq!(meta["code"], "5000");
-        assert_eq!(meta["retryable"], true);
+        assert_eq!(meta["external_task_id"], "kmcp-abc");
+        assert_eq!(meta["retryable"], false);
     }
 }

@@ -1,18 +1,26 @@
 //! `generate_video`: check a request against every API rule, then submit it (or, with
-//! `dry_run`, show exactly what would be sent). Returns at once with the task id; never waits.
+//! `dry_run`, show exactly what would be sent). Returns at once with the task id unless asked
+//! to wait.
 
 use rmcp::handler::server::tool::schema_for_output;
 use rmcp::model::{CallToolResult, JsonObject};
-use rmcp::{Peer, RoleServer, tool, tool_router};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::args::{ArgumentError, ToolArgs, ToolInput, input_schema, parse_arguments, take_flag};
+use super::args::{
+    ArgumentError, ToolArgs, ToolInput, input_schema, parse_arguments, take_flag, take_seconds,
+};
 use super::errors::ToolFailure;
+use super::follow::{Followed, LocalFileOutput};
+use super::get_video_task::VideoOutput;
 use super::local_inputs::read_local_images;
 use super::{KlingServer, is_false, structured_result};
-use crate::comet::{self, CreateTaskRequest, GenerationMode, TaskStatus, ValidRequest};
+use crate::comet::{
+    self, CreateTaskRequest, CreatedTask, GenerationMode, Task, TaskStatus, ValidRequest,
+};
 
 /// Arguments of `generate_video`: the API request plus control flags.
 #[derive(Debug, Clone, JsonSchema)]
@@ -23,6 +31,12 @@ pub struct GenerateVideoArgs {
     /// Check only: return the exact body that would be sent, the mode and warnings. Free.
     #[serde(default)]
     pub dry_run: bool,
+    /// After submitting, wait up to this many seconds (max 50) for the task to finish.
+    #[serde(default)]
+    pub wait_seconds: u32,
+    /// If the wait ends with success, save the videos to the server's output directory.
+    #[serde(default)]
+    pub download: bool,
 }
 
 impl ToolInput for GenerateVideoArgs {
@@ -30,9 +44,13 @@ impl ToolInput for GenerateVideoArgs {
         // Control flags are taken out first so the request keeps `deny_unknown_fields` and
         // exact error paths (serde's `flatten` would lose both).
         let dry_run = take_flag(&mut arguments, "dry_run")?;
+        let wait_seconds = take_seconds(&mut arguments, "wait_seconds")?;
+        let download = take_flag(&mut arguments, "download")?;
         Ok(Self {
             request: parse_arguments(arguments)?,
             dry_run,
+            wait_seconds,
+            download,
         })
     }
 }
@@ -43,9 +61,21 @@ pub struct GenerateVideoOutput {
     /// Pass this to `get_video_task`. Absent only for a dry run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_id: Option<String>,
-    /// Status at submission, normally `submitted`. Absent only for a dry run.
+    /// Latest status (`submitted` right after submission). Absent only for a dry run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<TaskStatus>,
+    /// Upstream status text; on `failed`, the reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_message: Option<String>,
+    /// Finished videos, when the call waited until `succeed`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub videos: Vec<VideoOutput>,
+    /// Saved copies, when `download` was asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub local_files: Vec<LocalFileOutput>,
+    /// Why the download failed (the URLs still work).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download_error: Option<String>,
     /// What the API will make, inferred from the inputs.
     pub mode: GenerationMode,
     /// Allowed but probably unintended things about the request.
@@ -76,9 +106,9 @@ pub struct GenerateVideoOutput {
 #[tool_router(router = generate_video_router, vis = "pub(super)")]
 impl KlingServer {
     /// Start a Kling O1 Omni video task on CometAPI (costs money; `dry_run` checks for free).
-    /// Returns a `task_id` at once; then poll `get_video_task` every 15-30 s until `succeed`
-    /// (usually 1-5 min). The inputs pick the mode: text only (`aspect_ratio` required,
-    /// `duration` 5 or 10); a `first_frame` image, optionally with an `end_frame` (no
+    /// Returns a `task_id` at once (or waits up to `wait_seconds`); then poll `get_video_task`
+    /// until `succeed` (usually 1-5 min). The inputs pick the mode: text only (`aspect_ratio`
+    /// required, `duration` 5 or 10); a `first_frame` image, optionally with an `end_frame` (no
     /// `aspect_ratio`, `duration` 5 or 10); reference images/elements (`aspect_ratio` required,
     /// `duration` 3-10); one video with `refer_type` `feature` (`aspect_ratio` required) or
     /// `base` to edit it (no `aspect_ratio` or `duration`).
@@ -97,7 +127,7 @@ impl KlingServer {
     pub(super) async fn generate_video(
         &self,
         args: ToolArgs<GenerateVideoArgs>,
-        peer: Peer<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, rmcp::ErrorData> {
         let mut args = match args.0 {
             Ok(args) => args,
@@ -105,54 +135,92 @@ impl KlingServer {
                 return Ok(ToolFailure::from_arguments(err, "generate_video").into_result());
             }
         };
-        let file_problems = read_local_images(&mut args.request, &self.allowed_roots, &peer).await;
+        let file_problems =
+            read_local_images(&mut args.request, &self.allowed_roots, &context.peer).await;
         let valid = match (args.request.validate(), file_problems.is_empty()) {
             (Ok(valid), true) => valid,
             (checked, _) => {
                 // A file that could not be read is still a path, which validation also flags:
                 // report the file's own problem once.
-                let rule_problems = checked.err().unwrap_or_default();
                 let mut violations = file_problems;
-                for problem in rule_problems {
+                for problem in checked.err().unwrap_or_default() {
                     if !violations.iter().any(|v| v.field == problem.field) {
                         violations.push(problem);
                     }
                 }
                 let err = comet::Error::Invalid(violations);
-                return Ok(ToolFailure::from_comet(&err, None).into_result());
+                return Ok(ToolFailure::from_comet(&err).into_result());
             }
         };
         if args.dry_run {
             return Ok(self.dry_run(&valid));
         }
-        let external_task_id = valid.body().external_task_id.clone();
-        tracing::info!(external_task_id = ?external_task_id, mode = ?valid.mode(), "generate_video");
-        match self.comet.create_task(&valid).await {
-            Ok(created) => {
-                let output = GenerateVideoOutput {
-                    next_step: format!(
-                        "Call get_video_task with task_id \"{}\" in about 20 s, then every 15-30 s; jobs usually take 1-5 minutes.",
-                        created.task_id
-                    ),
-                    task_id: Some(created.task_id),
-                    status: Some(created.status),
-                    external_task_id: created.external_task_id.or(external_task_id),
-                    created_at_ms: created.created_at_ms,
-                    request_id: created.request_id,
-                    ..self.base_output(&valid)
-                };
-                let summary = format!(
-                    "Submitted video task {} ({}).{} {}",
-                    output.task_id.as_deref().unwrap_or_default(),
-                    output.status.map_or("submitted", TaskStatus::as_str),
-                    warning_text(&output.warnings),
-                    output.next_step
-                );
-                Ok(structured_result(&output, summary))
-            }
-            Err(err) => {
-                Ok(ToolFailure::from_comet(&err, external_task_id.as_deref()).into_result())
-            }
+        tracing::info!(external_task_id = ?valid.body().external_task_id, mode = ?valid.mode(), "generate_video");
+        let created = match self.jobs.submit(&valid).await {
+            Ok(created) => created,
+            Err(err) => return Ok(ToolFailure::from_jobs(&err).into_result()),
+        };
+        let submitted = submitted_task(&created);
+        let followed = self
+            .follow(
+                &created.task_id,
+                Some(submitted.clone()),
+                args.wait_seconds,
+                args.download,
+                &context,
+            )
+            .await
+            // The task exists whatever the wait ran into: report it rather than an error.
+            .unwrap_or_else(|err| {
+                tracing::warn!(%err, "waiting for a new task failed");
+                Followed {
+                    task: submitted,
+                    waited: None,
+                    end: None,
+                    files: Vec::new(),
+                    download_error: None,
+                }
+            });
+        let output = self.submitted_output(&valid, created, &followed);
+        let mut summary = format!(
+            "Submitted video task {} ({}).{}",
+            followed.task.task_id,
+            followed.task.status.as_str(),
+            warning_text(&output.warnings),
+        );
+        for video in &output.videos {
+            summary.push_str(&format!("\n- {}", video.url));
+        }
+        summary.push('\n');
+        summary.push_str(&output.next_step);
+        Ok(structured_result(
+            &output,
+            summary,
+            followed.resource_links(),
+        ))
+    }
+
+    fn submitted_output(
+        &self,
+        valid: &ValidRequest,
+        created: CreatedTask,
+        followed: &Followed,
+    ) -> GenerateVideoOutput {
+        let task = &followed.task;
+        GenerateVideoOutput {
+            task_id: Some(task.task_id.clone()),
+            status: Some(task.status),
+            status_message: task.status_message.clone(),
+            videos: VideoOutput::list(task),
+            local_files: followed.local_files(),
+            download_error: followed.download_error.clone(),
+            external_task_id: created
+                .external_task_id
+                .or_else(|| valid.body().external_task_id.clone()),
+            created_at_ms: created.created_at_ms,
+            request_id: created.request_id,
+            next_step: followed.next_step(),
+            ..self.base_output(valid)
         }
     }
 
@@ -171,13 +239,17 @@ impl KlingServer {
             warning_text(&output.warnings),
             output.next_step
         );
-        structured_result(&output, summary)
+        structured_result(&output, summary, Vec::new())
     }
 
     fn base_output(&self, valid: &ValidRequest) -> GenerateVideoOutput {
         GenerateVideoOutput {
             task_id: None,
             status: None,
+            status_message: None,
+            videos: Vec::new(),
+            local_files: Vec::new(),
+            download_error: None,
             mode: valid.mode(),
             warnings: valid.warnings().to_vec(),
             external_task_id: valid.body().external_task_id.clone(),
@@ -188,6 +260,22 @@ impl KlingServer {
             next_step: String::new(),
             simulated: self.simulated,
         }
+    }
+}
+
+/// The task as the create reply describes it.
+fn submitted_task(created: &CreatedTask) -> Task {
+    Task {
+        task_id: created.task_id.clone(),
+        status: created.status,
+        status_message: None,
+        external_task_id: created.external_task_id.clone(),
+        created_at_ms: created.created_at_ms,
+        updated_at_ms: created.created_at_ms,
+        progress_percent: None,
+        videos: Vec::new(),
+        request_id: created.request_id.clone(),
+        shape: comet::ReplyShape::Native,
     }
 }
 

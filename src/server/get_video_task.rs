@@ -1,13 +1,16 @@
-//! `get_video_task`: one status query; on success, the video URLs. Read-only and idempotent.
+//! `get_video_task`: a task's status and, once it has succeeded, its video URLs; optionally
+//! waits for it (bounded) and downloads the videos. Read-only upstream, idempotent.
 
 use rmcp::handler::server::tool::schema_for_output;
 use rmcp::model::CallToolResult;
-use rmcp::{tool, tool_router};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
 use super::args::{ArgumentError, ToolArgs, ToolInput, input_schema, parse_arguments};
 use super::errors::ToolFailure;
+use super::follow::{Followed, LocalFileOutput};
 use super::{KlingServer, is_false, structured_result};
 use crate::comet::{Task, TaskStatus};
 
@@ -18,6 +21,12 @@ pub struct GetVideoTaskArgs {
     /// The `task_id` returned by `generate_video`.
     #[serde(deserialize_with = "string_or_integer")]
     pub task_id: String,
+    /// Wait up to this many seconds (max 50) for the task to finish; 0 answers at once.
+    #[serde(default)]
+    pub wait_seconds: u32,
+    /// Once it has succeeded, save the videos to the server's output directory.
+    #[serde(default)]
+    pub download: bool,
 }
 
 impl ToolInput for GetVideoTaskArgs {
@@ -45,6 +54,15 @@ pub struct GetVideoTaskOutput {
     pub progress_percent: Option<u8>,
     /// Finished videos; empty until `succeed`. URLs expire after about 30 days.
     pub videos: Vec<VideoOutput>,
+    /// Saved copies, when `download` was asked for.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub local_files: Vec<LocalFileOutput>,
+    /// Why the download failed (the URLs still work).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub download_error: Option<String>,
+    /// How long this call waited, when it waited.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waited_seconds: Option<f64>,
     /// Creation time, Unix milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub created_at_ms: Option<i64>,
@@ -71,11 +89,25 @@ pub struct VideoOutput {
     pub id: Option<String>,
 }
 
+impl VideoOutput {
+    /// The videos of a task.
+    pub(super) fn list(task: &Task) -> Vec<Self> {
+        task.videos
+            .iter()
+            .map(|v| Self {
+                url: v.url.clone(),
+                duration_seconds: v.duration_seconds(),
+                id: v.id.clone(),
+            })
+            .collect()
+    }
+}
+
 #[tool_router(router = get_video_task_router, vis = "pub(super)")]
 impl KlingServer {
     /// Get the status of a task started by `generate_video` and, once it has succeeded, its
-    /// video URLs. Status is `submitted`, `processing`, `succeed` or `failed`. Poll every
-    /// 15-30 s until `succeed` or `failed`. Video URLs expire after about 30 days.
+    /// video URLs (they expire after about 30 days). Status is `submitted`, `processing`,
+    /// `succeed` or `failed`. `wait_seconds` (max 50) waits in one call; `download` saves the videos.
     #[tool(
         name = "get_video_task",
         input_schema = input_schema::<GetVideoTaskArgs>(),
@@ -91,56 +123,55 @@ impl KlingServer {
     pub(super) async fn get_video_task(
         &self,
         args: ToolArgs<GetVideoTaskArgs>,
+        context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, rmcp::ErrorData> {
-        let task_id = match args.0 {
-            Ok(args) => args.task_id,
-            Err(err) => return Ok(ToolFailure::from_arguments(err, "get_video_task").into_result()),
-        };
-        match self.comet.get_task(&task_id).await {
-            Ok(task) => {
-                tracing::info!(task_id = %task.task_id, status = task.status.as_str(), "get_video_task");
-                let output = task_output(task, self.simulated);
-                let summary = summary(&output);
-                Ok(structured_result(&output, summary))
+        let args = match args.0 {
+            Ok(args) => args,
+            Err(err) => {
+                return Ok(ToolFailure::from_arguments(err, "get_video_task").into_result());
             }
-            Err(err) => Ok(ToolFailure::from_comet(&err, None).into_result()),
+        };
+        let followed = self
+            .follow(
+                &args.task_id,
+                None,
+                args.wait_seconds,
+                args.download,
+                &context,
+            )
+            .await;
+        match followed {
+            Ok(followed) => {
+                tracing::info!(task_id = %followed.task.task_id, status = followed.task.status.as_str(), "get_video_task");
+                let output = task_output(&followed, self.simulated);
+                Ok(structured_result(
+                    &output,
+                    summary(&output),
+                    followed.resource_links(),
+                ))
+            }
+            Err(err) => Ok(ToolFailure::from_jobs(&err).into_result()),
         }
     }
 }
 
-fn task_output(task: Task, simulated: bool) -> GetVideoTaskOutput {
-    let next_step = match task.status {
-        TaskStatus::Submitted | TaskStatus::Processing => {
-            "Not finished: call get_video_task again in about 20 s (jobs usually take 1-5 minutes)."
-        }
-        TaskStatus::Succeed if task.videos.is_empty() => {
-            "The task succeeded but CometAPI listed no video URL yet: call get_video_task again in a minute, or check the CometAPI console."
-        }
-        TaskStatus::Succeed => {
-            "Done: share the URLs and download the videos soon; the URLs expire after about 30 days."
-        }
-        TaskStatus::Failed => {
-            "The task failed (see status_message): change the prompt or inputs and call generate_video again."
-        }
-    };
+fn task_output(followed: &Followed, simulated: bool) -> GetVideoTaskOutput {
+    let task = &followed.task;
     GetVideoTaskOutput {
-        videos: task
-            .videos
-            .iter()
-            .map(|v| VideoOutput {
-                url: v.url.clone(),
-                duration_seconds: v.duration_seconds(),
-                id: v.id.clone(),
-            })
-            .collect(),
-        task_id: task.task_id,
+        task_id: task.task_id.clone(),
         status: task.status,
-        status_message: task.status_message,
-        external_task_id: task.external_task_id,
+        status_message: task.status_message.clone(),
+        external_task_id: task.external_task_id.clone(),
         progress_percent: task.progress_percent,
+        videos: VideoOutput::list(task),
+        local_files: followed.local_files(),
+        download_error: followed.download_error.clone(),
+        waited_seconds: followed
+            .waited
+            .map(|d| (d.as_secs_f64() * 10.0).round() / 10.0),
         created_at_ms: task.created_at_ms,
         updated_at_ms: task.updated_at_ms,
-        next_step: next_step.to_owned(),
+        next_step: followed.next_step(),
         simulated,
     }
 }
@@ -159,6 +190,12 @@ fn summary(output: &GetVideoTaskOutput) -> String {
             Some(seconds) => text.push_str(&format!("\n- {} ({seconds:.1} s)", video.url)),
             None => text.push_str(&format!("\n- {}", video.url)),
         }
+    }
+    for file in &output.local_files {
+        text.push_str(&format!("\n- saved: {} ({} bytes)", file.path, file.bytes));
+    }
+    if let Some(error) = &output.download_error {
+        text.push_str(&format!("\nDownload failed: {error}"));
     }
     text.push('\n');
     text.push_str(&output.next_step);
@@ -187,18 +224,24 @@ mod tests {
     use super::*;
     use crate::comet::{ReplyShape, Video};
 
-    fn task(status: TaskStatus, videos: Vec<Video>) -> Task {
-        Task {
-            task_id: "42".into(),
-            status,
-            status_message: None,
-            external_task_id: None,
-            created_at_ms: None,
-            updated_at_ms: None,
-            progress_percent: Some(30),
-            videos,
-            request_id: None,
-            shape: ReplyShape::Native,
+    fn followed(status: TaskStatus, videos: Vec<Video>) -> Followed {
+        Followed {
+            task: Task {
+                task_id: "42".into(),
+                status,
+                status_message: None,
+                external_task_id: None,
+                created_at_ms: None,
+                updated_at_ms: None,
+                progress_percent: Some(30),
+                videos,
+                request_id: None,
+                shape: ReplyShape::Native,
+            },
+            waited: None,
+            end: None,
+            files: Vec::new(),
+            download_error: None,
         }
     }
 
@@ -209,7 +252,7 @@ mod tests {
             url: "https://example.com/v.mp4".into(),
             duration: Some("5.041".into()),
         };
-        let output = task_output(task(TaskStatus::Succeed, vec![video]), false);
+        let output = task_output(&followed(TaskStatus::Succeed, vec![video]), false);
         let text = summary(&output);
         assert!(
             text.contains("- https://example.com/v.mp4 (5.0 s)"),
@@ -223,7 +266,7 @@ mod tests {
 
     #[test]
     fn unfinished_tasks_say_when_to_poll_again() {
-        let output = task_output(task(TaskStatus::Processing, vec![]), true);
+        let output = task_output(&followed(TaskStatus::Processing, vec![]), true);
         assert!(summary(&output).starts_with("Task 42: processing (30%)."));
         assert!(output.next_step.contains("again in about 20 s"));
         assert_eq!(serde_json::to_value(&output).unwrap()["simulated"], true);
@@ -234,6 +277,7 @@ mod tests {
         let args: GetVideoTaskArgs =
             serde_json::from_value(serde_json::json!({"task_id": 881245093716582431u64})).unwrap();
         assert_eq!(args.task_id, "881245093716582431");
+        assert_eq!((args.wait_seconds, args.download), (0, false));
         let err = serde_json::from_value::<GetVideoTaskArgs>(serde_json::json!({"task_id": [1]}))
             .unwrap_err();
         assert!(err.to_string().contains("task_id string"));

@@ -14,9 +14,9 @@ async fn each_upstream_error_body_maps_to_its_kind() {
         ("1200", "invalid_request", false, "duration must be 5 or 10"),
         ("1301", "content_rejected", false, "Rephrase"),
         ("1303", "rate_limited", true, "Wait"),
-        ("5000", "upstream_unavailable", true, "external_task_id"),
+        ("5000", "submit_uncertain", false, "Do not resubmit yet"),
         ("token", "auth", false, "COMETAPI_KEY"),
-        ("html", "upstream_unavailable", true, "HTTP 502"),
+        ("html", "submit_uncertain", false, "HTTP 502"),
     ];
     for (code, kind, retryable, hint) in cases {
         let result = h
@@ -174,7 +174,7 @@ async fn missing_key_still_lists_tools_and_says_how_to_set_it() {
         ..Setup::default()
     })
     .await;
-    assert_eq!(h.client.list_all_tools().await.unwrap().len(), 2);
+    assert_eq!(h.client.list_all_tools().await.unwrap().len(), 3);
     for (tool, args) in [
         (
             "generate_video",

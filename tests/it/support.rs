@@ -28,6 +28,8 @@ pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_kling-omni-mcp");
 pub(crate) struct Harness {
     pub(crate) client: RunningService<RoleClient, TestClient>,
     pub(crate) sim: Option<Simulator>,
+    /// Holds the journal and downloads of this server.
+    pub(crate) data: tempfile::TempDir,
     stderr: Arc<Mutex<String>>,
     stderr_task: tokio::task::JoinHandle<()>,
 }
@@ -40,6 +42,8 @@ pub(crate) struct Setup {
     pub(crate) args: Vec<String>,
     /// `file://` URIs the client offers as MCP roots; none means no roots capability.
     pub(crate) roots: Vec<String>,
+    /// Use this data directory (journal, downloads) instead of a fresh one.
+    pub(crate) data: Option<tempfile::TempDir>,
 }
 
 /// An MCP client that offers roots when it has some.
@@ -82,6 +86,7 @@ impl Default for Setup {
             base_url: None,
             args: Vec::new(),
             roots: Vec::new(),
+            data: None,
         }
     }
 }
@@ -97,11 +102,17 @@ impl Harness {
             Some(config) => Some(Simulator::start(config).await.unwrap()),
             None => None,
         };
+        let data = setup.data.unwrap_or_else(|| tempfile::tempdir().unwrap());
         let mut command = tokio::process::Command::new(BIN);
         command
             .args(&setup.args)
             .env_remove("COMETAPI_KEY")
-            .env("RUST_LOG", "debug");
+            .env("RUST_LOG", "debug")
+            // Fast polling and retries, and a private journal and output directory.
+            .env("KLING_MCP_POLL_MIN", "0.02")
+            .env("KLING_MCP_RETRY_BASE_MS", "5")
+            .env("KLING_MCP_JOURNAL", data.path().join("tasks.jsonl"))
+            .env("KLING_MCP_OUTPUT_DIR", data.path().join("videos"));
         let base = setup
             .base_url
             .or_else(|| sim.as_ref().map(|s| s.url().to_string()));
@@ -134,12 +145,7 @@ impl Harness {
             .serve(transport)
             .await
             .unwrap();
-        Self {
-            client,
-            sim,
-            stderr: captured,
-            stderr_task,
-        }
+        Self { client, sim, data, stderr: captured, stderr_task }
     }
 
     pub(crate) fn sim(&self) -> &Simulator {
@@ -180,9 +186,15 @@ impl Harness {
 
     /// Stops the server and returns everything it wrote to stderr.
     pub(crate) async fn stop(self) -> String {
+        self.shutdown().await.0
+    }
+
+    /// Stops the server; returns its stderr and its data directory (to start another on it).
+    pub(crate) async fn shutdown(self) -> (String, tempfile::TempDir) {
         self.client.cancel().await.unwrap();
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), self.stderr_task).await;
-        self.stderr.lock().await.clone()
+        let stderr = self.stderr.lock().await.clone();
+        (stderr, self.data)
     }
 }
 

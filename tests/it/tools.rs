@@ -76,7 +76,7 @@ async fn input_and_output_schemas_carry_the_contract_fields() {
         duration["type"][0], "integer",
         "the tool takes an integer, sent upstream as a string"
     );
-    for tool in &tools {
+    for tool in tools.iter().filter(|t| t.name != "list_video_tasks") {
         let output = serde_json::to_value(tool.output_schema.as_deref().unwrap()).unwrap();
         assert_eq!(output["type"], "object");
         assert!(

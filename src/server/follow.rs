@@ -1,0 +1,154 @@
+//! What both tools do once they have a task id: optionally wait (with progress notifications
+//! and cancellation), optionally download, and describe the result.
+
+use std::time::Duration;
+
+use rmcp::RoleServer;
+use rmcp::model::{ContentBlock, ProgressNotificationParam, Resource};
+use rmcp::service::RequestContext;
+use schemars::JsonSchema;
+use serde::Serialize;
+
+use super::KlingServer;
+use crate::comet::{Task, TaskStatus};
+use crate::jobs::{self, DownloadedFile, WaitEnd};
+
+/// A downloaded video, in tool output.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct LocalFileOutput {
+    /// Absolute path of the saved file.
+    pub path: String,
+    /// Size in bytes.
+    pub bytes: u64,
+}
+
+/// A task after the optional wait and download.
+#[derive(Debug, Clone)]
+pub(super) struct Followed {
+    pub(super) task: Task,
+    pub(super) waited: Option<Duration>,
+    pub(super) end: Option<WaitEnd>,
+    pub(super) files: Vec<DownloadedFile>,
+    pub(super) download_error: Option<String>,
+}
+
+impl Followed {
+    /// The files as tool output.
+    pub(super) fn local_files(&self) -> Vec<LocalFileOutput> {
+        self.files
+            .iter()
+            .map(|f| LocalFileOutput {
+                path: f.path.display().to_string(),
+                bytes: f.bytes,
+            })
+            .collect()
+    }
+
+    /// `resource_link` content items for the downloaded files.
+    pub(super) fn resource_links(&self) -> Vec<ContentBlock> {
+        self.files
+            .iter()
+            .filter_map(|file| {
+                let uri = crate::local_images::file_uri(&file.path)?;
+                let name = file.path.file_name()?.to_string_lossy().into_owned();
+                let mut resource = Resource::new(uri, name);
+                resource.mime_type = Some("video/mp4".into());
+                resource.size = Some(file.bytes);
+                Some(ContentBlock::resource_link(resource))
+            })
+            .collect()
+    }
+
+    /// The next step for the agent, given how the wait ended.
+    pub(super) fn next_step(&self) -> String {
+        let task = &self.task;
+        match task.status {
+            TaskStatus::Submitted | TaskStatus::Processing => {
+                let why = match self.end {
+                    Some(WaitEnd::Cancelled) => "Stopped waiting (cancelled); the task keeps running. ",
+                    Some(WaitEnd::TimedOut) => "Still running after the wait. ",
+                    _ => "Not finished. ",
+                };
+                format!(
+                    "{why}Call get_video_task with task_id \"{}\" again in about 20 s (or with wait_seconds up to 50); jobs usually take 1-5 minutes.",
+                    task.task_id
+                )
+            }
+            TaskStatus::Succeed if task.videos.is_empty() => "The task succeeded but CometAPI listed no video URL yet: call get_video_task again in a minute, or check the CometAPI console.".to_owned(),
+            TaskStatus::Succeed if !self.files.is_empty() => "Done: the videos are saved locally (local_files). The URLs expire after about 30 days.".to_owned(),
+            TaskStatus::Succeed => "Done: share the URLs, or call get_video_task with download: true to save them; the URLs expire after about 30 days.".to_owned(),
+            TaskStatus::Failed => "The task failed (see status_message): change the prompt or inputs and call generate_video again.".to_owned(),
+        }
+    }
+}
+
+impl KlingServer {
+    /// Gets a task's status: waits up to `wait_seconds` when asked, then downloads its videos
+    /// when asked and it has succeeded. A failed download keeps the URLs and says why.
+    pub(super) async fn follow(
+        &self,
+        task_id: &str,
+        known: Option<Task>,
+        wait_seconds: u32,
+        download: bool,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Followed, jobs::Error> {
+        let (task, waited, end) = if wait_seconds > 0 {
+            let progress = progress_forwarder(context);
+            let wait = Duration::from_secs(u64::from(wait_seconds));
+            let waited = self
+                .jobs
+                .wait(task_id, wait, &context.ct, progress.as_ref())
+                .await?;
+            (waited.task, Some(waited.waited), Some(waited.end))
+        } else if let Some(task) = known {
+            (task, None, None)
+        } else {
+            (self.jobs.query(task_id).await?, None, None)
+        };
+        let mut followed = Followed {
+            task,
+            waited,
+            end,
+            files: Vec::new(),
+            download_error: None,
+        };
+        if download
+            && followed.task.status == TaskStatus::Succeed
+            && !followed.task.videos.is_empty()
+        {
+            match self.jobs.download(&followed.task).await {
+                Ok(files) => followed.files = files,
+                Err(err) => {
+                    followed.download_error = Some(format!("{err}; the URLs above still work"));
+                }
+            }
+        }
+        Ok(followed)
+    }
+}
+
+/// When the client asked for progress, a channel whose statuses become
+/// `notifications/progress`, in order, from one forwarding task.
+fn progress_forwarder(
+    context: &RequestContext<RoleServer>,
+) -> Option<tokio::sync::mpsc::UnboundedSender<Task>> {
+    let token = context.meta.get_progress_token()?;
+    let peer = context.peer.clone();
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Task>();
+    tokio::spawn(async move {
+        let mut step = 0.0;
+        while let Some(task) = receiver.recv().await {
+            step += 1.0;
+            let mut message = format!("task {}: {}", task.task_id, task.status.as_str());
+            if let Some(percent) = task.progress_percent {
+                message.push_str(&format!(" ({percent}%)"));
+            }
+            let param = ProgressNotificationParam::new(token.clone(), step).with_message(message);
+            if let Err(err) = peer.notify_progress(param).await {
+                tracing::debug!(%err, "progress notification not delivered");
+            }
+        }
+    });
+    Some(sender)
+}

@@ -1,0 +1,114 @@
+//! `list_video_tasks`: the task journal, newest first, so an agent can recover task ids after
+//! a restart or a lost context.
+
+use rmcp::handler::server::tool::schema_for_output;
+use rmcp::model::CallToolResult;
+use rmcp::{tool, tool_router};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::args::{ArgumentError, ToolArgs, ToolInput, input_schema, parse_arguments};
+use super::errors::ToolFailure;
+use super::{KlingServer, structured_result};
+use crate::jobs::TaskRecord;
+
+/// Arguments of `list_video_tasks`.
+#[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListVideoTasksArgs {
+    /// Only tasks with this status: `submitted`, `processing`, `succeed`, `failed`,
+    /// `submitting`, `submit_uncertain` or `submit_failed`.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// How many to return, newest first (1-100, default 20).
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 100))]
+    pub limit: Option<u32>,
+}
+
+impl ToolInput for ListVideoTasksArgs {
+    fn from_arguments(arguments: rmcp::model::JsonObject) -> Result<Self, ArgumentError> {
+        parse_arguments(arguments)
+    }
+}
+
+/// The `structuredContent` of `list_video_tasks`.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+pub struct ListVideoTasksOutput {
+    /// Tasks, newest first.
+    pub tasks: Vec<TaskRecord>,
+    /// Where the journal is kept (absent when it is in memory only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub journal: Option<String>,
+}
+
+const STATUSES: &[&str] = &[
+    "submitted",
+    "processing",
+    "succeed",
+    "failed",
+    "submitting",
+    "submit_uncertain",
+    "submit_failed",
+];
+
+#[tool_router(router = list_video_tasks_router, vis = "pub(super)")]
+impl KlingServer {
+    /// List tasks this server submitted (kept across restarts), newest first, with their last
+    /// known status, video URLs and saved files. Use it to recover a lost `task_id`; call
+    /// `get_video_task` for the current status.
+    #[tool(
+        name = "list_video_tasks",
+        input_schema = input_schema::<ListVideoTasksArgs>(),
+        output_schema = schema_for_output::<ListVideoTasksOutput>(),
+        annotations(
+            title = "List video tasks",
+            read_only_hint = true,
+            destructive_hint = false,
+            idempotent_hint = true,
+            open_world_hint = false
+        )
+    )]
+    pub(super) async fn list_video_tasks(
+        &self,
+        args: ToolArgs<ListVideoTasksArgs>,
+    ) -> Result<CallToolResult, rmcp::ErrorData> {
+        let args = match args.0 {
+            Ok(args) => args,
+            Err(err) => {
+                return Ok(ToolFailure::from_arguments(err, "list_video_tasks").into_result());
+            }
+        };
+        let status = args
+            .status
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty());
+        if let Some(status) = status.filter(|s| !STATUSES.contains(s)) {
+            let err = ArgumentError {
+                field: Some("status".into()),
+                reason: format!(
+                    "unknown status `{status}`, expected one of {}",
+                    STATUSES.join(", ")
+                ),
+            };
+            return Ok(ToolFailure::from_arguments(err, "list_video_tasks").into_result());
+        }
+        let limit = args.limit.unwrap_or(20).clamp(1, 100) as usize;
+        let journal = self.jobs.journal();
+        let output = ListVideoTasksOutput {
+            tasks: journal.list(status, limit),
+            journal: journal.path().map(|p| p.display().to_string()),
+        };
+        let mut summary = format!("{} task(s), newest first.", output.tasks.len());
+        for task in &output.tasks {
+            summary.push_str(&format!(
+                "\n- {} [{}] {}",
+                task.task_id.as_deref().unwrap_or(&task.external_task_id),
+                task.status,
+                task.prompt_head.chars().take(60).collect::<String>()
+            ));
+        }
+        Ok(structured_result(&output, summary, Vec::new()))
+    }
+}
