@@ -283,7 +283,7 @@ mod tests {
         assert_eq!(config.jobs.retry.base, Duration::from_millis(10));
         assert_eq!(config.jobs.output_dir, PathBuf::from("/tmp/out"));
         assert!(config.journal_path.is_none());
-        let err = Config::new(cli(&["--max-wait", "-1"]), |_| None).unwrap_err();
+        let err = Config::new(cli(&["--max-wait=-1"]), |_| None).unwrap_err();
         assert_eq!(
             err.to_string(),
             "--max-wait must be a positive number of seconds, got -1"
