@@ -94,12 +94,18 @@ impl KlingServer {
         context: &RequestContext<RoleServer>,
     ) -> Result<Followed, jobs::Error> {
         let (task, waited, end) = if wait_seconds > 0 {
-            let progress = progress_forwarder(context);
+            let (progress, forwarder) = progress_forwarder(context).unzip();
             let wait = Duration::from_secs(u64::from(wait_seconds));
             let waited = self
                 .jobs
                 .wait(task_id, wait, &context.ct, progress.as_ref())
-                .await?;
+                .await;
+            // Let the last notifications go out before the result does.
+            drop(progress);
+            if let Some(forwarder) = forwarder {
+                let _ = tokio::time::timeout(Duration::from_secs(2), forwarder).await;
+            }
+            let waited = waited?;
             (waited.task, Some(waited.waited), Some(waited.end))
         } else if let Some(task) = known {
             (task, None, None)
@@ -132,11 +138,14 @@ impl KlingServer {
 /// `notifications/progress`, in order, from one forwarding task.
 fn progress_forwarder(
     context: &RequestContext<RoleServer>,
-) -> Option<tokio::sync::mpsc::UnboundedSender<Task>> {
+) -> Option<(
+    tokio::sync::mpsc::UnboundedSender<Task>,
+    tokio::task::JoinHandle<()>,
+)> {
     let token = context.meta.get_progress_token()?;
     let peer = context.peer.clone();
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Task>();
-    tokio::spawn(async move {
+    let forwarder = tokio::spawn(async move {
         let mut step = 0.0;
         while let Some(task) = receiver.recv().await {
             step += 1.0;
@@ -150,5 +159,5 @@ fn progress_forwarder(
             }
         }
     });
-    Some(sender)
+    Some((sender, forwarder))
 }

@@ -6,7 +6,8 @@
 //! `[sim:fail]` (the task fails), `[sim:error=1102]` (the create is refused with that Kling
 //! code; also `quota`, `token`, `html`), `[sim:wrapper]` (replies in the older wrapper shape),
 //! `[sim:url_in_fail_reason]` (wrapper success with the URL only in `fail_reason`),
-//! `[sim:polls=N]` (finish on the N-th poll).
+//! `[sim:polls=N]` (finish on the N-th poll). Tests also script transport faults with
+//! [`Simulator::inject`].
 
 mod bodies;
 #[cfg(test)]
@@ -60,6 +61,35 @@ pub struct RecordedRequest {
     pub body: Option<Value>,
 }
 
+/// Which endpoint a fault applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST …/omni-video`.
+    Create,
+    /// `GET …/omni-video/{id}`.
+    Query,
+    /// `GET /_sim/videos/…` (result downloads).
+    Video,
+}
+
+/// A scripted failure, for fault-injection tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// HTTP 429 with Kling code 1303 (a retryable concurrency limit), optionally with
+    /// `Retry-After: 1`.
+    RateLimited,
+    /// HTTP 500 with code 5000; nothing was created.
+    ServerError,
+    /// The task is created, but the reply is HTTP 500 (the ambiguous case for a create).
+    ServerErrorAfterCreate,
+    /// Answer normally, but only after this long (longer than the client timeout: a timeout).
+    Delay(Duration),
+    /// The connection breaks in the middle of the body.
+    Reset,
+    /// HTTP 200 with a body that is not JSON.
+    Malformed,
+}
+
 /// A running simulator. Dropping it stops the server.
 #[derive(Debug)]
 pub struct Simulator {
@@ -86,6 +116,7 @@ impl Simulator {
             tasks: Mutex::default(),
             log: Mutex::default(),
             next_id: AtomicU64::new(0),
+            faults: Mutex::default(),
         });
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = routes::router(state.clone());
@@ -115,6 +146,24 @@ impl Simulator {
         lock(&self.state.log).clone()
     }
 
+    /// Makes the next `times` requests to `endpoint` fail with `fault`.
+    pub fn inject(&self, endpoint: Endpoint, fault: Fault, times: u32) {
+        lock(&self.state.faults).push((endpoint, fault, times));
+    }
+
+    /// How many tasks were created.
+    pub fn task_count(&self) -> usize {
+        lock(&self.state.tasks).len()
+    }
+
+    /// How many requests were received for `path_suffix` (e.g. a task id).
+    pub fn requests_for(&self, path_suffix: &str) -> usize {
+        lock(&self.state.log)
+            .iter()
+            .filter(|r| r.path.ends_with(path_suffix))
+            .count()
+    }
+
     /// How many create requests were received.
     pub fn create_count(&self) -> usize {
         lock(&self.state.log)
@@ -132,6 +181,19 @@ struct State {
     tasks: Mutex<HashMap<String, SimTask>>,
     log: Mutex<Vec<RecordedRequest>>,
     next_id: AtomicU64,
+    faults: Mutex<Vec<(Endpoint, Fault, u32)>>,
+}
+
+impl State {
+    /// The next scripted fault for `endpoint`, if any is left.
+    fn take_fault(&self, endpoint: Endpoint) -> Option<Fault> {
+        let mut faults = lock(&self.faults);
+        let entry = faults
+            .iter_mut()
+            .find(|(e, _, left)| *e == endpoint && *left > 0)?;
+        entry.2 -= 1;
+        Some(entry.1)
+    }
 }
 
 /// A simulated task.

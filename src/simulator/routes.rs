@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::{Path, State as Extract};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use serde_json::Value;
 
 use super::bodies::{self, TaskPhase};
-use super::{RecordedRequest, SimTask, State, lock, rules};
+use super::{Endpoint, Fault, RecordedRequest, SimTask, State, lock, rules};
 
 /// Task ids look like Kling's: 18 digits.
 const FIRST_TASK_ID: u64 = 880_000_000_000_000_000;
@@ -39,6 +39,10 @@ async fn create(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: B
     );
     if let Some(refused) = check_auth(&state, &headers) {
         return refused;
+    }
+    let fault = state.take_fault(Endpoint::Create);
+    if let Some(reply) = apply_fault(fault).await {
+        return reply;
     }
     let Some(json) = json else {
         return bodies::kling_error(1200, "Invalid request parameters: body is not valid JSON");
@@ -74,6 +78,9 @@ async fn create(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: B
     };
     let reply = bodies::created(&task);
     lock(&state.tasks).insert(id, task);
+    if fault == Some(Fault::ServerErrorAfterCreate) {
+        return bodies::kling_error(5000, "Internal server error, please try again later");
+    }
     reply
 }
 
@@ -87,9 +94,21 @@ async fn query(
     if let Some(refused) = check_auth(&state, &headers) {
         return refused;
     }
+    if let Some(reply) = apply_fault(state.take_fault(Endpoint::Query)).await {
+        return reply;
+    }
     let snapshot = {
         let mut tasks = lock(&state.tasks);
-        let Some(task) = tasks.get_mut(&task_id) else {
+        // Kling accepts the external id in the same path.
+        let key = if tasks.contains_key(&task_id) {
+            Some(task_id.clone())
+        } else {
+            tasks
+                .values()
+                .find(|t| t.external_task_id.as_deref() == Some(task_id.as_str()))
+                .map(|t| t.id.clone())
+        };
+        let Some(task) = key.and_then(|key| tasks.get_mut(&key)) else {
             return bodies::kling_error(1203, "Resource not found: no task with this task_id");
         };
         task.polls = task.polls.saturating_add(1);
@@ -109,11 +128,69 @@ async fn query(
     bodies::task(&snapshot, phase, &state.origin, now_ms())
 }
 
-async fn video(Path(file): Path<String>) -> Response {
+async fn video(
+    Extract(state): Extract<Arc<State>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    record(
+        &state,
+        Method::GET,
+        &format!("/_sim/videos/{file}"),
+        &headers,
+        None,
+    );
     if !file.ends_with(".mp4") {
         return StatusCode::NOT_FOUND.into_response();
     }
-    ([(header::CONTENT_TYPE, "video/mp4")], bodies::FAKE_MP4).into_response()
+    if let Some(reply) = apply_fault(state.take_fault(Endpoint::Video)).await {
+        return reply;
+    }
+    ([(header::CONTENT_TYPE, "video/mp4")], bodies::fake_mp4()).into_response()
+}
+
+/// The reply a scripted fault calls for; `None` to answer normally (after any delay).
+async fn apply_fault(fault: Option<Fault>) -> Option<Response> {
+    let reply = match fault? {
+        Fault::RateLimited => {
+            let mut reply = bodies::kling_error(
+                1303,
+                "Parallel task limit of the resource pack exceeded; wait for running tasks to finish and try again",
+            );
+            reply
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("0"));
+            reply
+        }
+        Fault::ServerError => {
+            bodies::kling_error(5000, "Internal server error, please try again later")
+        }
+        Fault::ServerErrorAfterCreate => return None,
+        Fault::Delay(delay) => {
+            tokio::time::sleep(delay).await;
+            return None;
+        }
+        Fault::Reset => {
+            let chunks: Vec<Result<&'static [u8], std::io::Error>> = vec![
+                Ok(b"{\"code\":0,\"message\":\"SUCC"),
+                Err(std::io::Error::other("simulated connection reset")),
+            ];
+            let body = Body::from_stream(futures::stream::iter(chunks));
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()
+        }
+        Fault::Malformed => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            "{\"code\":0,\"data\":",
+        )
+            .into_response(),
+    };
+    Some(reply)
 }
 
 async fn not_found(uri: Uri) -> Response {

@@ -15,5 +15,6 @@ mod cli;
 mod errors;
 mod jobs;
 mod local_images;
+mod long_jobs;
 mod secrets;
 mod tools;

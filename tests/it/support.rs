@@ -9,9 +9,10 @@ use kling_omni_mcp::simulator::{SimConfig, Simulator};
     reason = "roots are deprecated in the newest protocol but still in use"
 )]
 use rmcp::model::{
-    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ListRootsResult, Root,
+    CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ListRootsResult,
+    NumberOrString, ProgressNotificationParam, ProgressToken, RequestMetaObject, Root,
 };
-use rmcp::service::{RequestContext, RunningService};
+use rmcp::service::{NotificationContext, RequestContext, RunningService};
 use rmcp::transport::TokioChildProcess;
 use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
 use serde_json::Value;
@@ -50,6 +51,7 @@ pub(crate) struct Setup {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TestClient {
     roots: Vec<String>,
+    progress: Arc<std::sync::Mutex<Vec<(f64, String)>>>,
 }
 
 #[allow(
@@ -72,6 +74,18 @@ impl ClientHandler for TestClient {
         Ok(ListRootsResult::new(
             self.roots.iter().map(Root::new).collect(),
         ))
+    }
+
+    async fn on_progress(
+        &self,
+        params: ProgressNotificationParam,
+        _: NotificationContext<RoleClient>,
+    ) {
+        let message = params.message.unwrap_or_default();
+        self.progress
+            .lock()
+            .unwrap()
+            .push((params.progress, message));
     }
 }
 
@@ -141,11 +155,20 @@ impl Harness {
                     .push_str(&String::from_utf8_lossy(&buf[..n]));
             }
         });
-        let client = TestClient { roots: setup.roots }
-            .serve(transport)
-            .await
-            .unwrap();
-        Self { client, sim, data, stderr: captured, stderr_task }
+        let client = TestClient {
+            roots: setup.roots,
+            progress: Arc::default(),
+        }
+        .serve(transport)
+        .await
+        .unwrap();
+        Self {
+            client,
+            sim,
+            data,
+            stderr: captured,
+            stderr_task,
+        }
     }
 
     pub(crate) fn sim(&self) -> &Simulator {
@@ -161,6 +184,27 @@ impl Harness {
             .call_tool(CallToolRequestParams::new(tool).with_arguments(arguments))
             .await
             .unwrap()
+    }
+
+    /// Calls a tool asking for progress notifications (token 7).
+    pub(crate) async fn call_with_progress(
+        &self,
+        tool: &'static str,
+        arguments: Value,
+    ) -> CallToolResult {
+        let Value::Object(arguments) = arguments else {
+            panic!("arguments must be an object")
+        };
+        let mut params = CallToolRequestParams::new(tool).with_arguments(arguments);
+        params.meta = Some(RequestMetaObject::with_progress_token(ProgressToken(
+            NumberOrString::Number(7),
+        )));
+        self.client.call_tool(params).await.unwrap()
+    }
+
+    /// The progress notifications received so far: (progress, message).
+    pub(crate) fn progress(&self) -> Vec<(f64, String)> {
+        self.client.service().progress.lock().unwrap().clone()
     }
 
     /// Submits a job and polls until it finishes; returns the final `get_video_task` result.

@@ -1,0 +1,344 @@
+//! Long jobs: bounded waits with progress, cancellation, shared polling, downloads, the journal
+//! across restarts, and fault injection (a create is never sent twice for one tool call).
+
+use std::time::Duration;
+
+use kling_omni_mcp::simulator::{Endpoint, Fault, SimConfig};
+use serde_json::json;
+
+use crate::support::{Harness, Setup, assert_ok, error_meta, structured, text};
+
+async fn submit(h: &Harness, polls: u32) -> String {
+    let result = h
+        .call(
+            "generate_video",
+            json!({"prompt": format!("a cat [sim:polls={polls}]"), "aspect_ratio": "16:9"}),
+        )
+        .await;
+    assert_ok(&result);
+    structured(&result)["task_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn a_bounded_wait_reports_progress_and_returns_the_finished_task() {
+    let h = Harness::start().await;
+    let task_id = submit(&h, 4).await;
+    let result = h
+        .call_with_progress(
+            "get_video_task",
+            json!({"task_id": task_id, "wait_seconds": 20}),
+        )
+        .await;
+    assert_ok(&result);
+    let out = structured(&result);
+    assert_eq!(out["status"], "succeed");
+    assert!(out["waited_seconds"].as_f64().unwrap() < 20.0);
+    let progress = h.progress();
+    assert!(progress.len() >= 2, "{progress:?}");
+    assert!(
+        progress.windows(2).all(|w| w[0].0 < w[1].0),
+        "increasing: {progress:?}"
+    );
+    assert!(
+        progress.last().unwrap().1.contains("succeed"),
+        "{progress:?}"
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn generate_video_can_wait_and_download_in_one_call() {
+    let h = Harness::start().await;
+    let result = h
+        .call("generate_video", json!({"prompt": "a cat [sim:polls=2]", "aspect_ratio": "1:1", "wait_seconds": 20, "download": true}))
+        .await;
+    assert_ok(&result);
+    let out = structured(&result);
+    assert_eq!(out["status"], "succeed");
+    assert!(out["videos"][0]["url"].as_str().unwrap().ends_with(".mp4"));
+    let path = out["local_files"][0]["path"].as_str().unwrap();
+    assert_eq!(std::fs::metadata(path).unwrap().len(), 256 * 1024);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_wait_that_runs_out_says_what_to_do_next() {
+    let h = Harness::with(Setup {
+        args: vec!["--max-wait".into(), "0.3".into()],
+        ..Setup::default()
+    })
+    .await;
+    let task_id = submit(&h, 1000).await;
+    let result = h
+        .call(
+            "get_video_task",
+            json!({"task_id": task_id, "wait_seconds": 40}),
+        )
+        .await;
+    assert_ok(&result);
+    let out = structured(&result);
+    assert_eq!(out["status"], "processing");
+    assert!(
+        out["waited_seconds"].as_f64().unwrap() < 5.0,
+        "capped by --max-wait"
+    );
+    assert!(
+        out["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("get_video_task")
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn cancelling_a_wait_stops_polling_but_not_the_job() {
+    let h = Harness::start().await;
+    let task_id = submit(&h, 1000).await;
+    let waiting = h.call(
+        "get_video_task",
+        json!({"task_id": task_id, "wait_seconds": 50}),
+    );
+    // Dropping the call makes rmcp's client send notifications/cancelled.
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), waiting)
+            .await
+            .is_err()
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let settled = h.sim().requests_for(&task_id);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        h.sim().requests_for(&task_id),
+        settled,
+        "the poll loop stopped with its last waiter"
+    );
+    // The server answers the next call at once, and the task is still there.
+    let result = tokio::time::timeout(
+        Duration::from_secs(5),
+        h.call("get_video_task", json!({"task_id": task_id})),
+    )
+    .await
+    .expect("the server is not stuck");
+    assert_eq!(structured(&result)["status"], "processing");
+    assert_eq!(h.sim().task_count(), 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn concurrent_waits_on_one_task_share_one_poll_stream() {
+    let h = Harness::start().await;
+    let task_id = submit(&h, 6).await;
+    let args = json!({"task_id": task_id, "wait_seconds": 20});
+    let (a, b) = tokio::join!(
+        h.call("get_video_task", args.clone()),
+        h.call("get_video_task", args)
+    );
+    assert_eq!(structured(&a)["status"], "succeed");
+    assert_eq!(structured(&b)["status"], "succeed");
+    assert_eq!(
+        h.sim().requests_for(&task_id),
+        6,
+        "one GET per poll, not one per waiter"
+    );
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn create_faults_never_send_a_second_create() {
+    let h = Harness::with(Setup {
+        args: vec!["--create-timeout".into(), "0.5".into()],
+        ..Setup::default()
+    })
+    .await;
+    let sim = h.sim();
+    let cases = [
+        (Fault::Reset, "submit_uncertain"),
+        (Fault::Delay(Duration::from_secs(2)), "submit_uncertain"),
+        (Fault::Malformed, "submit_uncertain"),
+        (Fault::ServerError, "submit_uncertain"),
+    ];
+    for (fault, kind) in cases {
+        let posts_before = sim.create_count();
+        sim.inject(Endpoint::Create, fault, 1);
+        let result = h
+            .call(
+                "generate_video",
+                json!({"prompt": "a cat", "aspect_ratio": "1:1"}),
+            )
+            .await;
+        let meta = error_meta(&result);
+        assert_eq!(meta["kind"], kind, "{fault:?}: {}", text(&result));
+        assert!(
+            meta["external_task_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("kmcp-")
+        );
+        assert_eq!(
+            sim.create_count() - posts_before,
+            1,
+            "{fault:?}: exactly one create"
+        );
+    }
+    assert_eq!(sim.task_count(), 0);
+
+    // The task was made but the reply was lost: found again by its external id, not re-sent.
+    let posts_before = sim.create_count();
+    sim.inject(Endpoint::Create, Fault::ServerErrorAfterCreate, 1);
+    let result = h
+        .call(
+            "generate_video",
+            json!({"prompt": "a cat", "aspect_ratio": "1:1"}),
+        )
+        .await;
+    assert_ok(&result);
+    assert_eq!(sim.create_count() - posts_before, 1);
+    assert_eq!(sim.task_count(), 1);
+
+    // A rate limit provably created nothing, so the create is retried, and succeeds.
+    let posts_before = sim.create_count();
+    sim.inject(Endpoint::Create, Fault::RateLimited, 2);
+    let result = h
+        .call(
+            "generate_video",
+            json!({"prompt": "a dog", "aspect_ratio": "1:1"}),
+        )
+        .await;
+    assert_ok(&result);
+    assert_eq!(sim.create_count() - posts_before, 3);
+    assert_eq!(sim.task_count(), 2, "one task per tool call");
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn polls_recover_from_transient_faults() {
+    let h = Harness::with(Setup {
+        args: vec!["--query-timeout".into(), "0.5".into()],
+        ..Setup::default()
+    })
+    .await;
+    let task_id = submit(&h, 1).await;
+    for fault in [
+        Fault::ServerError,
+        Fault::Reset,
+        Fault::Malformed,
+        Fault::RateLimited,
+        Fault::Delay(Duration::from_secs(2)),
+    ] {
+        h.sim().inject(Endpoint::Query, fault, 1);
+        let result = h.call("get_video_task", json!({"task_id": task_id})).await;
+        assert_ok(&result);
+        assert_eq!(structured(&result)["status"], "succeed", "{fault:?}");
+    }
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn downloads_land_atomically_and_failures_leave_nothing() {
+    let h = Harness::start().await;
+    let task_id = submit(&h, 1).await;
+    let videos = h.data.path().join("videos");
+
+    h.sim().inject(Endpoint::Video, Fault::Reset, 1);
+    let failed = h
+        .call(
+            "get_video_task",
+            json!({"task_id": task_id, "download": true}),
+        )
+        .await;
+    assert_ok(&failed);
+    let out = structured(&failed);
+    assert!(
+        out["download_error"]
+            .as_str()
+            .unwrap()
+            .contains("URLs above still work")
+    );
+    assert!(
+        out["videos"][0]["url"].is_string(),
+        "the URL is still returned"
+    );
+    let leftovers: Vec<_> = std::fs::read_dir(&videos)
+        .map(|d| d.collect())
+        .unwrap_or_default();
+    assert!(leftovers.is_empty(), "no partial file: {leftovers:?}");
+
+    let result = h
+        .call(
+            "get_video_task",
+            json!({"task_id": task_id, "download": true}),
+        )
+        .await;
+    let out = structured(&result);
+    let expected = videos.join(format!("{task_id}.mp4"));
+    assert_eq!(
+        out["local_files"][0]["path"],
+        expected
+            .canonicalize()
+            .unwrap_or(expected.clone())
+            .display()
+            .to_string()
+    );
+    assert_eq!(std::fs::read(&expected).unwrap().len(), 256 * 1024);
+    assert_eq!(
+        std::fs::read_dir(&videos).unwrap().count(),
+        1,
+        "only the finished file"
+    );
+    let link = result.content.iter().find_map(|c| match c {
+        rmcp::model::ContentBlock::ResourceLink(resource) => Some(resource.clone()),
+        _ => None,
+    });
+    let link = link.expect("a resource_link content item");
+    assert!(link.uri.starts_with("file://") && link.uri.ends_with(".mp4"));
+    assert_eq!(link.mime_type.as_deref(), Some("video/mp4"));
+    assert_eq!(link.size, Some(256 * 1024));
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn the_journal_survives_a_restart() {
+    let h = Harness::with(Setup {
+        sim: Some(SimConfig {
+            finish_after_polls: 1,
+            ..SimConfig::default()
+        }),
+        ..Setup::default()
+    })
+    .await;
+    let first = submit(&h, 1).await;
+    let second = submit(&h, 1).await;
+    h.call("get_video_task", json!({"task_id": first})).await;
+    let (_, data) = h.shutdown().await;
+
+    let h = Harness::with(Setup {
+        data: Some(data),
+        ..Setup::default()
+    })
+    .await;
+    let result = h.call("list_video_tasks", json!({})).await;
+    assert_ok(&result);
+    let tasks = structured(&result)["tasks"].as_array().unwrap().clone();
+    let ids: Vec<&str> = tasks
+        .iter()
+        .map(|t| t["task_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [second.as_str(), first.as_str()], "newest first");
+    assert_eq!(tasks[1]["status"], "succeed");
+    assert!(
+        tasks[1]["video_urls"][0]
+            .as_str()
+            .unwrap()
+            .ends_with(".mp4")
+    );
+    assert_eq!(tasks[0]["prompt_head"], "a cat [sim:polls=1]");
+
+    let only = h
+        .call("list_video_tasks", json!({"status": "succeed", "limit": 5}))
+        .await;
+    assert_eq!(structured(&only)["tasks"].as_array().unwrap().len(), 1);
+    let bad = h.call("list_video_tasks", json!({"status": "done"})).await;
+    assert_eq!(error_meta(&bad)["field"], "status");
+    h.stop().await;
+}
