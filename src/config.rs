@@ -20,7 +20,7 @@ const ENV_HELP: &str = "Environment:
   KLING_MCP_ALLOWED_DIRS
                       directories local images may be read from, separated like PATH
                       [default: the current directory, or the home directory when that is /]
-  KLING_MCP_OUTPUT_DIR, KLING_MCP_JOURNAL, KLING_MCP_MAX_WAIT, KLING_MCP_POLL_MIN,
+    KLING_MCP_OUTPUT_DIR, KLING_MCP_JOURNAL, KLING_MCP_MAX_WAIT, KLING_MCP_POLL_MIN, KLING_MCP_POLL_MAX,
   KLING_MCP_CREATE_TIMEOUT, KLING_MCP_QUERY_TIMEOUT, KLING_MCP_RETRY_BASE_MS
                       the same as the flags of those names
 
@@ -60,7 +60,7 @@ pub struct Cli {
     )]
     pub max_wait: f64,
 
-    /// Shortest time between two polls of a task; the interval then grows to 15 s.
+    /// Shortest time between two polls of a task; the interval then grows 1.5x per poll.
     #[arg(
         long,
         env = "KLING_MCP_POLL_MIN",
@@ -68,6 +68,15 @@ pub struct Cli {
         value_name = "SECS"
     )]
     pub poll_min: f64,
+
+    /// Longest time between two polls of a task.
+    #[arg(
+        long,
+        env = "KLING_MCP_POLL_MAX",
+        default_value_t = 15.0,
+        value_name = "SECS"
+    )]
+    pub poll_max: f64,
 
     /// Timeout of a create request.
     #[arg(
@@ -158,7 +167,7 @@ impl Config {
             max_wait: seconds("max-wait", cli.max_wait)?,
             schedule: PollSchedule {
                 min: seconds("poll-min", cli.poll_min)?,
-                max: seconds("poll-min", cli.poll_min)?.max(Duration::from_secs(15)),
+                max: seconds("poll-max", cli.poll_max)?.max(seconds("poll-min", cli.poll_min)?),
             },
             retry: RetryPolicy {
                 base: retry_base,

@@ -90,13 +90,13 @@ impl Pollers {
                     true
                 }
             };
-            if finished || self.stop_if_unwatched(&task_id, &sender) {
+            if finished {
                 break;
             }
-            tokio::select! {
-                () = tokio::time::sleep(interval) => {}
-                () = sender.closed() => {}
-            }
+            // Sleep the whole interval even if every waiter leaves meanwhile: an agent that
+            // calls again soon joins this loop (and its backoff) instead of starting a new
+            // one that polls at once.
+            tokio::time::sleep(interval).await;
             if self.stop_if_unwatched(&task_id, &sender) {
                 return;
             }

@@ -342,3 +342,61 @@ async fn the_journal_survives_a_restart() {
     assert_eq!(error_meta(&bad)["field"], "status");
     h.stop().await;
 }
+
+/// The upstream cost of waiting: one "3-minute job" (time scaled 1:100 — 1.8 s, polls from
+/// 30 ms growing to 150 ms, waits capped at 0.5 s like the default 50 s) watched by one caller
+/// and by two callers at once, each calling get_video_task with wait_seconds again and again.
+#[tokio::test]
+async fn two_waiting_clients_cost_about_what_one_does() {
+    async fn run(waiters: usize) -> usize {
+        let h = Harness::with(Setup {
+            sim: Some(SimConfig {
+                finish_after_polls: u32::MAX,
+                finish_after: Some(Duration::from_millis(1800)),
+                ..SimConfig::default()
+            }),
+            args: [
+                "--max-wait",
+                "0.5",
+                "--poll-min",
+                "0.03",
+                "--poll-max",
+                "0.15",
+            ]
+            .map(String::from)
+            .to_vec(),
+            ..Setup::default()
+        })
+        .await;
+        let task_id = submit(&h, u32::MAX).await;
+        let waiter = || async {
+            loop {
+                let result = h
+                    .call(
+                        "get_video_task",
+                        json!({"task_id": task_id, "wait_seconds": 1}),
+                    )
+                    .await;
+                if structured(&result)["status"] == "succeed" {
+                    break;
+                }
+            }
+        };
+        match waiters {
+            1 => waiter().await,
+            _ => {
+                tokio::join!(waiter(), waiter());
+            }
+        }
+        let gets = h.sim().requests_for(&task_id);
+        h.stop().await;
+        gets
+    }
+    let one = run(1).await;
+    let two = run(2).await;
+    eprintln!("upstream GETs for one 3-minute job (scaled): one waiter {one}, two waiters {two}");
+    assert!(
+        two <= one + 3,
+        "two waiters share the poll stream: {one} vs {two}"
+    );
+}
