@@ -345,7 +345,7 @@ async fn the_journal_survives_a_restart() {
 
 /// The upstream cost of waiting: one "3-minute job" (time scaled 1:100 — 1.8 s, polls from
 /// 30 ms growing to 150 ms, waits capped at 0.5 s like the default 50 s) watched by one caller
-/// and by two callers at once, each calling get_video_task with wait_seconds again and again.
+/// and by two callers at once, each calling `get_video_task` with `wait_seconds` again and again.
 #[tokio::test]
 async fn two_waiting_clients_cost_about_what_one_does() {
     async fn run(waiters: usize) -> usize {
