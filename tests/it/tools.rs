@@ -43,6 +43,12 @@ async fn annotations_say_what_each_tool_does_to_the_world() {
     let get = annotations("get_video_task");
     assert_eq!(get["readOnlyHint"], true);
     assert_eq!(get["idempotentHint"], true);
+    let list = annotations("list_video_tasks");
+    assert_eq!(list["readOnlyHint"], true);
+    assert_eq!(
+        list["openWorldHint"], false,
+        "it reads the local journal only"
+    );
     h.stop().await;
 }
 
