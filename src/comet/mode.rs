@@ -22,6 +22,20 @@ pub enum GenerationMode {
     VideoEdit,
 }
 
+impl GenerationMode {
+    /// The snake_case name used in tool output and the journal.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TextToVideo => "text_to_video",
+            Self::FirstFrame => "first_frame",
+            Self::FirstEndFrame => "first_end_frame",
+            Self::Reference => "reference",
+            Self::VideoFeatureReference => "video_feature_reference",
+            Self::VideoEdit => "video_edit",
+        }
+    }
+}
+
 /// Infers the mode from which inputs are present (spec §2.3).
 pub fn infer_mode(request: &CreateTaskRequest) -> GenerationMode {
     let frame = |kind| request.image_list.iter().any(|i| i.frame == Some(kind));
@@ -57,4 +71,23 @@ pub(super) fn has_video(request: &CreateTaskRequest, kind: ReferType) -> bool {
         .video_list
         .iter()
         .any(|v| v.refer_type.unwrap_or(ReferType::Base) == kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_match_the_serialized_form() {
+        for mode in [
+            GenerationMode::TextToVideo,
+            GenerationMode::FirstFrame,
+            GenerationMode::FirstEndFrame,
+            GenerationMode::Reference,
+            GenerationMode::VideoFeatureReference,
+            GenerationMode::VideoEdit,
+        ] {
+            assert_eq!(serde_json::to_value(mode).unwrap(), mode.as_str());
+        }
+    }
 }

@@ -115,7 +115,7 @@ impl Jobs {
                 task_id: None,
                 status: "submitting".into(),
                 message: None,
-                mode: format!("{:?}", valid.mode()),
+                mode: valid.mode().as_str().into(),
                 prompt_head: body.prompt.chars().take(120).collect(),
                 model: body.model_name.to_string(),
                 duration: body.duration.map(|d| d.seconds()),

@@ -234,8 +234,8 @@ impl KlingServer {
             ..self.base_output(valid)
         };
         let summary = format!(
-            "Dry run: the request is valid ({:?} mode).{} {}",
-            output.mode,
+            "Dry run: the request is valid ({} mode).{} {}",
+            output.mode.as_str(),
             warning_text(&output.warnings),
             output.next_step
         );

@@ -333,6 +333,7 @@ async fn the_journal_survives_a_restart() {
             .ends_with(".mp4")
     );
     assert_eq!(tasks[0]["prompt_head"], "a cat [sim:polls=1]");
+    assert_eq!(tasks[0]["mode"], "text_to_video");
 
     let only = h
         .call("list_video_tasks", json!({"status": "succeed", "limit": 5}))
