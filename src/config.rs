@@ -1,15 +1,18 @@
 //! Command-line flags and environment, parsed and checked once at start-up, then passed down
 //! as plain values.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
 use reqwest::Url;
+use secrecy::SecretString;
 
 use crate::comet::{ApiKey, ClientOptions, DEFAULT_BASE_URL};
 use crate::jobs::{JobsConfig, PollSchedule, RetryPolicy};
 use crate::local_images::AllowedRoots;
+use crate::server::{HttpOptions, LOOPBACK_HOSTS};
 
 /// Environment variables, listed in `--help`.
 const ENV_HELP: &str = "Environment:
@@ -21,8 +24,12 @@ const ENV_HELP: &str = "Environment:
                       directories local images may be read from, separated like PATH
                       [default: the current directory, or the home directory when that is /]
     KLING_MCP_OUTPUT_DIR, KLING_MCP_JOURNAL, KLING_MCP_MAX_WAIT, KLING_MCP_POLL_MIN, KLING_MCP_POLL_MAX,
-  KLING_MCP_CREATE_TIMEOUT, KLING_MCP_QUERY_TIMEOUT, KLING_MCP_RETRY_BASE_MS
+    KLING_MCP_CREATE_TIMEOUT, KLING_MCP_QUERY_TIMEOUT, KLING_MCP_RETRY_BASE_MS, KLING_MCP_MAX_CALLS,
+  KLING_MCP_ALLOWED_HOSTS, KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_MAX_SESSIONS, KLING_MCP_SESSION_IDLE,
+  KLING_MCP_MAX_BODY_BYTES, KLING_MCP_SHUTDOWN_GRACE
                       the same as the flags of those names
+  KLING_MCP_HTTP_TOKEN
+                      bearer token HTTP clients must send (never logged)
 
 Try it without a key:  kling-omni-mcp --simulate";
 
@@ -104,6 +111,78 @@ pub struct Cli {
         value_name = "MS"
     )]
     pub retry_base_ms: u64,
+
+    /// Most tool calls one client session may run at once.
+    #[arg(
+        long,
+        env = "KLING_MCP_MAX_CALLS",
+        default_value_t = 16,
+        value_name = "N"
+    )]
+    pub max_calls_per_session: usize,
+
+    /// Serve MCP over streamable HTTP at ADDR (endpoint /mcp) instead of stdio, e.g.
+    /// 127.0.0.1:8787. A non-loopback address needs a token.
+    #[arg(long, value_name = "ADDR", help_heading = "HTTP transport")]
+    pub http: Option<SocketAddr>,
+
+    /// Read the bearer token HTTP clients must send from FILE (or set `KLING_MCP_HTTP_TOKEN`).
+    #[arg(long, value_name = "FILE", help_heading = "HTTP transport")]
+    pub http_token_file: Option<PathBuf>,
+
+    /// Also accept this Host header (repeatable or comma-separated; loopback names always are).
+    #[arg(
+        long = "allow-host",
+        env = "KLING_MCP_ALLOWED_HOSTS",
+        value_delimiter = ',',
+        value_name = "HOST",
+        help_heading = "HTTP transport"
+    )]
+    pub allow_hosts: Vec<String>,
+
+    /// Accept browser requests from this Origin, e.g. <https://app.example.com:443> (repeatable).
+    #[arg(
+        long = "allow-origin",
+        env = "KLING_MCP_ALLOWED_ORIGINS",
+        value_delimiter = ',',
+        value_name = "ORIGIN",
+        help_heading = "HTTP transport"
+    )]
+    pub allow_origins: Vec<String>,
+
+    /// Most HTTP sessions open at once.
+    #[arg(
+        long,
+        env = "KLING_MCP_MAX_SESSIONS",
+        default_value_t = 1000,
+        value_name = "N",
+        help_heading = "HTTP transport"
+    )]
+    pub max_sessions: usize,
+
+    /// Close HTTP sessions idle this long.
+    #[arg(
+        long,
+        env = "KLING_MCP_SESSION_IDLE",
+        default_value_t = 600.0,
+        value_name = "SECS",
+        help_heading = "HTTP transport"
+    )]
+    pub session_idle: f64,
+
+    /// Largest HTTP request body.
+    #[arg(long, env = "KLING_MCP_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024, value_name = "BYTES", help_heading = "HTTP transport")]
+    pub max_body_bytes: usize,
+
+    /// On SIGINT/SIGTERM, how long running calls may take to finish.
+    #[arg(
+        long,
+        env = "KLING_MCP_SHUTDOWN_GRACE",
+        default_value_t = 10.0,
+        value_name = "SECS",
+        help_heading = "HTTP transport"
+    )]
+    pub shutdown_grace: f64,
 }
 
 /// Checked settings.
@@ -125,6 +204,10 @@ pub struct Config {
     pub create_timeout: Duration,
     /// Timeout of a status query.
     pub query_timeout: Duration,
+    /// Most tool calls one session may run at once.
+    pub max_calls_per_session: usize,
+    /// Serve over HTTP with these settings; `None` serves stdio.
+    pub http: Option<HttpOptions>,
 }
 
 /// A setting that cannot be used.
@@ -136,6 +219,9 @@ pub enum ConfigError {
     /// A duration flag is not a positive number of seconds.
     #[error("--{0} must be a positive number of seconds, got {1}")]
     BadSeconds(&'static str, f64),
+    /// The token file cannot be read.
+    #[error("cannot read --http-token-file {0}: {1}")]
+    TokenFile(PathBuf, std::io::Error),
 }
 
 impl Config {
@@ -189,6 +275,45 @@ impl Config {
             journal_path,
             create_timeout: seconds("create-timeout", cli.create_timeout)?,
             query_timeout: seconds("query-timeout", cli.query_timeout)?,
+            max_calls_per_session: cli.max_calls_per_session.max(1),
+            http: match cli.http {
+                None => None,
+                Some(addr) => {
+                    let token = match &cli.http_token_file {
+                        Some(file) => Some(
+                            std::fs::read_to_string(file)
+                                .map_err(|e| ConfigError::TokenFile(file.clone(), e))?,
+                        ),
+                        None => env("KLING_MCP_HTTP_TOKEN"),
+                    };
+                    let mut allowed_hosts: Vec<String> =
+                        LOOPBACK_HOSTS.iter().map(|h| (*h).to_owned()).collect();
+                    allowed_hosts.extend(
+                        cli.allow_hosts
+                            .iter()
+                            .map(|h| h.trim().to_owned())
+                            .filter(|h| !h.is_empty()),
+                    );
+                    Some(HttpOptions {
+                        addr,
+                        token: token
+                            .map(|t| t.trim().to_owned())
+                            .filter(|t| !t.is_empty())
+                            .map(SecretString::from),
+                        allowed_hosts,
+                        allowed_origins: cli
+                            .allow_origins
+                            .iter()
+                            .map(|o| o.trim().to_owned())
+                            .filter(|o| !o.is_empty())
+                            .collect(),
+                        max_body_bytes: cli.max_body_bytes.max(1024),
+                        max_sessions: cli.max_sessions.max(1),
+                        session_idle: seconds("session-idle", cli.session_idle)?,
+                        shutdown_grace: seconds("shutdown-grace", cli.shutdown_grace)?,
+                    })
+                }
+            },
         })
     }
 

@@ -7,7 +7,7 @@ use clap::Parser;
 use kling_omni_mcp::comet::{self, ApiKey};
 use kling_omni_mcp::config::{Cli, Config};
 use kling_omni_mcp::jobs::{Jobs, Journal};
-use kling_omni_mcp::server::{KlingServer, ServerOptions};
+use kling_omni_mcp::server::{KlingServer, ServerOptions, serve_http};
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
 use rmcp::ServiceExt;
 use tracing_subscriber::EnvFilter;
@@ -46,7 +46,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         base_url = %base_url,
         key = if api_key.is_some() { "set" } else { "NOT SET (tool calls will fail until COMETAPI_KEY is set)" },
         simulated = config.simulate,
-        "kling-omni-mcp serving MCP on stdio"
+                transport = if config.http.is_some() { "streamable HTTP" } else { "stdio" },
+        "kling-omni-mcp starting"
     );
     let client = comet::Client::new(config.client_options(base_url, api_key))?;
     let journal = match &config.journal_path {
@@ -62,15 +63,44 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let options = ServerOptions {
         simulated: config.simulate,
         allowed_roots: config.allowed_roots.clone(),
+        max_calls_per_session: config.max_calls_per_session,
     };
     tracing::info!(dirs = %options.allowed_roots, "local images may be read from");
     let server = KlingServer::new(jobs, options);
+    if let Some(http) = config.http.clone() {
+        serve_http(server, http, shutdown_signal()).await?;
+        return Ok(());
+    }
     let service = server
         .serve(rmcp::transport::stdio())
         .await
         .context("MCP initialize")?;
     service.waiting().await.context("MCP session")?;
     Ok(())
+}
+
+/// Completes on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let interrupt = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("SIGINT received"),
+        () = terminate => tracing::info!("SIGTERM received"),
+    }
 }
 
 /// Logs go to stderr (stdout belongs to the protocol), without colour codes.

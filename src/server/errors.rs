@@ -60,6 +60,23 @@ impl ToolFailure {
         Self::bare(ErrorKind::InvalidRequest, message, err.field)
     }
 
+    /// The session already runs its maximum of concurrent tool calls.
+    pub(crate) fn too_many_calls(limit: usize) -> Self {
+        Self {
+            kind: "too_many_calls",
+            retryable: true,
+            message: format!(
+                "This session already runs {limit} tool calls at once. Fix: wait for one to finish, then call again."
+            ),
+            field: None,
+            status: None,
+            code: None,
+            request_id: None,
+            external_task_id: None,
+            violations: Vec::new(),
+        }
+    }
+
     /// A job error.
     pub(crate) fn from_jobs(err: &jobs::Error) -> Self {
         match err {

@@ -96,9 +96,20 @@ impl KlingServer {
         let (task, waited, end) = if wait_seconds > 0 {
             let (progress, forwarder) = progress_forwarder(context).unzip();
             let wait = Duration::from_secs(u64::from(wait_seconds));
+            // The wait ends when the client cancels or the server shuts down.
+            let cancel = context.ct.child_token();
+            let _stop_watching = cancel.clone().drop_guard();
+            let on_shutdown = (self.shutdown.clone(), cancel.clone());
+            tokio::spawn(async move {
+                let (shutdown, cancel) = on_shutdown;
+                tokio::select! {
+                    () = shutdown.cancelled() => cancel.cancel(),
+                    () = cancel.cancelled() => {}
+                }
+            });
             let waited = self
                 .jobs
-                .wait(task_id, wait, &context.ct, progress.as_ref())
+                .wait(task_id, wait, &cancel, progress.as_ref())
                 .await;
             // Let the last notifications go out before the result does.
             drop(progress);

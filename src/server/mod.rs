@@ -6,13 +6,24 @@ mod errors;
 mod follow;
 mod generate_video;
 mod get_video_task;
+mod http;
 mod list_video_tasks;
 mod local_inputs;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
-use rmcp::{ServerHandler, tool_handler};
+use rmcp::handler::server::tool::ToolCallContext;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
+    ServerCapabilities, ServerConfig,
+};
+use rmcp::service::RequestContext;
+use rmcp::{RoleServer, ServerHandler, tool_handler};
 use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 
 use crate::jobs::Jobs;
 use crate::local_images::AllowedRoots;
@@ -21,6 +32,7 @@ pub use errors::ERROR_META_KEY;
 pub use follow::LocalFileOutput;
 pub use generate_video::{GenerateVideoArgs, GenerateVideoOutput};
 pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput, VideoOutput};
+pub use http::{HttpError, HttpOptions, LOOPBACK_HOSTS, serve_http};
 pub use list_video_tasks::{ListVideoTasksArgs, ListVideoTasksOutput};
 
 /// How the server tells agents to use it (the `instructions` of the initialize result).
@@ -33,12 +45,24 @@ const INSTRUCTIONS: &str = "Makes short videos with Kling O1 Omni through CometA
 const SIMULATION_NOTE: &str = "\nSIMULATION MODE: this server talks to a built-in simulated CometAPI. Tasks finish after a few polls, cost nothing, and produce no real video.";
 
 /// Settings of the MCP layer.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ServerOptions {
     /// Mark every result as coming from the built-in simulator.
     pub simulated: bool,
     /// Directories local images may be read from (the client's MCP roots are added per call).
     pub allowed_roots: AllowedRoots,
+    /// Most tool calls one session (one stdio client, or one HTTP session) may run at once.
+    pub max_calls_per_session: usize,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            simulated: false,
+            allowed_roots: AllowedRoots::default(),
+            max_calls_per_session: 16,
+        }
+    }
 }
 
 /// The MCP server: the video tools over the shared job layer.
@@ -47,25 +71,87 @@ pub struct KlingServer {
     jobs: Jobs,
     simulated: bool,
     allowed_roots: AllowedRoots,
+    /// This session's tool-call slots.
+    calls: Arc<Semaphore>,
+    max_calls: usize,
+    /// Tool calls running in all sessions (for graceful shutdown).
+    in_flight: Arc<AtomicUsize>,
+    /// Cancelled when the server shuts down: waits end at once.
+    shutdown: CancellationToken,
     tool_router: ToolRouter<Self>,
 }
 
 impl KlingServer {
     /// A server that runs jobs through `jobs`.
     pub fn new(jobs: Jobs, options: ServerOptions) -> Self {
+        let max_calls = options.max_calls_per_session.max(1);
         Self {
             jobs,
             simulated: options.simulated,
             allowed_roots: options.allowed_roots,
+            calls: Arc::new(Semaphore::new(max_calls)),
+            max_calls,
+            in_flight: Arc::default(),
+            shutdown: CancellationToken::new(),
             tool_router: Self::generate_video_router()
                 + Self::get_video_task_router()
                 + Self::list_video_tasks_router(),
         }
     }
+
+    /// The server for a new HTTP session: shared jobs and shutdown, its own call slots.
+    pub fn for_new_session(&self) -> Self {
+        Self {
+            calls: Arc::new(Semaphore::new(self.max_calls)),
+            ..self.clone()
+        }
+    }
+
+    /// Tool calls running now, in every session.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Starts shutting down: every wait ends now with the current status.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Counts a running tool call for as long as it lives.
+struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    fn start(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for KlingServer {
+    /// Routes a call to its tool, within this session's limit on concurrent calls.
+    async fn call_tool(
+        &self,
+        request: CallToolRequestParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
+        let Ok(_slot) = self.calls.clone().try_acquire_owned() else {
+            return Ok(errors::ToolFailure::too_many_calls(self.max_calls)
+                .into_result()
+                .into());
+        };
+        let _running = InFlight::start(&self.in_flight);
+        self.tool_router
+            .call(ToolCallContext::new(self, request, context))
+            .await
+    }
     fn get_info(&self) -> ServerConfig {
         let mut instructions = INSTRUCTIONS.to_owned();
         if self.simulated {

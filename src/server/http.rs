@@ -1,0 +1,219 @@
+//! The streamable HTTP transport: MCP at `/mcp` (rmcp's server, SSE streams for server
+//! messages), `GET /healthz`, bearer-token auth, Host/Origin checks against DNS rebinding,
+//! request-size, session-count and idle limits, and graceful shutdown.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
+use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+use tokio_util::sync::CancellationToken;
+
+use super::KlingServer;
+
+/// Settings of the HTTP transport.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Address to listen on.
+    pub addr: SocketAddr,
+    /// Bearer token clients must send; required unless the address is loopback.
+    pub token: Option<SecretString>,
+    /// Accepted `Host` values (loopback names by default).
+    pub allowed_hosts: Vec<String>,
+    /// Accepted `Origin` values; an `Origin` header outside this list is refused.
+    pub allowed_origins: Vec<String>,
+    /// Largest request body.
+    pub max_body_bytes: usize,
+    /// Most sessions open at once.
+    pub max_sessions: usize,
+    /// Sessions idle this long are closed.
+    pub session_idle: Duration,
+    /// How long in-flight calls may take to finish on shutdown.
+    pub shutdown_grace: Duration,
+}
+
+/// Why the HTTP server cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    /// Serving a non-loopback address without a token would let anyone spend the API key.
+    #[error(
+        "refusing to listen on {0} without a token: set KLING_MCP_HTTP_TOKEN (or --http-token-file), or bind 127.0.0.1"
+    )]
+    TokenRequired(SocketAddr),
+    /// The address cannot be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The server failed while running.
+    #[error("HTTP server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Loopback names accepted in `Host` by default.
+pub const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "[::1]", "::1"];
+
+/// Serves MCP over streamable HTTP until `shutdown` completes, then shuts down gracefully.
+pub async fn serve_http(
+    server: KlingServer,
+    options: HttpOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), HttpError> {
+    if options.token.is_none() && !options.addr.ip().is_loopback() {
+        return Err(HttpError::TokenRequired(options.addr));
+    }
+    let sessions_closed = CancellationToken::new();
+    let mut session_config = SessionConfig::default();
+    session_config.keep_alive = Some(options.session_idle);
+    let mut manager = LocalSessionManager::default();
+    manager.session_config = session_config;
+    let manager = Arc::new(manager);
+    let mut config = StreamableHttpServerConfig::default()
+        .with_allowed_hosts(options.allowed_hosts.clone())
+        .with_max_request_body_bytes(options.max_body_bytes)
+        .with_cancellation_token(sessions_closed.child_token());
+    config = if options.allowed_origins.is_empty() {
+        // Browsers always send Origin; with no allowed origins, refuse every one that is sent.
+        config.enforce_origin_validation()
+    } else {
+        config.with_allowed_origins(options.allowed_origins.clone())
+    };
+    let factory_server = server.clone();
+    let mcp = StreamableHttpService::new(
+        move || Ok(factory_server.for_new_session()),
+        manager.clone(),
+        config,
+    );
+    let guard = Guard {
+        token: options.token.clone(),
+        manager,
+        max_sessions: options.max_sessions,
+    };
+    let app = Router::new()
+        .route("/healthz", get(healthz))
+        .nest_service("/mcp", mcp)
+        .layer(middleware::from_fn_with_state(
+            Arc::new(guard),
+            check_request,
+        ));
+
+    let listener = tokio::net::TcpListener::bind(options.addr)
+        .await
+        .map_err(|source| HttpError::Bind {
+            addr: options.addr,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(HttpError::Serve)?;
+    tracing::info!(url = %format!("http://{local}/mcp"), auth = options.token.is_some(), "MCP streamable HTTP listening");
+
+    let stopping = CancellationToken::new();
+    let stop_signal = stopping.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stop_signal.cancel();
+    });
+    let grace = options.shutdown_grace;
+    let drain = {
+        let stopping = stopping.clone();
+        let server = server.clone();
+        async move {
+            stopping.cancelled().await;
+            tracing::info!(
+                in_flight = server.in_flight(),
+                "shutting down: no new connections; letting calls finish"
+            );
+            // Waiting calls end at once (they return the current status); others get the grace.
+            server.begin_shutdown();
+            let deadline = tokio::time::Instant::now() + grace;
+            while server.in_flight() > 0 && tokio::time::Instant::now() < deadline {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            // Give finished calls a moment to flush their responses, then close the streams.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            sessions_closed.cancel();
+        }
+    };
+    let serve = axum::serve(listener, app)
+        .with_graceful_shutdown(async move { stopping.cancelled().await });
+    let (served, ()) = tokio::join!(async { serve.await.map_err(HttpError::Serve) }, drain);
+    tracing::info!("HTTP server stopped");
+    served
+}
+
+/// What the request guard needs.
+struct Guard {
+    token: Option<SecretString>,
+    manager: Arc<LocalSessionManager>,
+    max_sessions: usize,
+}
+
+/// Auth for `/mcp`, and the session cap. `/healthz` needs no token and shows no secrets.
+async fn check_request(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    if request.uri().path() == "/healthz" {
+        return next.run(request).await;
+    }
+    if let Some(token) = &guard.token {
+        let presented = request
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        let matches: bool = presented
+            .as_bytes()
+            .ct_eq(token.expose_secret().as_bytes())
+            .into();
+        if !matches {
+            let mut response =
+                json_error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"kling-omni-mcp\""),
+            );
+            return response;
+        }
+    }
+    let opens_session =
+        request.method() == Method::POST && !request.headers().contains_key("mcp-session-id");
+    if opens_session && guard.manager.sessions.read().await.len() >= guard.max_sessions {
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            &format!(
+                "too many open sessions (limit {}); close idle clients or try again later",
+                guard.max_sessions
+            ),
+        );
+    }
+    next.run(request).await
+}
+
+async fn healthz() -> Response {
+    let body = serde_json::json!({"status": "ok", "name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")});
+    (StatusCode::OK, axum::Json(body)).into_response()
+}
+
+/// A JSON-RPC error body (id null), so MCP clients can show the message.
+fn json_error(status: StatusCode, message: &str) -> Response {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32000, "message": message}});
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
