@@ -114,7 +114,7 @@ pub struct Cli {
 
     /// Most tool calls one client session may run at once.
     #[arg(
-        long,
+        long = "max-calls",
         env = "KLING_MCP_MAX_CALLS",
         default_value_t = 16,
         value_name = "N"

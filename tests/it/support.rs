@@ -54,6 +54,13 @@ pub(crate) struct TestClient {
     progress: Arc<std::sync::Mutex<Vec<(f64, String)>>>,
 }
 
+impl TestClient {
+    /// The progress notifications received so far: (progress, message).
+    pub(crate) fn progress(&self) -> Vec<(f64, String)> {
+        self.progress.lock().unwrap().clone()
+    }
+}
+
 #[allow(
     deprecated,
     reason = "roots are deprecated in the newest protocol but still in use"
@@ -204,7 +211,7 @@ impl Harness {
 
     /// The progress notifications received so far: (progress, message).
     pub(crate) fn progress(&self) -> Vec<(f64, String)> {
-        self.client.service().progress.lock().unwrap().clone()
+        self.client.service().progress()
     }
 
     /// Submits a job and polls until it finishes; returns the final `get_video_task` result.

@@ -1,0 +1,361 @@
+//! The streamable HTTP transport, driven by rmcp's HTTP client and by raw requests.
+
+use std::process::Stdio;
+use std::time::Duration;
+
+use kling_omni_mcp::simulator::{SimConfig, Simulator};
+use rmcp::model::CallToolRequestParams;
+use rmcp::service::RunningService;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{RoleClient, ServiceExt};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::support::{BIN, TEST_KEY, TestClient, assert_ok, error_meta, structured};
+
+const TOKEN: &str = "http-test-token-4f1c9a";
+
+/// A server process listening on a loopback HTTP port, against its own simulator.
+struct HttpServer {
+    child: tokio::process::Child,
+    url: String,
+    sim: Simulator,
+    _data: tempfile::TempDir,
+}
+
+impl HttpServer {
+    async fn start(extra: &[&str]) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let sim = Simulator::start(SimConfig {
+            finish_after_polls: 2,
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap();
+        let data = tempfile::tempdir().unwrap();
+        let mut child = tokio::process::Command::new(BIN)
+            .args(["--http", "127.0.0.1:0"])
+            .args(extra)
+            .env("COMETAPI_KEY", TEST_KEY)
+            .env("COMETAPI_BASE_URL", sim.url().as_str())
+            .env("KLING_MCP_HTTP_TOKEN", TOKEN)
+            .env("KLING_MCP_POLL_MIN", "0.02")
+            .env("KLING_MCP_RETRY_BASE_MS", "5")
+            .env("KLING_MCP_JOURNAL", data.path().join("tasks.jsonl"))
+            .env("KLING_MCP_OUTPUT_DIR", data.path().join("videos"))
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let url = tokio::time::timeout(Duration::from_secs(20), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if !line.contains("MCP streamable HTTP listening") {
+                    continue;
+                }
+                if let Some(rest) = line.split(" url=").nth(1) {
+                    return rest.split_whitespace().next().unwrap().to_owned();
+                }
+            }
+            panic!("the server exited before listening");
+        })
+        .await
+        .expect("the server listens");
+        // Keep draining stderr so the server never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self {
+            child,
+            url,
+            sim,
+            _data: data,
+        }
+    }
+
+    async fn client(&self) -> RunningService<RoleClient, TestClient> {
+        let config =
+            StreamableHttpClientTransportConfig::with_uri(self.url.as_str()).auth_header(TOKEN);
+        let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
+        TestClient::default().serve(transport).await.unwrap()
+    }
+
+    async fn post(&self, headers: &[(&str, &str)], body: String) -> reqwest::Response {
+        let mut request = reqwest::Client::new()
+            .post(&self.url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.body(body).send().await.unwrap()
+    }
+}
+
+fn initialize() -> String {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
+    .to_string()
+}
+
+async fn call(
+    client: &RunningService<RoleClient, TestClient>,
+    tool: &'static str,
+    args: Value,
+) -> rmcp::model::CallToolResult {
+    let Value::Object(args) = args else {
+        unreachable!()
+    };
+    client
+        .call_tool(CallToolRequestParams::new(tool).with_arguments(args))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_whole_job_runs_over_http_with_progress_on_the_sse_stream() {
+    let server = HttpServer::start(&[]).await;
+    let health = reqwest::get(server.url.replace("/mcp", "/healthz"))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200, "no token needed for /healthz");
+    assert!(!health.text().await.unwrap().contains(TOKEN));
+
+    let client = server.client().await;
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 3);
+    let submitted = call(
+        &client,
+        "generate_video",
+        json!({"prompt": "a cat [sim:polls=4]", "aspect_ratio": "16:9"}),
+    )
+    .await;
+    assert_ok(&submitted);
+    let task_id = structured(&submitted)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut params = CallToolRequestParams::new("get_video_task").with_arguments(
+        json!({"task_id": task_id, "wait_seconds": 20})
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    params.meta = Some(rmcp::model::RequestMetaObject::with_progress_token(
+        rmcp::model::ProgressToken(rmcp::model::NumberOrString::Number(3)),
+    ));
+    let done = client.call_tool(params).await.unwrap();
+    assert_eq!(structured(&done)["status"], "succeed");
+    let progress = client.service().progress();
+    assert!(
+        progress.len() >= 2 && progress.last().unwrap().1.contains("succeed"),
+        "{progress:?}"
+    );
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn requests_without_the_right_token_get_401() {
+    let server = HttpServer::start(&[]).await;
+    for auth in [None, Some("Bearer wrong"), Some("Basic abc")] {
+        let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
+        let response = server.post(&headers, initialize()).await;
+        assert_eq!(response.status(), 401, "{auth:?}");
+        assert!(
+            response.headers()["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Bearer")
+        );
+    }
+    let bearer = format!("Bearer {TOKEN}");
+    let response = server
+        .post(&[("authorization", &bearer)], initialize())
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn foreign_hosts_and_origins_are_refused() {
+    let server = HttpServer::start(&["--allow-origin", "https://app.example.com:443"]).await;
+    let bearer = format!("Bearer {TOKEN}");
+    let auth = ("authorization", bearer.as_str());
+    let response = server
+        .post(&[auth, ("host", "evil.example")], initialize())
+        .await;
+    assert_eq!(response.status(), 403, "DNS rebinding: foreign Host");
+    let response = server
+        .post(&[auth, ("origin", "https://evil.example")], initialize())
+        .await;
+    assert_eq!(response.status(), 403, "foreign Origin");
+    let response = server
+        .post(&[auth, ("origin", "https://app.example.com")], initialize())
+        .await;
+    assert_eq!(response.status(), 200, "allowed Origin");
+}
+
+#[tokio::test]
+async fn limits_answer_clearly_and_the_server_stays_up() {
+    let server = HttpServer::start(&[
+        "--max-body-bytes",
+        "4096",
+        "--max-sessions",
+        "2",
+        "--max-calls",
+        "1",
+    ])
+    .await;
+    let bearer = format!("Bearer {TOKEN}");
+    let auth = ("authorization", bearer.as_str());
+    let huge =
+        json!({"jsonrpc": "2.0", "id": 1, "method": "ping", "params": {"pad": "x".repeat(10_000)}})
+            .to_string();
+    assert_eq!(server.post(&[auth], huge).await.status(), 413);
+
+    let first = server.client().await;
+    let second = server.client().await;
+    let refused = server.post(&[auth], initialize()).await;
+    assert_eq!(refused.status(), 503);
+    assert!(
+        refused
+            .text()
+            .await
+            .unwrap()
+            .contains("too many open sessions")
+    );
+
+    // One call at a time per session: a second concurrent call is told to wait.
+    let submitted = call(
+        &first,
+        "generate_video",
+        json!({"prompt": "x [sim:polls=1000]", "aspect_ratio": "1:1"}),
+    )
+    .await;
+    let task_id = structured(&submitted)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let waiting = call(
+        &first,
+        "get_video_task",
+        json!({"task_id": task_id, "wait_seconds": 2}),
+    );
+    let busy = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        call(&first, "list_video_tasks", json!({})).await
+    };
+    let (waited, busy) = tokio::join!(waiting, busy);
+    assert_eq!(structured(&waited)["status"], "processing");
+    assert_eq!(error_meta(&busy)["kind"], "too_many_calls");
+    // Another session has its own slot.
+    assert_ok(&call(&second, "list_video_tasks", json!({})).await);
+    first.cancel().await.unwrap();
+    second.cancel().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_public_address_without_a_token_is_refused_at_start() {
+    let output = tokio::process::Command::new(BIN)
+        .args(["--http", "0.0.0.0:0", "--journal", "off"])
+        .env_remove("KLING_MCP_HTTP_TOKEN")
+        .stdin(Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("without a token") && stderr.contains("KLING_MCP_HTTP_TOKEN"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
+async fn a_hundred_sessions_each_run_a_job() {
+    let server = HttpServer::start(&[]).await;
+    let jobs = (0..100).map(|i| {
+        let server = &server;
+        async move {
+            let client = server.client().await;
+            let prompt = format!("job {i} [sim:polls=2]");
+            let submitted = call(
+                &client,
+                "generate_video",
+                json!({"prompt": prompt, "aspect_ratio": "1:1"}),
+            )
+            .await;
+            let task_id = structured(&submitted)["task_id"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+            let done = call(
+                &client,
+                "get_video_task",
+                json!({"task_id": task_id, "wait_seconds": 20}),
+            )
+            .await;
+            client.cancel().await.unwrap();
+            (task_id, structured(&done)["status"].clone())
+        }
+    });
+    let results = futures::future::join_all(jobs).await;
+    let mut ids: Vec<&String> = results.iter().map(|(id, _)| id).collect();
+    assert!(
+        results.iter().all(|(_, status)| status == "succeed"),
+        "{results:?}"
+    );
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 100);
+    assert_eq!(server.sim.task_count(), 100);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sigterm_during_a_wait_ends_the_wait_and_exits_cleanly() {
+    let mut server = HttpServer::start(&["--shutdown-grace", "5"]).await;
+    let client = server.client().await;
+    let submitted = call(
+        &client,
+        "generate_video",
+        json!({"prompt": "x [sim:polls=100000]", "aspect_ratio": "1:1"}),
+    )
+    .await;
+    let task_id = structured(&submitted)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pid = server.child.id().unwrap().to_string();
+    let waiting = call(
+        &client,
+        "get_video_task",
+        json!({"task_id": task_id, "wait_seconds": 50}),
+    );
+    let terminate = async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap();
+    };
+    let started = std::time::Instant::now();
+    let (waited, ()) = tokio::join!(waiting, terminate);
+    assert_eq!(
+        structured(&waited)["status"],
+        "processing",
+        "the in-flight call got its answer"
+    );
+    assert!(
+        structured(&waited)["next_step"]
+            .as_str()
+            .unwrap()
+            .contains("get_video_task")
+    );
+    let status = tokio::time::timeout(Duration::from_secs(10), server.child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "clean exit: {status:?}");
+    assert!(started.elapsed() < Duration::from_secs(8));
+}
