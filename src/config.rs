@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use crate::comet::{ApiKey, ClientOptions, DEFAULT_BASE_URL};
 use crate::jobs::{JobsConfig, PollSchedule, RetryPolicy};
 use crate::local_images::AllowedRoots;
-use crate::server::{HttpOptions, LOOPBACK_HOSTS};
+use crate::server::{HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS};
 
 /// Environment variables, listed in `--help`.
 const ENV_HELP: &str = "Environment:
@@ -301,11 +301,15 @@ impl Config {
                             .filter(|t| !t.is_empty())
                             .map(SecretString::from),
                         allowed_hosts,
-                        allowed_origins: cli
-                            .allow_origins
+                        allowed_origins: LOOPBACK_ORIGINS
                             .iter()
-                            .map(|o| o.trim().to_owned())
-                            .filter(|o| !o.is_empty())
+                            .map(|o| (*o).to_owned())
+                            .chain(
+                                cli.allow_origins
+                                    .iter()
+                                    .map(|o| o.trim().to_owned())
+                                    .filter(|o| !o.is_empty()),
+                            )
                             .collect(),
                         max_body_bytes: cli.max_body_bytes.max(1024),
                         max_sessions: cli.max_sessions.max(1),

@@ -67,6 +67,17 @@ pub enum HttpError {
 /// Loopback names accepted in `Host` by default.
 pub const LOOPBACK_HOSTS: &[&str] = &["localhost", "127.0.0.1", "[::1]", "::1"];
 
+/// Loopback origins (any port) accepted in `Origin` by default: a page served from this
+/// machine may call the server; pages from anywhere else may not.
+pub const LOOPBACK_ORIGINS: &[&str] = &[
+    "http://localhost:*",
+    "http://127.0.0.1:*",
+    "http://[::1]:*",
+    "https://localhost:*",
+    "https://127.0.0.1:*",
+    "https://[::1]:*",
+];
+
 /// Serves MCP over streamable HTTP until `shutdown` completes, then shuts down gracefully.
 pub async fn serve_http(
     server: KlingServer,

@@ -3,6 +3,7 @@
 
 mod args;
 mod errors;
+mod extras;
 mod follow;
 mod generate_video;
 mod get_video_task;
@@ -15,9 +16,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::tool::ToolCallContext;
+#[allow(
+    deprecated,
+    reason = "logging is deprecated from protocol 2026-07-28 (SEP-2577); 2025-11-25 clients use it"
+)]
+use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, Implementation,
-    ServerCapabilities, ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
+    GetPromptResponse, Implementation, ListPromptsResult, ListResourcesResult,
+    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
+    ServerConfig,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool_handler};
@@ -32,7 +40,7 @@ pub use errors::ERROR_META_KEY;
 pub use follow::LocalFileOutput;
 pub use generate_video::{GenerateVideoArgs, GenerateVideoOutput};
 pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput, VideoOutput};
-pub use http::{HttpError, HttpOptions, LOOPBACK_HOSTS, serve_http};
+pub use http::{HttpError, HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS, serve_http};
 pub use list_video_tasks::{ListVideoTasksArgs, ListVideoTasksOutput};
 
 /// How the server tells agents to use it (the `instructions` of the initialize result).
@@ -152,12 +160,68 @@ impl ServerHandler for KlingServer {
             .call(ToolCallContext::new(self, request, context))
             .await
     }
+
+    /// Accepts the client's log level. Logs stay on stderr; the level is only recorded.
+    #[allow(
+        deprecated,
+        reason = "logging is deprecated from protocol 2026-07-28 (SEP-2577); 2025-11-25 clients use it"
+    )]
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), rmcp::ErrorData> {
+        tracing::info!(level = ?request.level, "client set the log level");
+        Ok(())
+    }
+
+    async fn list_resources(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListResourcesResult, rmcp::ErrorData> {
+        Ok(self.video_resources())
+    }
+
+    async fn read_resource(
+        &self,
+        request: ReadResourceRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ReadResourceResponse, rmcp::ErrorData> {
+        self.read_video(&request).map(Into::into)
+    }
+
+    async fn list_prompts(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<ListPromptsResult, rmcp::ErrorData> {
+        Ok(extras::prompts())
+    }
+
+    async fn get_prompt(
+        &self,
+        request: GetPromptRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetPromptResponse, rmcp::ErrorData> {
+        extras::prompt(&request).map(Into::into)
+    }
+    #[allow(
+        deprecated,
+        reason = "logging is deprecated from protocol 2026-07-28 (SEP-2577); 2025-11-25 clients use it"
+    )]
     fn get_info(&self) -> ServerConfig {
         let mut instructions = INSTRUCTIONS.to_owned();
         if self.simulated {
             instructions.push_str(SIMULATION_NOTE);
         }
-        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+        let capabilities = ServerCapabilities::builder()
+            .enable_tools()
+            .enable_resources()
+            .enable_prompts()
+            .enable_logging()
+            .build();
+        ServerConfig::new(capabilities)
             .with_server_info(
                 Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
                     .with_title("Kling Omni Video (CometAPI)"),

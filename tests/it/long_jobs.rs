@@ -294,6 +294,27 @@ async fn downloads_land_atomically_and_failures_leave_nothing() {
     assert!(link.uri.starts_with("file://") && link.uri.ends_with(".mp4"));
     assert_eq!(link.mime_type.as_deref(), Some("video/mp4"));
     assert_eq!(link.size, Some(256 * 1024));
+
+    // The saved video is also listed, and readable, as an MCP resource.
+    let resources = h.client.list_all_resources().await.unwrap();
+    assert_eq!(resources.len(), 1);
+    assert_eq!(resources[0].uri, link.uri);
+    let read = h
+        .client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            link.uri.clone(),
+        ))
+        .await
+        .unwrap();
+    let contents = serde_json::to_value(&read).unwrap();
+    assert_eq!(contents["contents"][0]["mimeType"], "video/mp4");
+    let other = h
+        .client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "file:///etc/passwd",
+        ))
+        .await;
+    assert!(other.is_err(), "only downloaded videos can be read");
     h.stop().await;
 }
 

@@ -117,3 +117,34 @@ async fn initialize_explains_the_workflow() {
     assert!(info.capabilities.tools.is_some());
     h.stop().await;
 }
+
+#[tokio::test]
+async fn the_make_video_prompt_turns_an_idea_into_a_plan() {
+    let h = Harness::start().await;
+    let prompts = h.client.list_all_prompts().await.unwrap();
+    assert_eq!(
+        prompts.iter().map(|p| p.name.as_str()).collect::<Vec<_>>(),
+        ["make_video"]
+    );
+    let mut args = serde_json::Map::new();
+    args.insert("idea".into(), json!("a paper boat in the rain"));
+    args.insert("format".into(), json!("vertical"));
+    let prompt = h
+        .client
+        .get_prompt(rmcp::model::GetPromptRequestParams::new("make_video").with_arguments(args))
+        .await
+        .unwrap();
+    let text = serde_json::to_string(&prompt.messages).unwrap();
+    assert!(
+        text.contains("a paper boat in the rain")
+            && text.contains("9:16")
+            && text.contains("dry_run"),
+        "{text}"
+    );
+    let missing = h
+        .client
+        .get_prompt(rmcp::model::GetPromptRequestParams::new("make_video"))
+        .await;
+    assert!(missing.is_err(), "idea is required");
+    h.stop().await;
+}
