@@ -26,7 +26,7 @@ const ENV_HELP: &str = "Environment:
     KLING_MCP_OUTPUT_DIR, KLING_MCP_JOURNAL, KLING_MCP_MAX_WAIT, KLING_MCP_POLL_MIN, KLING_MCP_POLL_MAX,
     KLING_MCP_CREATE_TIMEOUT, KLING_MCP_QUERY_TIMEOUT, KLING_MCP_RETRY_BASE_MS, KLING_MCP_MAX_CALLS,
   KLING_MCP_ALLOWED_HOSTS, KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_MAX_SESSIONS, KLING_MCP_SESSION_IDLE,
-  KLING_MCP_MAX_BODY_BYTES, KLING_MCP_SHUTDOWN_GRACE
+    KLING_MCP_MAX_BODY_BYTES, KLING_MCP_SHUTDOWN_GRACE, KLING_MCP_ALLOW_CLIENT_KEYS
                       the same as the flags of those names
   KLING_MCP_HTTP_TOKEN
                       bearer token HTTP clients must send (never logged)
@@ -174,6 +174,15 @@ pub struct Cli {
     #[arg(long, env = "KLING_MCP_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024, value_name = "BYTES", help_heading = "HTTP transport")]
     pub max_body_bytes: usize,
 
+    /// Let each HTTP caller use its own CometAPI key, sent in the `X-CometAPI-Key` header, for
+    /// its own calls (tasks are then billed to that key). Off by default.
+    #[arg(
+        long,
+        env = "KLING_MCP_ALLOW_CLIENT_KEYS",
+        help_heading = "HTTP transport"
+    )]
+    pub allow_client_keys: bool,
+
     /// On SIGINT/SIGTERM, how long running calls may take to finish.
     #[arg(
         long,
@@ -315,6 +324,7 @@ impl Config {
                         max_sessions: cli.max_sessions.max(1),
                         session_idle: seconds("session-idle", cli.session_idle)?,
                         shutdown_grace: seconds("shutdown-grace", cli.shutdown_grace)?,
+                        client_keys: cli.allow_client_keys,
                     })
                 }
             },

@@ -64,6 +64,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         simulated: config.simulate,
         allowed_roots: config.allowed_roots.clone(),
         max_calls_per_session: config.max_calls_per_session,
+        client_keys: config.http.as_ref().is_some_and(|h| h.client_keys),
     };
     tracing::info!(dirs = %options.allowed_roots, "local images may be read from");
     let server = KlingServer::new(jobs, options);

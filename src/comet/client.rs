@@ -90,6 +90,14 @@ impl Client {
         })
     }
 
+    /// The same client (and connection pool) with another key: for callers that bring their
+    /// own CometAPI key.
+    pub fn with_key(&self, api_key: ApiKey) -> Self {
+        let mut client = self.clone();
+        client.options.api_key = Some(api_key);
+        client
+    }
+
     /// The create endpoint URL, for messages and diagnostics.
     pub fn endpoint(&self) -> &Url {
         &self.endpoint

@@ -30,6 +30,15 @@ impl ApiKey {
         format!("{head}…{tail}")
     }
 
+    /// A short, non-reversible id of the key (64-bit `SipHash`, hex), to tell keys apart in the
+    /// journal without storing them.
+    pub fn fingerprint(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        self.0.expose_secret().hash(&mut hasher);
+        format!("{:016x}", hasher.finish())
+    }
+
     /// The `Authorization` header value. Only the HTTP client calls this.
     pub(crate) fn bearer(&self) -> String {
         format!("Bearer {}", self.0.expose_secret())

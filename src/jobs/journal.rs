@@ -53,6 +53,9 @@ pub struct TaskRecord {
     pub created_at_ms: i64,
     /// Last changed, Unix ms.
     pub updated_at_ms: i64,
+    /// Fingerprint of the caller's own CometAPI key, when the task was submitted with one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 /// The journal. All methods are infallible; problems are logged.
@@ -165,12 +168,23 @@ impl Journal {
 
     /// The newest records first, optionally only those with `status`.
     pub fn list(&self, status: Option<&str>, limit: usize) -> Vec<TaskRecord> {
+        self.list_for(None, status, limit)
+    }
+
+    /// Like [`Journal::list`], but only the records of `owner` (`None`: the server's own key).
+    pub fn list_for(
+        &self,
+        owner: Option<&str>,
+        status: Option<&str>,
+        limit: usize,
+    ) -> Vec<TaskRecord> {
         let state = self.lock();
         state
             .order
             .iter()
             .rev()
             .filter_map(|id| state.records.get(id))
+            .filter(|r| r.owner.as_deref() == owner)
             .filter(|r| status.is_none_or(|s| r.status == s))
             .take(limit)
             .cloned()

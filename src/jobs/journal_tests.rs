@@ -15,6 +15,7 @@ fn record(id: &str, status: &str) -> TaskRecord {
         local_files: Vec::new(),
         created_at_ms: 1,
         updated_at_ms: 1,
+        owner: None,
     }
 }
 

@@ -78,6 +78,8 @@ pub struct Jobs {
     config: Arc<JobsConfig>,
     pollers: Pollers,
     journal: Arc<Journal>,
+    /// Fingerprint of a caller-supplied key; `None` for the server's own.
+    owner: Option<String>,
 }
 
 impl Jobs {
@@ -89,7 +91,26 @@ impl Jobs {
             config: Arc::new(config),
             pollers,
             journal: Arc::new(journal),
+            owner: None,
         }
+    }
+
+    /// The same job layer for a caller's own key: its own poll loops (never shared with other
+    /// keys) and its own view of the journal.
+    pub fn for_key(&self, key: comet::ApiKey) -> Self {
+        let client = self.client.with_key(key.clone());
+        Self {
+            pollers: Pollers::new(client.clone(), self.config.schedule, self.config.retry),
+            client,
+            config: self.config.clone(),
+            journal: self.journal.clone(),
+            owner: Some(key.fingerprint()),
+        }
+    }
+
+    /// The tasks of this key, newest first.
+    pub fn list(&self, status: Option<&str>, limit: usize) -> Vec<TaskRecord> {
+        self.journal.list_for(self.owner.as_deref(), status, limit)
     }
 
     /// The task journal.
@@ -124,6 +145,7 @@ impl Jobs {
                 local_files: Vec::new(),
                 created_at_ms: now,
                 updated_at_ms: now,
+                owner: self.owner.clone(),
             },
             true,
         );

@@ -60,6 +60,26 @@ impl ToolFailure {
         Self::bare(ErrorKind::InvalidRequest, message, err.field)
     }
 
+    /// A caller sent its own key to a server that does not take them.
+    pub(crate) fn client_keys_disabled() -> Self {
+        Self {
+            message: "This server does not take a caller's own CometAPI key (X-CometAPI-Key), or the key is empty; nothing was sent. Fix: remove the header to use the server's key, or start the server with --allow-client-keys.".to_owned(),
+            ..Self::too_many_calls(0)
+        }
+        .with_kind("auth", false)
+    }
+
+    fn with_kind(mut self, kind: &'static str, retryable: bool) -> Self {
+        self.kind = kind;
+        self.retryable = retryable;
+        self
+    }
+
+    /// The failure as a JSON-RPC error, for methods that have no tool result to carry it.
+    pub(crate) fn into_error_data(self) -> rmcp::ErrorData {
+        rmcp::ErrorData::invalid_request(self.message, None)
+    }
+
     /// The session already runs its maximum of concurrent tool calls.
     pub(crate) fn too_many_calls(limit: usize) -> Self {
         Self {

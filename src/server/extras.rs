@@ -72,7 +72,6 @@ impl KlingServer {
 
     fn downloaded_files(&self) -> Vec<(PathBuf, String)> {
         self.jobs
-            .journal()
             .list(None, 200)
             .into_iter()
             .flat_map(|record| {

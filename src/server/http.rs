@@ -41,6 +41,8 @@ pub struct HttpOptions {
     pub session_idle: Duration,
     /// How long in-flight calls may take to finish on shutdown.
     pub shutdown_grace: Duration,
+    /// Let callers use their own CometAPI key (`X-CometAPI-Key`).
+    pub client_keys: bool,
 }
 
 /// Why the HTTP server cannot start.

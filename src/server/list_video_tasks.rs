@@ -97,7 +97,7 @@ impl KlingServer {
         let limit = args.limit.unwrap_or(20).clamp(1, 100) as usize;
         let journal = self.jobs.journal();
         let output = ListVideoTasksOutput {
-            tasks: journal.list(status, limit),
+            tasks: self.jobs.list(status, limit),
             journal: journal.path().map(|p| p.display().to_string()),
         };
         let mut summary = format!("{} task(s), newest first.", output.tasks.len());

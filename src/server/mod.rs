@@ -41,6 +41,8 @@ pub use follow::LocalFileOutput;
 pub use generate_video::{GenerateVideoArgs, GenerateVideoOutput};
 pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput, VideoOutput};
 pub use http::{HttpError, HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS, serve_http};
+
+use crate::comet;
 pub use list_video_tasks::{ListVideoTasksArgs, ListVideoTasksOutput};
 
 /// How the server tells agents to use it (the `instructions` of the initialize result).
@@ -61,6 +63,8 @@ pub struct ServerOptions {
     pub allowed_roots: AllowedRoots,
     /// Most tool calls one session (one stdio client, or one HTTP session) may run at once.
     pub max_calls_per_session: usize,
+    /// Over HTTP, let a caller use its own CometAPI key (header `X-CometAPI-Key`).
+    pub client_keys: bool,
 }
 
 impl Default for ServerOptions {
@@ -69,6 +73,7 @@ impl Default for ServerOptions {
             simulated: false,
             allowed_roots: AllowedRoots::default(),
             max_calls_per_session: 16,
+            client_keys: false,
         }
     }
 }
@@ -86,6 +91,9 @@ pub struct KlingServer {
     in_flight: Arc<AtomicUsize>,
     /// Cancelled when the server shuts down: waits end at once.
     shutdown: CancellationToken,
+    /// Whether callers may bring their own key, and the job layers for those keys.
+    client_keys: bool,
+    keyed_jobs: Arc<std::sync::Mutex<std::collections::HashMap<String, Jobs>>>,
     tool_router: ToolRouter<Self>,
 }
 
@@ -101,6 +109,8 @@ impl KlingServer {
             max_calls,
             in_flight: Arc::default(),
             shutdown: CancellationToken::new(),
+            client_keys: options.client_keys,
+            keyed_jobs: Arc::default(),
             tool_router: Self::generate_video_router()
                 + Self::get_video_task_router()
                 + Self::list_video_tasks_router(),
@@ -124,7 +134,46 @@ impl KlingServer {
     pub fn begin_shutdown(&self) {
         self.shutdown.cancel();
     }
+
+    /// The server a request should run on: this one, or (when the caller sent its own key and
+    /// that is allowed) a copy whose jobs use that key.
+    fn for_caller(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Option<Self>, Box<errors::ToolFailure>> {
+        let parts = context.extensions.get::<axum::http::request::Parts>();
+        let Some(header) = parts.and_then(|p| p.headers.get(CLIENT_KEY_HEADER)) else {
+            return Ok(None);
+        };
+        if !self.client_keys {
+            return Err(Box::new(errors::ToolFailure::client_keys_disabled()));
+        }
+        let key = header
+            .to_str()
+            .ok()
+            .and_then(comet::ApiKey::new)
+            .ok_or_else(|| Box::new(errors::ToolFailure::client_keys_disabled()))?;
+        let fingerprint = key.fingerprint();
+        let mut cache = self
+            .keyed_jobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cache.len() >= 1000 && !cache.contains_key(&fingerprint) {
+            cache.clear();
+        }
+        let jobs = cache
+            .entry(fingerprint)
+            .or_insert_with(|| self.jobs.for_key(key))
+            .clone();
+        Ok(Some(Self {
+            jobs,
+            ..self.clone()
+        }))
+    }
 }
+
+/// The header a caller may use to send its own CometAPI key (with `--allow-client-keys`).
+pub const CLIENT_KEY_HEADER: &str = "x-cometapi-key";
 
 /// Counts a running tool call for as long as it lives.
 struct InFlight(Arc<AtomicUsize>);
@@ -156,8 +205,14 @@ impl ServerHandler for KlingServer {
                 .into());
         };
         let _running = InFlight::start(&self.in_flight);
-        self.tool_router
-            .call(ToolCallContext::new(self, request, context))
+        let keyed = match self.for_caller(&context) {
+            Ok(keyed) => keyed,
+            Err(failure) => return Ok(failure.into_result().into()),
+        };
+        let server = keyed.as_ref().unwrap_or(self);
+        server
+            .tool_router
+            .call(ToolCallContext::new(server, request, context))
             .await
     }
 
@@ -178,17 +233,23 @@ impl ServerHandler for KlingServer {
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, rmcp::ErrorData> {
-        Ok(self.video_resources())
+        let keyed = self.for_caller(&context).map_err(|f| f.into_error_data())?;
+        Ok(keyed.as_ref().unwrap_or(self).video_resources())
     }
 
     async fn read_resource(
         &self,
         request: ReadResourceRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, rmcp::ErrorData> {
-        self.read_video(&request).map(Into::into)
+        let keyed = self.for_caller(&context).map_err(|f| f.into_error_data())?;
+        keyed
+            .as_ref()
+            .unwrap_or(self)
+            .read_video(&request)
+            .map(Into::into)
     }
 
     async fn list_prompts(

@@ -26,13 +26,19 @@ struct HttpServer {
 
 impl HttpServer {
     async fn start(extra: &[&str]) -> Self {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let sim = Simulator::start(SimConfig {
-            finish_after_polls: 2,
-            ..SimConfig::default()
-        })
+        Self::start_with(
+            extra,
+            SimConfig {
+                finish_after_polls: 2,
+                ..SimConfig::default()
+            },
+        )
         .await
-        .unwrap();
+    }
+
+    async fn start_with(extra: &[&str], sim: SimConfig) -> Self {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let sim = Simulator::start(sim).await.unwrap();
         let data = tempfile::tempdir().unwrap();
         let mut child = tokio::process::Command::new(BIN)
             .args(["--http", "127.0.0.1:0"])
@@ -76,8 +82,21 @@ impl HttpServer {
     }
 
     async fn client(&self) -> RunningService<RoleClient, TestClient> {
-        let config =
-            StreamableHttpClientTransportConfig::with_uri(self.url.as_str()).auth_header(TOKEN);
+        self.client_with_key(None).await
+    }
+
+    /// A client that sends its own CometAPI key, when given.
+    async fn client_with_key(&self, key: Option<&str>) -> RunningService<RoleClient, TestClient> {
+        let mut headers = std::collections::HashMap::new();
+        if let Some(key) = key {
+            headers.insert(
+                reqwest::header::HeaderName::from_static("x-cometapi-key"),
+                reqwest::header::HeaderValue::from_str(key).unwrap(),
+            );
+        }
+        let config = StreamableHttpClientTransportConfig::with_uri(self.url.as_str())
+            .auth_header(TOKEN)
+            .custom_headers(headers);
         let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
         TestClient::default().serve(transport).await.unwrap()
     }
@@ -358,4 +377,74 @@ async fn sigterm_during_a_wait_ends_the_wait_and_exits_cleanly() {
         .unwrap();
     assert!(status.success(), "clean exit: {status:?}");
     assert!(started.elapsed() < Duration::from_secs(8));
+}
+
+#[tokio::test]
+async fn callers_may_bring_their_own_key_only_when_allowed() {
+    let sim = SimConfig {
+        finish_after_polls: 1,
+        required_key: Some("sk-caller-own".into()),
+        ..SimConfig::default()
+    };
+    let server = HttpServer::start_with(&["--allow-client-keys"], sim).await;
+    let own = server.client_with_key(Some("sk-caller-own")).await;
+    let submitted = call(
+        &own,
+        "generate_video",
+        json!({"prompt": "a cat", "aspect_ratio": "1:1"}),
+    )
+    .await;
+    assert_ok(&submitted);
+    let task_id = structured(&submitted)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(
+        structured(&call(&own, "get_video_task", json!({"task_id": task_id})).await)["status"],
+        "succeed"
+    );
+    for request in server.sim.requests() {
+        assert_eq!(
+            request.authorization.as_deref(),
+            Some("Bearer sk-caller-own")
+        );
+    }
+    // Each key sees its own tasks only.
+    let listed = call(&own, "list_video_tasks", json!({})).await;
+    assert_eq!(structured(&listed)["tasks"].as_array().unwrap().len(), 1);
+    let shared = server.client().await;
+    let listed = call(&shared, "list_video_tasks", json!({})).await;
+    assert!(structured(&listed)["tasks"].as_array().unwrap().is_empty());
+    // The server's own key is refused by this (simulated) account, so it is not used above.
+    let refused = call(
+        &shared,
+        "generate_video",
+        json!({"prompt": "a cat", "aspect_ratio": "1:1"}),
+    )
+    .await;
+    assert_eq!(error_meta(&refused)["kind"], "auth");
+    own.cancel().await.unwrap();
+    shared.cancel().await.unwrap();
+
+    let strict = HttpServer::start(&[]).await;
+    let own = strict.client_with_key(Some("sk-caller-own")).await;
+    let result = call(
+        &own,
+        "generate_video",
+        json!({"prompt": "a cat", "aspect_ratio": "1:1"}),
+    )
+    .await;
+    let meta = error_meta(&result);
+    assert_eq!(meta["kind"], "auth");
+    assert!(
+        meta["message"]
+            .as_str()
+            .unwrap()
+            .contains("--allow-client-keys")
+    );
+    assert!(
+        strict.sim.requests().is_empty(),
+        "nothing is sent with the wrong key"
+    );
+    own.cancel().await.unwrap();
 }
