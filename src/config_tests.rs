@@ -1,0 +1,89 @@
+use super::*;
+
+fn cli(args: &[&str]) -> Cli {
+    Cli::try_parse_from(std::iter::once("kling-omni-mcp").chain(args.iter().copied())).unwrap()
+}
+
+#[test]
+fn defaults_point_at_cometapi_without_a_key() {
+    let config = Config::new(cli(&[]), |_| None).unwrap();
+    assert_eq!(config.base_url.as_str(), "https://api.cometapi.com/");
+    assert!(config.api_key.is_none());
+    assert!(!config.simulate);
+    let cwd = std::env::current_dir().unwrap().canonicalize().unwrap();
+    assert_eq!(config.allowed_roots.dirs(), [cwd]);
+}
+
+#[test]
+fn key_comes_from_the_environment_and_is_redacted() {
+    let config = Config::new(cli(&["--simulate"]), |name| {
+        (name == "COMETAPI_KEY").then(|| "sk-secret-value-123".to_owned())
+    })
+    .unwrap();
+    assert!(config.api_key.is_some());
+    assert!(config.simulate);
+    assert!(!format!("{config:?}").contains("sk-secret"));
+}
+
+#[test]
+fn durations_and_paths_come_from_flags() {
+    let config = Config::new(
+        cli(&[
+            "--max-wait",
+            "5",
+            "--poll-min",
+            "0.05",
+            "--journal",
+            "off",
+            "--output-dir",
+            "/tmp/out",
+            "--retry-base-ms",
+            "10",
+        ]),
+        |_| None,
+    )
+    .unwrap();
+    assert_eq!(config.jobs.max_wait, Duration::from_secs(5));
+    assert_eq!(config.jobs.schedule.min, Duration::from_millis(50));
+    assert_eq!(config.jobs.retry.base, Duration::from_millis(10));
+    assert_eq!(config.jobs.output_dir, PathBuf::from("/tmp/out"));
+    assert!(config.journal_path.is_none());
+    let err = Config::new(cli(&["--max-wait=-1"]), |_| None).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "--max-wait must be a positive number of seconds, got -1"
+    );
+    let defaults = Config::new(cli(&[]), |_| None).unwrap();
+    assert!(defaults.journal_path.unwrap().ends_with("tasks.jsonl"));
+    assert_eq!(defaults.create_timeout, Duration::from_secs(60));
+}
+
+#[test]
+fn bad_base_urls_are_refused_with_an_example() {
+    for bad in ["api.cometapi.com", "ftp://x", "", "http://"] {
+        let err = Config::new(cli(&["--base-url", bad]), |_| None).unwrap_err();
+        assert!(
+            err.to_string().contains("https://api.cometapi.com"),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn allowed_dirs_come_from_flags_and_the_environment() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    let list = std::env::join_paths([b.path()])
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let config = Config::new(cli(&["--allow-dir", a.path().to_str().unwrap()]), |name| {
+        (name == "KLING_MCP_ALLOWED_DIRS").then(|| list.clone())
+    })
+    .unwrap();
+    let expected = [
+        a.path().canonicalize().unwrap(),
+        b.path().canonicalize().unwrap(),
+    ];
+    assert_eq!(config.allowed_roots.dirs(), expected);
+}
