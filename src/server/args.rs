@@ -1,12 +1,9 @@
 //! Tool arguments that fail to deserialize become tool errors the model can act on, not
 //! JSON-RPC `-32602` errors (MCP 2025-11-25: input errors are tool execution errors).
 
-use std::sync::Arc;
-
-use rmcp::handler::server::common::{FromContextPart, schema_for_input};
+use rmcp::handler::server::common::FromContextPart;
 use rmcp::handler::server::tool::ToolCallContext;
 use rmcp::model::JsonObject;
-use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 
 /// The arguments of a tool call: parsed, or the reason they could not be.
@@ -83,19 +80,6 @@ pub(crate) fn parse_arguments<T: DeserializeOwned>(
     })
 }
 
-/// The input schema of a tool whose arguments are `T`.
-///
-/// `schema_for_input` only fails for a type whose schema is not an object, which the schema
-/// snapshot test would catch; falling back to an open object keeps the server up regardless.
-pub(crate) fn input_schema<T: JsonSchema + 'static>() -> Arc<JsonObject> {
-    schema_for_input::<T>().unwrap_or_else(|err| {
-        tracing::error!(%err, type_name = std::any::type_name::<T>(), "bad input schema");
-        let mut open = JsonObject::new();
-        open.insert("type".into(), "object".into());
-        Arc::new(open)
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -140,7 +124,11 @@ mod tests {
 
     #[test]
     fn the_request_schema_is_an_object() {
-        assert!(schema_for_input::<CreateTaskRequest>().is_ok());
-        assert_eq!(input_schema::<CreateTaskRequest>()["type"], json!("object"));
+        let schema = rmcp::handler::server::common::schema_for_input::<CreateTaskRequest>();
+        assert!(schema.is_ok());
+        assert_eq!(
+            super::super::schema::input_schema::<CreateTaskRequest>()["type"],
+            json!("object")
+        );
     }
 }

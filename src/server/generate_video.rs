@@ -2,7 +2,6 @@
 //! `dry_run`, show exactly what would be sent). Returns at once with the task id unless asked
 //! to wait.
 
-use rmcp::handler::server::tool::schema_for_output;
 use rmcp::model::{CallToolResult, JsonObject};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
@@ -10,13 +9,12 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::args::{
-    ArgumentError, ToolArgs, ToolInput, input_schema, parse_arguments, take_flag, take_seconds,
-};
+use super::args::{ArgumentError, ToolArgs, ToolInput, parse_arguments, take_flag, take_seconds};
 use super::errors::ToolFailure;
 use super::follow::{Followed, LocalFileOutput};
 use super::get_video_task::VideoOutput;
 use super::local_inputs::read_local_images;
+use super::schema::{input_schema, output_schema};
 use super::{KlingServer, is_false, structured_result};
 use crate::comet::{
     self, CreateTaskRequest, CreatedTask, GenerationMode, Task, TaskStatus, ValidRequest,
@@ -115,7 +113,7 @@ impl KlingServer {
     #[tool(
         name = "generate_video",
         input_schema = input_schema::<GenerateVideoArgs>(),
-        output_schema = schema_for_output::<GenerateVideoOutput>(),
+        output_schema = output_schema::<GenerateVideoOutput>(),
         annotations(
             title = "Generate video",
             read_only_hint = false,

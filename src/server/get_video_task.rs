@@ -1,16 +1,16 @@
 //! `get_video_task`: a task's status and, once it has succeeded, its video URLs; optionally
 //! waits for it (bounded) and downloads the videos. Read-only upstream, idempotent.
 
-use rmcp::handler::server::tool::schema_for_output;
 use rmcp::model::CallToolResult;
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::args::{ArgumentError, ToolArgs, ToolInput, input_schema, parse_arguments};
+use super::args::{ArgumentError, ToolArgs, ToolInput, parse_arguments};
 use super::errors::ToolFailure;
 use super::follow::{Followed, LocalFileOutput};
+use super::schema::{input_schema, output_schema};
 use super::{KlingServer, is_false, structured_result};
 use crate::comet::{Task, TaskStatus};
 
@@ -111,7 +111,7 @@ impl KlingServer {
     #[tool(
         name = "get_video_task",
         input_schema = input_schema::<GetVideoTaskArgs>(),
-        output_schema = schema_for_output::<GetVideoTaskOutput>(),
+        output_schema = output_schema::<GetVideoTaskOutput>(),
         annotations(
             title = "Get video task",
             read_only_hint = true,

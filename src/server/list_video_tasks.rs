@@ -1,14 +1,14 @@
 //! `list_video_tasks`: the task journal, newest first, so an agent can recover task ids after
 //! a restart or a lost context.
 
-use rmcp::handler::server::tool::schema_for_output;
 use rmcp::model::CallToolResult;
 use rmcp::{tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::args::{ArgumentError, ToolArgs, ToolInput, input_schema, parse_arguments};
+use super::args::{ArgumentError, ToolArgs, ToolInput, parse_arguments};
 use super::errors::ToolFailure;
+use super::schema::{input_schema, output_schema};
 use super::{KlingServer, structured_result};
 use crate::jobs::TaskRecord;
 
@@ -60,7 +60,7 @@ impl KlingServer {
     #[tool(
         name = "list_video_tasks",
         input_schema = input_schema::<ListVideoTasksArgs>(),
-        output_schema = schema_for_output::<ListVideoTasksOutput>(),
+        output_schema = output_schema::<ListVideoTasksOutput>(),
         annotations(
             title = "List video tasks",
             read_only_hint = true,

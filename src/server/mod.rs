@@ -10,6 +10,7 @@ mod get_video_task;
 mod http;
 mod list_video_tasks;
 mod local_inputs;
+mod schema;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -79,7 +79,7 @@ async fn input_and_output_schemas_carry_the_contract_fields() {
         (&json!(3), &json!(10))
     );
     assert_eq!(
-        duration["type"][0], "integer",
+        duration["type"], "integer",
         "the tool takes an integer, sent upstream as a string"
     );
     for tool in tools.iter().filter(|t| t.name != "list_video_tasks") {
