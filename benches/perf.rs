@@ -17,6 +17,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
+use rmcp::model::CallToolRequestParams;
+use rmcp::service::RunningService;
+use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::{RoleClient, ServiceExt};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -54,6 +59,7 @@ async fn run() {
         ms(pct(&mut cold, 50.0)),
         "< 6 ms".into(),
     ));
+    eprintln!("bench: cold start done");
 
     let mut server = Stdio_::spawn(&sim).await;
     server.initialize().await;
@@ -106,15 +112,15 @@ async fn run() {
     // ---- HTTP ----
     let (mut http, url) = spawn_http(&sim).await;
     let pid = http.id().unwrap_or_default();
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(200)
-        .build()
-        .unwrap();
-    let session = Session::open(&client, &url).await;
+    eprintln!("bench: HTTP server at {url}");
+    let session = Session::open(&url).await;
+    eprintln!("bench: session open");
     let task_id = session.submit().await;
+    eprintln!("bench: task {task_id}");
     for concurrency in [1usize, 10, 100] {
         let sessions =
-            futures::future::join_all((0..concurrency).map(|_| Session::open(&client, &url))).await;
+            futures::future::join_all((0..concurrency).map(|_| Session::open(&url))).await;
+        eprintln!("bench: {concurrency} sessions open");
         let per_worker = 4000 / concurrency.max(1);
         let started = Instant::now();
         let results = futures::future::join_all(
@@ -142,7 +148,7 @@ async fn run() {
         ));
     }
     let before = rss_mb(pid);
-    let idle = futures::future::join_all((0..1000).map(|_| Session::open(&client, &url))).await;
+    let idle = futures::future::join_all((0..1000).map(|_| Session::open(&url))).await;
     let after = rss_mb(pid);
     rows.push((
         "HTTP RSS with 1000 idle sessions".into(),
@@ -284,60 +290,53 @@ async fn spawn_http(sim: &Simulator) -> (tokio::process::Child, String) {
                 .to_owned();
         }
     };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = lines.next_line().await {
+            if std::env::var_os("BENCH_SERVER_LOG").is_some() {
+                eprintln!("server: {line}");
+            }
+        }
+    });
     (child, url)
 }
 
-/// One MCP session over HTTP, spoken to in raw JSON-RPC.
-struct Session<'a> {
-    client: &'a reqwest::Client,
-    url: &'a str,
-    id: String,
+/// One MCP session over HTTP, through rmcp's streamable HTTP client.
+struct Session {
+    client: RunningService<RoleClient, ()>,
 }
 
-impl<'a> Session<'a> {
-    async fn open(client: &'a reqwest::Client, url: &'a str) -> Self {
-        let init = json!({"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}}});
-        let response = post(client, url, None, &init).await;
-        let id = response.headers()["mcp-session-id"]
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let _ = response.text().await;
-        let session = Self { client, url, id };
-        let _ = post(
-            client,
-            url,
-            Some(&session.id),
-            &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
-        )
-        .await
-        .text()
-        .await;
-        session
+impl Session {
+    async fn open(url: &str) -> Self {
+        let transport = StreamableHttpClientTransport::with_client(
+            reqwest::Client::new(),
+            StreamableHttpClientTransportConfig::with_uri(url),
+        );
+        Self {
+            client: ().serve(transport).await.unwrap(),
+        }
     }
 
-    async fn call(&self, params: Value) -> Value {
-        let body = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params});
-        let text = post(self.client, self.url, Some(&self.id), &body)
-            .await
-            .text()
+    async fn call(&self, name: &'static str, args: Value) -> Value {
+        let Value::Object(args) = args else {
+            unreachable!()
+        };
+        let result = self
+            .client
+            .call_tool(CallToolRequestParams::new(name).with_arguments(args))
             .await
             .unwrap();
-        text.lines()
-            .filter_map(|l| l.strip_prefix("data: "))
-            .filter_map(|d| serde_json::from_str::<Value>(d).ok())
-            .find(|v| v.get("result").is_some() || v.get("error").is_some())
-            .unwrap_or(Value::Null)
+        result.structured_content.unwrap_or(Value::Null)
     }
 
     async fn submit(&self) -> String {
-        let reply = self.call(json!({"name": "generate_video", "arguments": {"prompt": "bench", "aspect_ratio": "1:1"}})).await;
-        let task_id = reply["result"]["structuredContent"]["task_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        self.call(json!({"name": "get_video_task", "arguments": {"task_id": task_id}}))
+        let created = self
+            .call(
+                "generate_video",
+                json!({"prompt": "bench", "aspect_ratio": "1:1"}),
+            )
+            .await;
+        let task_id = created["task_id"].as_str().unwrap().to_owned();
+        self.call("get_video_task", json!({"task_id": task_id}))
             .await;
         task_id
     }
@@ -346,35 +345,14 @@ impl<'a> Session<'a> {
         let mut latencies = Vec::with_capacity(calls);
         for _ in 0..calls {
             let started = Instant::now();
-            let reply = self
-                .call(json!({"name": "get_video_task", "arguments": {"task_id": task_id}}))
+            let out = self
+                .call("get_video_task", json!({"task_id": task_id}))
                 .await;
             latencies.push(started.elapsed());
-            assert_eq!(
-                reply["result"]["structuredContent"]["status"], "succeed",
-                "{reply}"
-            );
+            assert_eq!(out["status"], "succeed", "{out}");
         }
         latencies
     }
-}
-
-async fn post(
-    client: &reqwest::Client,
-    url: &str,
-    session: Option<&str>,
-    body: &Value,
-) -> reqwest::Response {
-    let mut request = client
-        .post(url)
-        .header("content-type", "application/json")
-        .header("accept", "application/json, text/event-stream");
-    if let Some(session) = session {
-        request = request
-            .header("mcp-session-id", session)
-            .header("mcp-protocol-version", "2025-11-25");
-    }
-    request.body(body.to_string()).send().await.unwrap()
 }
 
 /// The p50 of a plain GET to the simulator: the upstream share of a `get_video_task` call.

@@ -14,6 +14,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use secrecy::{ExposeSecret, SecretString};
@@ -160,6 +161,12 @@ pub async fn serve_http(
             sessions_closed.cancel();
         }
     };
+    // Small SSE frames must not wait for Nagle's algorithm (a 40 ms delayed-ACK stall per call).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "TCP_NODELAY not set");
+        }
+    });
     let serve = axum::serve(listener, app)
         .with_graceful_shutdown(async move { stopping.cancelled().await });
     let (served, ()) = tokio::join!(async { serve.await.map_err(HttpError::Serve) }, drain);

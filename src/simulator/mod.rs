@@ -120,6 +120,9 @@ impl Simulator {
         });
         let (shutdown, stopped) = oneshot::channel::<()>();
         let app = routes::router(state.clone());
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
                 let _ = stopped.await;
