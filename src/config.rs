@@ -38,24 +38,28 @@ Try it without a key:  kling-omni-mcp --simulate";
 #[derive(Debug, Parser)]
 #[command(name = "kling-omni-mcp", version, about, after_help = ENV_HELP)]
 pub struct Cli {
+    /// A subcommand for people; without one, the MCP server runs.
+    #[command(subcommand)]
+    pub command: Option<crate::cli::Command>,
+
     /// Use a built-in simulated CometAPI: no key needed, nothing is charged, no real video.
-    #[arg(long)]
+    #[arg(global = true, long)]
     pub simulate: bool,
 
     /// CometAPI origin (Kling routes hang off it, so no /v1).
-    #[arg(long, env = "COMETAPI_BASE_URL", default_value = DEFAULT_BASE_URL, value_name = "URL")]
+    #[arg(global = true, long, env = "COMETAPI_BASE_URL", default_value = DEFAULT_BASE_URL, value_name = "URL")]
     pub base_url: String,
 
     /// Allow reading local images from DIR (repeatable; adds to `KLING_MCP_ALLOWED_DIRS`).
-    #[arg(long = "allow-dir", value_name = "DIR")]
+    #[arg(global = true, long = "allow-dir", value_name = "DIR")]
     pub allow_dirs: Vec<PathBuf>,
 
     /// Where downloaded videos go [default: your Videos folder, in kling-omni-mcp/].
-    #[arg(long, env = "KLING_MCP_OUTPUT_DIR", value_name = "DIR")]
+    #[arg(global = true, long, env = "KLING_MCP_OUTPUT_DIR", value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
     /// The task journal file, or `off` [default: tasks.jsonl in the per-user data directory].
-    #[arg(long, env = "KLING_MCP_JOURNAL", value_name = "FILE")]
+    #[arg(global = true, long, env = "KLING_MCP_JOURNAL", value_name = "FILE")]
     pub journal: Option<String>,
 
     /// Longest a tool call may wait for a task (`wait_seconds` is capped to this).
@@ -123,11 +127,21 @@ pub struct Cli {
 
     /// Serve MCP over streamable HTTP at ADDR (endpoint /mcp) instead of stdio, e.g.
     /// 127.0.0.1:8787. A non-loopback address needs a token.
-    #[arg(long, value_name = "ADDR", help_heading = "HTTP transport")]
+    #[arg(
+        global = true,
+        long,
+        value_name = "ADDR",
+        help_heading = "HTTP transport"
+    )]
     pub http: Option<SocketAddr>,
 
     /// Read the bearer token HTTP clients must send from FILE (or set `KLING_MCP_HTTP_TOKEN`).
-    #[arg(long, value_name = "FILE", help_heading = "HTTP transport")]
+    #[arg(
+        global = true,
+        long,
+        value_name = "FILE",
+        help_heading = "HTTP transport"
+    )]
     pub http_token_file: Option<PathBuf>,
 
     /// Also accept this Host header (repeatable or comma-separated; loopback names always are).
@@ -171,7 +185,7 @@ pub struct Cli {
     pub session_idle: f64,
 
     /// Largest HTTP request body.
-    #[arg(long, env = "KLING_MCP_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024, value_name = "BYTES", help_heading = "HTTP transport")]
+    #[arg(global = true, long, env = "KLING_MCP_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024, value_name = "BYTES", help_heading = "HTTP transport")]
     pub max_body_bytes: usize,
 
     /// Let each HTTP caller use its own CometAPI key, sent in the `X-CometAPI-Key` header, for

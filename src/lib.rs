@@ -2,6 +2,7 @@
 //! Video API. Layers, top to bottom: `server` (MCP tools), `comet` (the typed API client),
 //! `config` (env and flags, parsed once); `simulator` is a fake CometAPI reached only by URL.
 
+pub mod cli;
 pub mod comet;
 pub mod config;
 pub mod jobs;

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
+use kling_omni_mcp::cli::{self, Command, Exit};
 use kling_omni_mcp::comet::{self, ApiKey};
 use kling_omni_mcp::config::{Cli, Config};
 use kling_omni_mcp::jobs::{Jobs, Journal};
@@ -14,18 +15,23 @@ use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    init_tracing();
-    match run(cli).await {
-        Ok(()) => ExitCode::SUCCESS,
+    let mut cli = Cli::parse();
+    let command = cli.command.take();
+    init_tracing(command.is_some());
+    match run(cli, command).await {
+        Ok(code) => code,
         Err(err) => {
-            tracing::error!("{err:#}");
-            ExitCode::FAILURE
+            // The server logs; a person at a terminal gets one plain line.
+            eprintln!("error: {err:#}");
+            ExitCode::from(Exit::AuthOrConfig)
         }
     }
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
+    if let Some(Command::Config { client }) = command {
+        return Ok(cli::print_client_config(client).into());
+    }
     let config = Config::from_env(cli)?;
     // The simulator lives as long as the server; it is dropped (stopped) when `run` returns.
     let simulator = match config.simulate {
@@ -60,6 +66,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         "task journal and downloads"
     );
     let jobs = Jobs::new(client, config.jobs.clone(), journal);
+    if let Some(command) = command {
+        return Ok(cli::run(command, &config, jobs).await.into());
+    }
     let options = ServerOptions {
         simulated: config.simulate,
         allowed_roots: config.allowed_roots.clone(),
@@ -70,14 +79,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     let server = KlingServer::new(jobs, options);
     if let Some(http) = config.http.clone() {
         serve_http(server, http, shutdown_signal()).await?;
-        return Ok(());
+        return Ok(ExitCode::SUCCESS);
     }
     let service = server
         .serve(rmcp::transport::stdio())
         .await
         .context("MCP initialize")?;
     service.waiting().await.context("MCP session")?;
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
@@ -104,9 +113,11 @@ async fn shutdown_signal() {
     }
 }
 
-/// Logs go to stderr (stdout belongs to the protocol), without colour codes.
-fn init_tracing() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+/// Logs go to stderr (stdout belongs to the protocol), without colour codes. Subcommands for
+/// people log only warnings unless `RUST_LOG` says otherwise.
+fn init_tracing(for_a_person: bool) {
+    let default = if for_a_person { "warn" } else { "info" };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)

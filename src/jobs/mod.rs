@@ -269,7 +269,17 @@ impl Jobs {
 
     /// Downloads a finished task's videos into the output directory.
     pub async fn download(&self, task: &Task) -> Result<Vec<DownloadedFile>, Error> {
-        let files = download::download_videos(&self.client, task, &self.config.output_dir).await?;
+        self.download_to(task, &self.config.output_dir.clone())
+            .await
+    }
+
+    /// Downloads a finished task's videos into `dir`.
+    pub async fn download_to(
+        &self,
+        task: &Task,
+        dir: &std::path::Path,
+    ) -> Result<Vec<DownloadedFile>, Error> {
+        let files = download::download_videos(&self.client, task, dir).await?;
         if let Some(record) = self.journal.find_by_task_id(&task.task_id) {
             let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
             self.journal

@@ -77,3 +77,313 @@ async fn simulate_runs_a_whole_job_without_a_key() {
     );
     h.stop().await;
 }
+
+/// The binary as a one-shot CLI command, against `sim` (or `--simulate` when `None`).
+fn command(
+    sim: Option<&kling_omni_mcp::simulator::Simulator>,
+    journal: &std::path::Path,
+) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(BIN);
+    command
+        .env("KLING_MCP_POLL_MIN", "0.02")
+        .env("KLING_MCP_RETRY_BASE_MS", "5")
+        .env("KLING_MCP_JOURNAL", journal)
+        .env("KLING_MCP_OUTPUT_DIR", journal.with_file_name("videos"))
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    match sim {
+        Some(sim) => command
+            .env("COMETAPI_BASE_URL", sim.url().as_str())
+            .env("COMETAPI_KEY", crate::support::TEST_KEY),
+        None => command.arg("--simulate").env_remove("COMETAPI_KEY"),
+    };
+    command
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+async fn run(mut command: tokio::process::Command, args: &[&str]) -> Run {
+    let output = command.args(args).output().await.unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+#[tokio::test]
+async fn generate_waits_downloads_and_prints_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("tasks.jsonl");
+    let out = dir.path().join("out");
+    let result = run(
+        command(None, &journal),
+        &[
+            "generate",
+            "--prompt",
+            "a lighthouse",
+            "--aspect-ratio",
+            "16:9",
+            "--wait",
+            "--download",
+            out.to_str().unwrap(),
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let json: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
+    assert_eq!(json["status"], "succeed");
+    let saved = json["local_files"][0].as_str().unwrap();
+    assert!(saved.starts_with(out.to_str().unwrap()) && std::path::Path::new(saved).exists());
+    assert!(
+        result.stderr.contains("waiting for task"),
+        "plain progress lines off a terminal: {}",
+        result.stderr
+    );
+
+    let listed = run(command(None, &journal), &["list"]).await;
+    assert_eq!(listed.code, 0);
+    assert!(
+        listed.stdout.contains("succeed") && listed.stdout.contains("a lighthouse"),
+        "{}",
+        listed.stdout
+    );
+}
+
+#[tokio::test]
+async fn bad_input_exits_2_with_the_flag_and_the_fix_on_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("tasks.jsonl");
+    for (args, needle) in [
+        (
+            vec!["generate", "--prompt", "x", "--aspect-ratio", "4:3"],
+            "`--aspect-ratio` unknown variant `4:3`",
+        ),
+        (
+            vec!["generate", "--prompt", "x"],
+            "`--aspect-ratio` is required",
+        ),
+        (
+            vec![
+                "generate",
+                "--prompt",
+                "x",
+                "--aspect-ratio",
+                "1:1",
+                "--image",
+                "/missing.png",
+            ],
+            "`--image 1`",
+        ),
+    ] {
+        let result = run(command(None, &journal), &args).await;
+        assert_eq!(result.code, 2, "{args:?}: {}", result.stderr);
+        assert!(
+            result.stderr.contains(needle),
+            "{args:?}: {}",
+            result.stderr
+        );
+        assert!(result.stdout.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn status_follows_a_task_and_failed_jobs_exit_1() {
+    let sim = kling_omni_mcp::simulator::Simulator::start(
+        kling_omni_mcp::simulator::SimConfig::default(),
+    )
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("tasks.jsonl");
+    let submitted = run(
+        command(Some(&sim), &journal),
+        &[
+            "generate",
+            "--prompt",
+            "x [sim:fail]",
+            "--aspect-ratio",
+            "1:1",
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(submitted.code, 0, "{}", submitted.stderr);
+    let task: serde_json::Value = serde_json::from_str(&submitted.stdout).unwrap();
+    let id = task["task_id"].as_str().unwrap();
+    let followed = run(command(Some(&sim), &journal), &["status", id, "--wait"]).await;
+    assert_eq!(followed.code, 1, "a failed job: {}", followed.stdout);
+    assert!(
+        followed.stdout.contains("✘ task") && followed.stdout.contains("content-safety"),
+        "{}",
+        followed.stdout
+    );
+}
+
+#[tokio::test]
+async fn doctor_tells_a_refused_key_from_an_unreachable_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("tasks.jsonl");
+    let healthy = run(command(None, &journal), &["doctor"]).await;
+    assert_eq!(healthy.code, 0, "{}", healthy.stdout);
+    assert!(!healthy.stdout.contains('✘'), "{}", healthy.stdout);
+
+    let strict =
+        kling_omni_mcp::simulator::Simulator::start(kling_omni_mcp::simulator::SimConfig {
+            required_key: Some("sk-the-right-one".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let refused = run(command(Some(&strict), &journal), &["doctor"]).await;
+    assert_eq!(refused.code, 3, "{}", refused.stdout);
+    assert!(
+        refused.stdout.contains("✔ COMETAPI_KEY is set (sk-…cdef)"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused.stdout.contains("✘ the key is refused") && refused.stdout.contains("fix:"),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        !refused.stdout.contains(crate::support::TEST_KEY),
+        "the key is masked"
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut unreachable = tokio::process::Command::new(BIN);
+    unreachable
+        .env("COMETAPI_BASE_URL", format!("http://127.0.0.1:{port}"))
+        .env("COMETAPI_KEY", "sk-whatever-1234")
+        .env("KLING_MCP_JOURNAL", &journal)
+        .env("KLING_MCP_RETRY_BASE_MS", "5");
+    let result = run(unreachable, &["doctor"]).await;
+    assert_eq!(result.code, 4, "{}", result.stdout);
+    assert!(
+        result.stdout.contains("is not reachable"),
+        "{}",
+        result.stdout
+    );
+}
+
+#[tokio::test]
+async fn config_prints_a_block_for_every_client() {
+    let mut all = String::new();
+    for client in [
+        "claude-desktop",
+        "claude-code",
+        "cursor",
+        "vscode",
+        "mcp-json",
+    ] {
+        let output = tokio::process::Command::new(BIN)
+            .args(["config", client])
+            .env("COMETAPI_KEY", "sk-must-not-appear")
+            .output()
+            .await
+            .unwrap();
+        assert!(output.status.success());
+        let stdout = String::from_utf8(output.stdout).unwrap();
+        assert!(!stdout.contains("sk-must-not-appear"), "{client}");
+        let binary = std::fs::canonicalize(BIN).unwrap();
+        all.push_str(&format!(
+            "## {client}\n{}\n",
+            stdout.replace(binary.to_str().unwrap(), "<BINARY>")
+        ));
+    }
+    insta::assert_snapshot!("client_configs", all);
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn ctrl_c_stops_waiting_but_not_the_job() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("tasks.jsonl");
+    let mut child = command(None, &journal)
+        .args([
+            "generate",
+            "--prompt",
+            "slow [sim:polls=100000]",
+            "--aspect-ratio",
+            "1:1",
+            "--wait",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = tokio::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    loop {
+        let mut line = String::new();
+        tokio::io::AsyncBufReadExt::read_line(&mut stderr, &mut line)
+            .await
+            .unwrap();
+        seen.push_str(&line);
+        if line.contains("processing") || line.is_empty() {
+            break;
+        }
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().unwrap().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().await.unwrap();
+    let mut rest = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stderr, &mut rest)
+        .await
+        .unwrap();
+    seen.push_str(&rest);
+    assert_eq!(output.status.code(), Some(130), "{seen}");
+    assert!(
+        seen.contains("keeps running. Resume with: kling-omni-mcp status"),
+        "{seen}"
+    );
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_terminal_gets_a_spinner() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("tasks.jsonl");
+    let inner = format!(
+        "KLING_MCP_POLL_MIN=0.3 KLING_MCP_JOURNAL={} {BIN} generate --simulate --prompt 'a cat [sim:polls=4]' --aspect-ratio 1:1 --wait",
+        journal.display()
+    );
+    let output = tokio::process::Command::new("script")
+        .args(["-qec", &inner, "/dev/null"])
+        .env_remove("COMETAPI_KEY")
+        .output()
+        .await
+        .unwrap();
+    let screen = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{screen}");
+    assert!(
+        screen.contains("task 880000000000000001: processing"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("\u{1b}["),
+        "terminal control codes from the spinner: {screen}"
+    );
+    assert!(
+        !screen.contains("waiting for task"),
+        "no plain lines on a terminal: {screen}"
+    );
+    assert!(
+        screen.contains("✔ task 880000000000000001: succeed"),
+        "{screen}"
+    );
+}

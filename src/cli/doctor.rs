@@ -1,0 +1,123 @@
+//! `doctor`: checks the setup one step at a time, each with ✔/✘ and the fix.
+
+use std::path::Path;
+
+use super::Exit;
+use crate::comet::ErrorKind;
+use crate::config::Config;
+use crate::jobs::{self, Jobs};
+
+/// A task id that cannot exist: querying it costs nothing and tells a refused key (401) from
+/// an accepted one (404 or 400).
+const PROBE_TASK_ID: &str = "kling-omni-mcp-doctor-probe";
+
+pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
+    println!("kling-omni-mcp {}", env!("CARGO_PKG_VERSION"));
+    let mut worst = Exit::Ok;
+    let mut check = |ok: bool, what: String, fix: &str, exit: Exit| {
+        if ok {
+            println!("✔ {what}");
+        } else {
+            println!("✘ {what}\n  fix: {fix}");
+            if worst == Exit::Ok {
+                worst = exit;
+            }
+        }
+    };
+    let base = if config.simulate {
+        "the built-in simulator".to_owned()
+    } else {
+        config.base_url.to_string()
+    };
+    match (&config.api_key, config.simulate) {
+        (_, true) => check(true, "simulation mode: no key needed".into(), "", Exit::Ok),
+        (Some(key), false) => check(
+            true,
+            format!("COMETAPI_KEY is set ({})", key.masked()),
+            "",
+            Exit::Ok,
+        ),
+        (None, false) => check(
+            false,
+            "COMETAPI_KEY is not set".into(),
+            "export COMETAPI_KEY=sk-... (get a key at https://www.cometapi.com/console/token)",
+            Exit::AuthOrConfig,
+        ),
+    }
+    match jobs.query(PROBE_TASK_ID).await {
+        Ok(_) => {
+            check(true, format!("{base} is reachable"), "", Exit::Ok);
+            check(true, "the key is accepted".into(), "", Exit::Ok);
+        }
+        Err(jobs::Error::Comet(err)) => match err.kind() {
+            ErrorKind::NotFound | ErrorKind::InvalidRequest => {
+                check(true, format!("{base} is reachable"), "", Exit::Ok);
+                check(true, "the key is accepted".into(), "", Exit::Ok);
+            }
+            ErrorKind::MissingApiKey => {}
+            ErrorKind::Auth | ErrorKind::PermissionDenied | ErrorKind::InsufficientBalance => {
+                check(true, format!("{base} is reachable"), "", Exit::Ok);
+                check(
+                    false,
+                    format!("the key is refused: {err}"),
+                    err.kind().fix(),
+                    Exit::AuthOrConfig,
+                );
+            }
+            ErrorKind::MalformedResponse => check(
+                false,
+                format!("{base} does not answer like CometAPI: {err}"),
+                ErrorKind::MalformedResponse.fix(),
+                Exit::AuthOrConfig,
+            ),
+            _ => check(
+                false,
+                format!("{base} is not reachable: {err}"),
+                "check the network, a proxy, or COMETAPI_BASE_URL",
+                Exit::Upstream,
+            ),
+        },
+        Err(err) => check(
+            false,
+            format!("{base} is not reachable: {err}"),
+            "try again later",
+            Exit::Upstream,
+        ),
+    }
+    let output = &config.jobs.output_dir;
+    check(
+        writable(output),
+        format!("output directory {} is writable", output.display()),
+        "set KLING_MCP_OUTPUT_DIR or --output-dir to a writable directory",
+        Exit::AuthOrConfig,
+    );
+    match jobs.journal().path() {
+        Some(path) => {
+            let dir = path.parent().unwrap_or(Path::new("."));
+            check(
+                writable(dir),
+                format!("journal {} is writable", path.display()),
+                "set KLING_MCP_JOURNAL to a writable file, or off",
+                Exit::AuthOrConfig,
+            );
+        }
+        None => check(
+            true,
+            "journal: off (tasks are kept in memory only)".into(),
+            "",
+            Exit::Ok,
+        ),
+    }
+    worst
+}
+
+/// Whether a file can be created in `dir` (creating `dir` if needed).
+fn writable(dir: &Path) -> bool {
+    if std::fs::create_dir_all(dir).is_err() {
+        return false;
+    }
+    let probe = dir.join(format!(".kling-omni-mcp-doctor-{}", std::process::id()));
+    let ok = std::fs::write(&probe, b"ok").is_ok();
+    let _ = std::fs::remove_file(&probe);
+    ok
+}

@@ -1,0 +1,76 @@
+//! The human front door: `generate`, `status`, `list`, `doctor` and `config` subcommands. They
+//! share the request type, validation and job layer with the MCP tools; output is for people,
+//! or JSON with `--json`. Errors are one line on stderr with the fix; exit codes are stable.
+
+mod client_config;
+mod doctor;
+mod output;
+mod tasks;
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+pub use client_config::McpClient;
+pub use tasks::{GenerateArgs, ListArgs, StatusArgs};
+
+use crate::config::Config;
+use crate::jobs::Jobs;
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Submit a video task; with --wait, follow it to the end (Ctrl-C stops waiting, not the job).
+    Generate(GenerateArgs),
+    /// Show a task's status; with --wait, follow it to the end.
+    Status(StatusArgs),
+    /// List tasks from the local journal, newest first.
+    List(ListArgs),
+    /// Check the setup: key, base URL, key accepted, writable directories.
+    Doctor,
+    /// Print a ready MCP client config block for this binary (never the key itself).
+    Config {
+        /// Which client.
+        #[arg(value_enum)]
+        client: McpClient,
+    },
+}
+
+/// Documented exit codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Done.
+    Ok = 0,
+    /// The video task failed.
+    JobFailed = 1,
+    /// The input was refused.
+    BadInput = 2,
+    /// Missing or refused key, or another setup problem.
+    AuthOrConfig = 3,
+    /// CometAPI could not be reached or answered with an error.
+    Upstream = 4,
+    /// Stopped by Ctrl-C (the task keeps running).
+    Interrupted = 130,
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit as u8)
+    }
+}
+
+/// Prints a client config block (needs no key, journal or network).
+pub fn print_client_config(client: McpClient) -> Exit {
+    client_config::print(client)
+}
+
+/// Runs a subcommand.
+pub async fn run(command: Command, config: &Config, jobs: Jobs) -> Exit {
+    match command {
+        Command::Generate(args) => tasks::generate(args, &jobs).await,
+        Command::Status(args) => tasks::status(args, &jobs).await,
+        Command::List(args) => tasks::list(&args, &jobs),
+        Command::Doctor => doctor::run(config, &jobs).await,
+        Command::Config { client } => client_config::print(client),
+    }
+}

@@ -1,0 +1,417 @@
+//! `generate`, `status` and `list`.
+
+#![allow(
+    clippy::doc_markdown,
+    reason = "the doc comments of the flags are --help text"
+)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use serde_json::{Map, Value, json};
+use tokio_util::sync::CancellationToken;
+
+use super::Exit;
+use super::output::{WaitDisplay, exit_for, exit_for_task, fail, print_task};
+use crate::comet::{CreateTaskRequest, Task, TaskStatus, Violation, looks_like_local_path};
+use crate::jobs::{self, DownloadedFile, Jobs, WaitEnd};
+use crate::local_images::{AllowedRoots, load_image};
+
+/// `generate` arguments.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to generate (refer to inputs as <<<image_1>>>, <<<element_1>>>, <<<video_1>>>).
+    #[arg(long)]
+    pub prompt: String,
+    /// An image file or URL, optionally ending in :first_frame or :end_frame (repeatable).
+    #[arg(long = "image", value_name = "PATH_OR_URL[:first_frame|:end_frame]")]
+    pub images: Vec<String>,
+    /// A Kling element id (repeatable).
+    #[arg(long = "element", value_name = "ID")]
+    pub elements: Vec<u64>,
+    /// A public video URL, optionally ending in :feature or :base (default base: edit it).
+    #[arg(long, value_name = "URL[:feature|:base]")]
+    pub video: Option<String>,
+    /// pro (1080p, default) or std (720p).
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// 16:9, 9:16 or 1:1 (needed for text-only and reference requests).
+    #[arg(long)]
+    pub aspect_ratio: Option<String>,
+    /// Seconds: 5 or 10 for text and first-frame requests, 3-10 with references.
+    #[arg(long)]
+    pub duration: Option<u64>,
+    /// kling-video-o1 (default) or kling-v3-omni.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Your own id for the task.
+    #[arg(long)]
+    pub external_task_id: Option<String>,
+    /// Check only: print the body that would be sent; nothing is sent or charged.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Follow the task until it succeeds or fails.
+    #[arg(long)]
+    pub wait: bool,
+    /// When it has succeeded, save the videos into DIR (implies --wait).
+    #[arg(long, value_name = "DIR")]
+    pub download: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `status` arguments.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The task id.
+    pub task_id: String,
+    /// Follow the task until it succeeds or fails.
+    #[arg(long)]
+    pub wait: bool,
+    /// When it has succeeded, save the videos into DIR (implies --wait).
+    #[arg(long, value_name = "DIR")]
+    pub download: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `list` arguments.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only tasks with this status (submitted, processing, succeed, failed, submit_uncertain, …).
+    #[arg(long)]
+    pub status: Option<String>,
+    /// How many, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(super) async fn generate(args: GenerateArgs, jobs: &Jobs) -> Exit {
+    let request = match build_request(&args) {
+        Ok(request) => request,
+        Err(violations) => return refuse(&violations),
+    };
+    let valid = match request.validate() {
+        Ok(valid) => valid,
+        Err(violations) => return refuse(&violations),
+    };
+    for warning in valid.warnings() {
+        eprintln!("warning: {warning}");
+    }
+    if args.dry_run {
+        let body = serde_json::to_value(valid.body()).unwrap_or(Value::Null);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&body).unwrap_or_default()
+        );
+        eprintln!("dry run ({} mode): nothing was sent", valid.mode().as_str());
+        return Exit::Ok;
+    }
+    let created = match jobs.submit(&valid).await {
+        Ok(created) => created,
+        Err(err) => return fail(&err),
+    };
+    if !args.json {
+        eprintln!(
+            "submitted task {} (external id {})",
+            created.task_id,
+            valid.body().external_task_id.as_deref().unwrap_or("-")
+        );
+    }
+    let submitted = Task {
+        task_id: created.task_id.clone(),
+        status: created.status,
+        status_message: None,
+        external_task_id: created.external_task_id.clone(),
+        created_at_ms: created.created_at_ms,
+        updated_at_ms: created.created_at_ms,
+        progress_percent: None,
+        videos: Vec::new(),
+        request_id: created.request_id.clone(),
+        shape: crate::comet::ReplyShape::Native,
+    };
+    follow(
+        jobs,
+        submitted,
+        args.wait || args.download.is_some(),
+        args.download.as_deref(),
+        args.json,
+    )
+    .await
+}
+
+pub(super) async fn status(args: StatusArgs, jobs: &Jobs) -> Exit {
+    let task = match jobs.query(&args.task_id).await {
+        Ok(task) => task,
+        Err(err) => return fail(&err),
+    };
+    follow(
+        jobs,
+        task,
+        args.wait || args.download.is_some(),
+        args.download.as_deref(),
+        args.json,
+    )
+    .await
+}
+
+pub(super) fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
+    let records = jobs.list(args.status.as_deref(), args.limit.max(1));
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&records).unwrap_or_default()
+        );
+        return Exit::Ok;
+    }
+    if records.is_empty() {
+        println!(
+            "no tasks yet{}",
+            jobs.journal()
+                .path()
+                .map(|p| format!(" (journal: {})", p.display()))
+                .unwrap_or_default()
+        );
+        return Exit::Ok;
+    }
+    println!("{:<20} {:<17} {:<9} PROMPT", "TASK", "STATUS", "MODE");
+    for record in records {
+        let id = record
+            .task_id
+            .clone()
+            .unwrap_or(record.external_task_id.clone());
+        let prompt: String = record.prompt_head.chars().take(50).collect();
+        println!(
+            "{id:<20} {:<17} {:<9} {prompt}",
+            record.status,
+            record.mode.split('_').next().unwrap_or_default()
+        );
+    }
+    Exit::Ok
+}
+
+/// Waits (when asked) with a progress display, downloads (when asked), prints the result.
+async fn follow(jobs: &Jobs, task: Task, wait: bool, download: Option<&Path>, json: bool) -> Exit {
+    let mut task = task;
+    if wait && !task.status.is_terminal() {
+        match wait_to_the_end(jobs, &task.task_id).await {
+            Ok((done, WaitEnd::Cancelled)) => {
+                eprintln!(
+                    "stopped waiting; task {} keeps running. Resume with: kling-omni-mcp status {} --wait",
+                    done.task_id, done.task_id
+                );
+                print_task(&done, &[], json);
+                return Exit::Interrupted;
+            }
+            Ok((done, _)) => task = done,
+            Err(err) => return fail(&err),
+        }
+    }
+    let mut files: Vec<DownloadedFile> = Vec::new();
+    if let Some(dir) = download.filter(|_| task.status == TaskStatus::Succeed) {
+        match jobs.download_to(&task, dir).await {
+            Ok(saved) => files = saved,
+            Err(err) => {
+                print_task(&task, &[], json);
+                eprintln!(
+                    "error [{}]: the download failed: {err} (the URLs above still work)",
+                    err.kind()
+                );
+                return exit_for(&err);
+            }
+        }
+    }
+    print_task(&task, &files, json);
+    exit_for_task(&task)
+}
+
+/// Follows a task until it finishes or Ctrl-C is pressed.
+async fn wait_to_the_end(jobs: &Jobs, task_id: &str) -> Result<(Task, WaitEnd), jobs::Error> {
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    let _stop_listening = cancel.clone().drop_guard();
+    tokio::spawn(async move {
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => if result.is_ok() { on_ctrl_c.cancel() },
+            () = on_ctrl_c.cancelled() => {}
+        }
+    });
+    let display = WaitDisplay::new(task_id);
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Task>();
+    let result = loop {
+        let waited = {
+            let wait = jobs.wait(task_id, Duration::from_secs(3600), &cancel, Some(&sender));
+            tokio::pin!(wait);
+            loop {
+                tokio::select! {
+                    waited = &mut wait => break waited,
+                    Some(update) = receiver.recv() => display.update(&update),
+                }
+            }
+        };
+        match waited {
+            Ok(waited) if waited.end == WaitEnd::TimedOut => continue,
+            Ok(waited) => break Ok((waited.task, waited.end)),
+            Err(err) => break Err(err),
+        }
+    };
+    display.finish();
+    result
+}
+
+/// The request from the flags: lenient parsing and errors naming the flag, as for the tool.
+fn build_request(args: &GenerateArgs) -> Result<CreateTaskRequest, Vec<Violation>> {
+    let mut body = Map::new();
+    body.insert("prompt".into(), json!(args.prompt));
+    let mut violations = Vec::new();
+    let mut images = Vec::new();
+    for (index, spec) in args.images.iter().enumerate() {
+        let (source, frame) = split_suffix(spec, &["first_frame", "end_frame"]);
+        let url = if looks_like_local_path(source) {
+            // The user named this file, so its own directory is allowed.
+            let path = Path::new(source.strip_prefix("file://").unwrap_or(source));
+            let dir = path
+                .parent()
+                .map(Path::to_path_buf)
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or_else(|| PathBuf::from("."));
+            match load_image(source, &AllowedRoots::new([dir])) {
+                Ok(image) => image.base64,
+                Err(err) => {
+                    violations.push(Violation::new(
+                        format!("--image {}", index + 1),
+                        err.to_string(),
+                        "give a PNG or JPEG file, or a public URL",
+                    ));
+                    continue;
+                }
+            }
+        } else {
+            source.to_owned()
+        };
+        images.push(match frame {
+            Some(frame) => json!({"image_url": url, "type": frame}),
+            None => json!({"image_url": url}),
+        });
+    }
+    if !images.is_empty() {
+        body.insert("image_list".into(), Value::Array(images));
+    }
+    if !args.elements.is_empty() {
+        body.insert(
+            "element_list".into(),
+            args.elements
+                .iter()
+                .map(|id| json!({"element_id": id}))
+                .collect(),
+        );
+    }
+    if let Some(spec) = &args.video {
+        let (url, refer) = split_suffix(spec, &["feature", "base"]);
+        let video = match refer {
+            Some(refer) => json!({"video_url": url, "refer_type": refer}),
+            None => json!({"video_url": url}),
+        };
+        body.insert("video_list".into(), json!([video]));
+    }
+    for (key, value) in [
+        ("mode", args.mode.as_ref().map(|v| json!(v))),
+        ("aspect_ratio", args.aspect_ratio.as_ref().map(|v| json!(v))),
+        ("duration", args.duration.map(|v| json!(v))),
+        ("model_name", args.model.as_ref().map(|v| json!(v))),
+        (
+            "external_task_id",
+            args.external_task_id.as_ref().map(|v| json!(v)),
+        ),
+    ] {
+        if let Some(value) = value {
+            body.insert(key.into(), value);
+        }
+    }
+    if !violations.is_empty() {
+        return Err(violations);
+    }
+    serde_path_to_error::deserialize(Value::Object(body)).map_err(|err| {
+        let field = format!("--{}", err.path().to_string().replace('_', "-"));
+        vec![Violation::new(
+            field,
+            err.into_inner().to_string(),
+            "see kling-omni-mcp generate --help",
+        )]
+    })
+}
+
+/// `"a.png:first_frame"` → (`"a.png"`, `Some("first_frame")`), for the known suffixes only, so
+/// the colons of a URL stay where they are.
+fn split_suffix<'a>(spec: &'a str, suffixes: &[&'static str]) -> (&'a str, Option<&'static str>) {
+    for suffix in suffixes {
+        if let Some(rest) = spec.strip_suffix(suffix).and_then(|r| r.strip_suffix(':')) {
+            return (rest, Some(suffix));
+        }
+    }
+    (spec, None)
+}
+
+fn refuse(violations: &[Violation]) -> Exit {
+    for violation in violations {
+        let named = Violation {
+            field: flag_for(&violation.field),
+            ..violation.clone()
+        };
+        eprintln!("error [invalid_request]: {named}");
+    }
+    Exit::BadInput
+}
+
+/// The flag a request field comes from: `aspect_ratio` → `--aspect-ratio`, `image_list[1].type`
+/// → `--image 2`.
+fn flag_for(field: &str) -> String {
+    let (list, rest) = field.split_once('[').unwrap_or((field, ""));
+    let index = rest.split(']').next().and_then(|n| n.parse::<usize>().ok());
+    match (list, index) {
+        ("image_list", Some(i)) => format!("--image {}", i + 1),
+        ("element_list", Some(i)) => format!("--element {}", i + 1),
+        ("video_list", _) => "--video".to_owned(),
+        ("model_name", _) => "--model".to_owned(),
+        (name, _) if name.starts_with("--") || name.contains(' ') => name.to_owned(),
+        (name, _) => format!("--{}", name.replace('_', "-")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_fields_are_named_as_flags() {
+        assert_eq!(flag_for("aspect_ratio"), "--aspect-ratio");
+        assert_eq!(flag_for("image_list[1].type"), "--image 2");
+        assert_eq!(flag_for("video_list[0].video_url"), "--video");
+        assert_eq!(flag_for("--image 1"), "--image 1");
+    }
+
+    #[test]
+    fn suffixes_split_without_breaking_urls() {
+        assert_eq!(
+            split_suffix(
+                "https://e.com/a.png:first_frame",
+                &["first_frame", "end_frame"]
+            ),
+            ("https://e.com/a.png", Some("first_frame"))
+        );
+        assert_eq!(
+            split_suffix("https://e.com:8080/a.png", &["first_frame"]),
+            ("https://e.com:8080/a.png", None)
+        );
+        assert_eq!(
+            split_suffix("https://e.com/v.mp4:feature", &["feature", "base"]),
+            ("https://e.com/v.mp4", Some("feature"))
+        );
+    }
+}
