@@ -204,6 +204,11 @@ impl Jobs {
         }
     }
 
+        /// One status query, tried once (for diagnostics).
+    pub async fn query_once(&self, task_id: &str) -> Result<Task, Error> {
+        Ok(self.client.get_task(task_id).await?)
+    }
+
     /// One status query, retried on transient failures.
     pub async fn query(&self, task_id: &str) -> Result<Task, Error> {
         let task = with_retries(self.config.retry, retry_query, || {

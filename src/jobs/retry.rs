@@ -70,7 +70,7 @@ where
         .sleep(tokio::time::sleep)
         .when(should_retry)
         .adjust(move |err, planned| planned.map(|step| delay_for(err, step, policy)))
-        .notify(|err, wait| tracing::warn!(kind = err.kind().as_str(), %err, ?wait, "retrying"))
+        .notify(|err, wait| tracing::info!(kind = err.kind().as_str(), %err, ?wait, "retrying"))
         .await
 }
 
