@@ -44,7 +44,7 @@ pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
             Exit::AuthOrConfig,
         ),
     }
-        match jobs.query_once(PROBE_TASK_ID).await {
+    match jobs.query_once(PROBE_TASK_ID).await {
         Ok(_) => {
             check(true, format!("{base} is reachable"), "", Exit::Ok);
             check(true, "the key is accepted".into(), "", Exit::Ok);

@@ -204,7 +204,7 @@ impl Jobs {
         }
     }
 
-        /// One status query, tried once (for diagnostics).
+    /// One status query, tried once (for diagnostics).
     pub async fn query_once(&self, task_id: &str) -> Result<Task, Error> {
         Ok(self.client.get_task(task_id).await?)
     }

@@ -88,6 +88,10 @@ pub enum Fault {
     Reset,
     /// HTTP 200 with a body that is not JSON.
     Malformed,
+    /// HTTP 502 with an HTML error page, as a proxy in front of the API would send.
+    HtmlError,
+    /// HTTP 200 with a 2 MB body (larger than any real reply).
+    Huge,
 }
 
 /// A running simulator. Dropping it stops the server.
@@ -152,6 +156,11 @@ impl Simulator {
     /// Makes the next `times` requests to `endpoint` fail with `fault`.
     pub fn inject(&self, endpoint: Endpoint, fault: Fault, times: u32) {
         lock(&self.state.faults).push((endpoint, fault, times));
+    }
+
+    /// Disarms every scripted fault.
+    pub fn clear_faults(&self) {
+        lock(&self.state.faults).clear();
     }
 
     /// How many tasks were created.

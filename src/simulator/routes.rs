@@ -189,6 +189,22 @@ async fn apply_fault(fault: Option<Fault>) -> Option<Response> {
             "{\"code\":0,\"data\":",
         )
             .into_response(),
+        Fault::HtmlError => (
+            StatusCode::BAD_GATEWAY,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+        )
+            .into_response(),
+        Fault::Huge => {
+            let mut body = b"{\"code\":0,\"message\":\"".to_vec();
+            body.resize(2 * 1024 * 1024, b'x');
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()
+        }
     };
     Some(reply)
 }

@@ -13,6 +13,7 @@ mod support;
 
 mod cli;
 mod errors;
+mod faults;
 mod http;
 mod jobs;
 mod local_images;
