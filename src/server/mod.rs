@@ -46,6 +46,23 @@ pub use http::{HttpError, HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS, serve_h
 use crate::comet;
 pub use list_video_tasks::{ListVideoTasksArgs, ListVideoTasksOutput};
 
+/// Parses and validates a tool call's arguments exactly as the tools do, without running it:
+/// `Ok` with the tool's name, or the error text the tool would return. (For fuzzing the input
+/// path; no network, no files beyond what validation reads.)
+pub fn check_tool_call(tool: &str, arguments: rmcp::model::JsonObject) -> Result<(), String> {
+    use args::ToolInput;
+    let refused = |err: args::ArgumentError| format!("{err:?}");
+    match tool {
+        "generate_video" => {
+            let args = GenerateVideoArgs::from_arguments(arguments).map_err(refused)?;
+            args.request.validate().map(|_| ()).map_err(|v| format!("{v:?}"))
+        }
+        "get_video_task" => GetVideoTaskArgs::from_arguments(arguments).map(|_| ()).map_err(refused),
+        "list_video_tasks" => ListVideoTasksArgs::from_arguments(arguments).map(|_| ()).map_err(refused),
+        other => Err(format!("unknown tool {other}")),
+    }
+}
+
 /// How the server tells agents to use it (the `instructions` of the initialize result).
 const INSTRUCTIONS: &str = "Makes short videos with Kling O1 Omni through CometAPI.
 1. Call generate_video with a prompt (and optional images, elements or one video). It returns a task_id at once; each task costs money (dry_run: true checks for free).
