@@ -13,12 +13,29 @@ use kling_omni_mcp::simulator::{SimConfig, Simulator};
 use rmcp::ServiceExt;
 use tracing_subscriber::EnvFilter;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
     let mut cli = Cli::parse();
     let command = cli.command.take();
     init_tracing(command.is_some());
-    match run(cli, command).await {
+    // One stdio client is served best by one thread (no cross-thread wake-ups per message);
+    // the HTTP server spreads many sessions over all cores.
+    let runtime = if cli.http.is_some() {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    };
+    let runtime = match runtime {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::from(Exit::AuthOrConfig);
+        }
+    };
+    match runtime.block_on(run(cli, command)) {
         Ok(code) => code,
         Err(err) => {
             // The server logs; a person at a terminal gets one plain line.

@@ -55,10 +55,17 @@ pub fn check_tool_call(tool: &str, arguments: rmcp::model::JsonObject) -> Result
     match tool {
         "generate_video" => {
             let args = GenerateVideoArgs::from_arguments(arguments).map_err(refused)?;
-            args.request.validate().map(|_| ()).map_err(|v| format!("{v:?}"))
+            args.request
+                .validate()
+                .map(|_| ())
+                .map_err(|v| format!("{v:?}"))
         }
-        "get_video_task" => GetVideoTaskArgs::from_arguments(arguments).map(|_| ()).map_err(refused),
-        "list_video_tasks" => ListVideoTasksArgs::from_arguments(arguments).map(|_| ()).map_err(refused),
+        "get_video_task" => GetVideoTaskArgs::from_arguments(arguments)
+            .map(|_| ())
+            .map_err(refused),
+        "list_video_tasks" => ListVideoTasksArgs::from_arguments(arguments)
+            .map(|_| ())
+            .map_err(refused),
         other => Err(format!("unknown tool {other}")),
     }
 }
@@ -112,7 +119,8 @@ pub struct KlingServer {
     /// Whether callers may bring their own key, and the job layers for those keys.
     client_keys: bool,
     keyed_jobs: Arc<std::sync::Mutex<std::collections::HashMap<String, Jobs>>>,
-    tool_router: ToolRouter<Self>,
+    /// Shared by every session: the tool table is built once.
+    tool_router: Arc<ToolRouter<Self>>,
 }
 
 impl KlingServer {
@@ -129,9 +137,11 @@ impl KlingServer {
             shutdown: CancellationToken::new(),
             client_keys: options.client_keys,
             keyed_jobs: Arc::default(),
-            tool_router: Self::generate_video_router()
-                + Self::get_video_task_router()
-                + Self::list_video_tasks_router(),
+            tool_router: Arc::new(
+                Self::generate_video_router()
+                    + Self::get_video_task_router()
+                    + Self::list_video_tasks_router(),
+            ),
         }
     }
 
