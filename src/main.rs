@@ -17,17 +17,11 @@ fn main() -> ExitCode {
     let mut cli = Cli::parse();
     let command = cli.command.take();
     init_tracing(command.is_some());
-    // One stdio client is served best by one thread (no cross-thread wake-ups per message);
-    // the HTTP server spreads many sessions over all cores.
-    let runtime = if cli.http.is_some() {
-        tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-    } else {
-        tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-    };
+    // A current-thread runtime for stdio was measured slower (cold start and tools/list); the
+    // multi-thread runtime serves both transports.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build();
     let runtime = match runtime {
         Ok(runtime) => runtime,
         Err(err) => {
