@@ -5,6 +5,7 @@
 mod client_config;
 mod doctor;
 mod output;
+mod request;
 mod tasks;
 
 use std::process::ExitCode;

@@ -77,6 +77,24 @@ pub struct CreatedTask {
     pub request_id: Option<String>,
 }
 
+impl From<&CreatedTask> for Task {
+    /// The task as its create reply describes it (before any query).
+    fn from(created: &CreatedTask) -> Self {
+        Self {
+            task_id: created.task_id.clone(),
+            status: created.status,
+            status_message: None,
+            external_task_id: created.external_task_id.clone(),
+            created_at_ms: created.created_at_ms,
+            updated_at_ms: created.created_at_ms,
+            progress_percent: None,
+            videos: Vec::new(),
+            request_id: created.request_id.clone(),
+            shape: ReplyShape::Native,
+        }
+    }
+}
+
 /// Parses a create reply (§3): HTTP 2xx, `code == 0` and a non-empty task id.
 pub fn parse_create(status: u16, url: &str, body: &[u8]) -> Result<CreatedTask, Error> {
     let value = decode(status, url, body)?;

@@ -158,7 +158,7 @@ impl KlingServer {
             Ok(created) => created,
             Err(err) => return Ok(ToolFailure::from_jobs(&err).into_result()),
         };
-        let submitted = submitted_task(&created);
+        let submitted = Task::from(&created);
         let followed = self
             .follow(
                 &created.task_id,
@@ -258,22 +258,6 @@ impl KlingServer {
             next_step: String::new(),
             simulated: self.simulated,
         }
-    }
-}
-
-/// The task as the create reply describes it.
-fn submitted_task(created: &CreatedTask) -> Task {
-    Task {
-        task_id: created.task_id.clone(),
-        status: created.status,
-        status_message: None,
-        external_task_id: created.external_task_id.clone(),
-        created_at_ms: created.created_at_ms,
-        updated_at_ms: created.created_at_ms,
-        progress_percent: None,
-        videos: Vec::new(),
-        request_id: created.request_id.clone(),
-        shape: comet::ReplyShape::Native,
     }
 }
 
