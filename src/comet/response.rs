@@ -2,6 +2,7 @@
 //! and error replies into [`Error`]s (spec §6). Accept liberally: extra fields, numeric ids,
 //! missing timestamps and unknown statuses never break parsing.
 
+use serde::Deserialize;
 use serde_json::Value;
 
 use super::error::{
@@ -99,11 +100,12 @@ impl From<&CreatedTask> for Task {
 pub fn parse_create(status: u16, url: &str, body: &[u8]) -> Result<CreatedTask, Error> {
     let value = decode(status, url, body)?;
     check_error(status, &value)?;
-    let envelope: KlingEnvelope = serde_json::from_value(value.clone()).unwrap_or_default();
+    // Deserialising from `&Value` reads the tree in place instead of cloning it.
+    let envelope = KlingEnvelope::deserialize(&value).unwrap_or_default();
     // Other proxies (L) put `task_id` at top level with no `data`.
     let task = envelope
         .data
-        .unwrap_or_else(|| serde_json::from_value::<KlingTask>(value.clone()).unwrap_or_default());
+        .unwrap_or_else(|| KlingTask::deserialize(&value).unwrap_or_default());
     let Some(task_id) = task.task_id.filter(|id| !id.trim().is_empty()) else {
         return Err(unrecognised(
             status,
@@ -136,11 +138,11 @@ pub fn parse_query(status: u16, url: &str, body: &[u8]) -> Result<Task, Error> {
     let is_wrapper = value.get("code").is_some_and(Value::is_string)
         || data.is_some_and(|d| d.get("status").is_some() && d.get("task_status").is_none());
     let task = if is_wrapper {
-        serde_json::from_value::<WrapperEnvelope>(value.clone())
+        WrapperEnvelope::deserialize(&value)
             .ok()
             .and_then(from_wrapper)
     } else if data.is_some_and(|d| d.get("task_status").is_some()) {
-        serde_json::from_value::<KlingEnvelope>(value.clone())
+        KlingEnvelope::deserialize(&value)
             .ok()
             .and_then(from_native)
     } else {
@@ -188,7 +190,7 @@ fn decode(status: u16, url: &str, body: &[u8]) -> Result<Value, Error> {
 /// Steps 2, 3 and 6 of §4.3: gateway errors, relay errors, Kling business codes.
 fn check_error(status: u16, value: &Value) -> Result<(), Error> {
     if value.get("error").is_some_and(Value::is_object) {
-        let body: GatewayErrorBody = serde_json::from_value(value.clone()).unwrap_or_default();
+        let body = GatewayErrorBody::deserialize(value).unwrap_or_default();
         let message = body
             .error
             .message
