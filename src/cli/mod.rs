@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 pub use client_config::McpClient;
-pub use tasks::{GenerateArgs, ListArgs, StatusArgs};
+pub use tasks::{FollowArgs, GenerateArgs, ListArgs, StatusArgs};
 
 use crate::config::Config;
 use crate::jobs::Jobs;

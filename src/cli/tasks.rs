@@ -5,7 +5,7 @@
     reason = "the doc comments of the flags are --help text"
 )]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Args;
@@ -51,15 +51,9 @@ pub struct GenerateArgs {
     /// Check only: print the body that would be sent; nothing is sent or charged.
     #[arg(long)]
     pub dry_run: bool,
-    /// Follow the task until it succeeds or fails.
-    #[arg(long)]
-    pub wait: bool,
-    /// When it has succeeded, save the videos into DIR (implies --wait).
-    #[arg(long, value_name = "DIR")]
-    pub download: Option<PathBuf>,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
+    /// How to follow the task.
+    #[command(flatten)]
+    pub follow: FollowArgs,
 }
 
 /// `status` arguments.
@@ -67,6 +61,14 @@ pub struct GenerateArgs {
 pub struct StatusArgs {
     /// The task id.
     pub task_id: String,
+    /// How to follow the task.
+    #[command(flatten)]
+    pub follow: FollowArgs,
+}
+
+/// What `generate` and `status` do after they have a task: wait, download, print JSON.
+#[derive(Debug, Args)]
+pub struct FollowArgs {
     /// Follow the task until it succeeds or fails.
     #[arg(long)]
     pub wait: bool,
@@ -117,7 +119,7 @@ pub(super) async fn generate(args: GenerateArgs, jobs: &Jobs) -> Exit {
         Ok(created) => created,
         Err(err) => return fail(&err),
     };
-    if !args.json {
+    if !args.follow.json {
         eprintln!(
             "submitted task {} (external id {})",
             created.task_id,
@@ -125,14 +127,7 @@ pub(super) async fn generate(args: GenerateArgs, jobs: &Jobs) -> Exit {
         );
     }
     let submitted = Task::from(&created);
-    follow(
-        jobs,
-        submitted,
-        args.wait || args.download.is_some(),
-        args.download.as_deref(),
-        args.json,
-    )
-    .await
+    follow(jobs, submitted, &args.follow).await
 }
 
 pub(super) async fn status(args: StatusArgs, jobs: &Jobs) -> Exit {
@@ -140,14 +135,7 @@ pub(super) async fn status(args: StatusArgs, jobs: &Jobs) -> Exit {
         Ok(task) => task,
         Err(err) => return fail(&err),
     };
-    follow(
-        jobs,
-        task,
-        args.wait || args.download.is_some(),
-        args.download.as_deref(),
-        args.json,
-    )
-    .await
+    follow(jobs, task, &args.follow).await
 }
 
 pub(super) fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
@@ -186,7 +174,12 @@ pub(super) fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
 }
 
 /// Waits (when asked) with a progress display, downloads (when asked), prints the result.
-async fn follow(jobs: &Jobs, task: Task, wait: bool, download: Option<&Path>, json: bool) -> Exit {
+async fn follow(jobs: &Jobs, task: Task, how: &FollowArgs) -> Exit {
+    let (wait, download, json) = (
+        how.wait || how.download.is_some(),
+        how.download.as_deref(),
+        how.json,
+    );
     let mut task = task;
     if wait && !task.status.is_terminal() {
         match wait_to_the_end(jobs, &task.task_id).await {
