@@ -9,3 +9,4 @@ pub mod jobs;
 pub mod local_images;
 pub mod server;
 pub mod simulator;
+pub mod store;

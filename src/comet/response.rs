@@ -2,7 +2,7 @@
 //! and error replies into [`Error`]s (spec §6). Accept liberally: extra fields, numeric ids,
 //! missing timestamps and unknown statuses never break parsing.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::error::{
@@ -12,7 +12,8 @@ pub use super::status::TaskStatus;
 use super::wire::{GatewayErrorBody, KlingEnvelope, KlingTask, KlingVideo, WrapperEnvelope};
 
 /// Which documented reply shape a task came in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ReplyShape {
     /// Kling-native `{code: 0, data: {task_status}}` (current docs).
     Native,
@@ -20,8 +21,9 @@ pub enum ReplyShape {
     Wrapper,
 }
 
-/// A task, normalised from either reply shape.
-#[derive(Debug, Clone, PartialEq)]
+/// A task, normalised from either reply shape. Serialisable so that waiters in other
+/// processes can share one poll's answer through the task store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     /// Upstream task id (a string, never parsed as a number).
     pub task_id: String,
@@ -46,7 +48,7 @@ pub struct Task {
 }
 
 /// A finished video.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Video {
     /// Upstream video id.
     pub id: Option<String>,

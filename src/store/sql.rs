@@ -1,0 +1,131 @@
+//! The SQL both backends run, written once in the dialect SQLite and PostgreSQL share.
+//! Parameters are `$1`, `$2`, … in order of first appearance: PostgreSQL numbers them so, and
+//! SQLite numbers `$NAME` parameters by first appearance, so positional binding agrees (a unit
+//! test checks every statement).
+
+/// The migrations, in order; version N is `MIGRATIONS[N - 1]`. Never edit a released one:
+/// add the next.
+pub(super) const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_tasks.sql")];
+
+/// The newest schema version this build knows.
+pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Creates the version table (idempotent).
+pub(super) const CREATE_SCHEMA_TABLE: &str = "CREATE TABLE IF NOT EXISTS kling_schema (version BIGINT PRIMARY KEY, applied_at_ms BIGINT NOT NULL)";
+/// The applied version (0 for an empty store).
+pub(super) const SCHEMA_VERSION_NOW: &str = "SELECT COALESCE(MAX(version), 0) FROM kling_schema";
+/// Notes a migration as applied.
+pub(super) const NOTE_MIGRATION: &str =
+    "INSERT INTO kling_schema (version, applied_at_ms) VALUES ($1, $2)";
+
+/// The columns of a task record, in [`super::TaskRecord`] order.
+macro_rules! record_columns {
+    () => {
+        "external_task_id, task_id, owner, status, message, mode, prompt_head, model, duration, aspect_ratio, video_urls, local_files, created_at_ms, updated_at_ms"
+    };
+}
+
+/// Records a task about to be submitted. An existing record with the same external id is
+/// replaced only when its submit failed (nothing was bought); otherwise nothing changes and
+/// the caller learns that the id is taken.
+pub(super) const INSERT_SUBMITTING: &str = "INSERT INTO tasks (external_task_id, owner, status, status_rank, mode, prompt_head, model, duration, aspect_ratio, video_urls, local_files, created_at_ms, updated_at_ms) \
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '[]', '[]', $10, $10) \
+ON CONFLICT (external_task_id) DO UPDATE SET owner = excluded.owner, task_id = NULL, status = excluded.status, status_rank = excluded.status_rank, message = NULL, mode = excluded.mode, prompt_head = excluded.prompt_head, model = excluded.model, duration = excluded.duration, aspect_ratio = excluded.aspect_ratio, video_urls = '[]', local_files = '[]', created_at_ms = excluded.created_at_ms, updated_at_ms = excluded.updated_at_ms \
+WHERE tasks.status = 'submit_failed'";
+
+/// Adds an imported record unless its external or task id is already stored.
+pub(super) const IMPORT_RECORD: &str = "INSERT INTO tasks (external_task_id, task_id, owner, status, status_rank, message, mode, prompt_head, model, duration, aspect_ratio, video_urls, local_files, created_at_ms, updated_at_ms) \
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING";
+
+/// Binds the upstream task id to a record (after a create or a lookup), forward only.
+pub(super) const SET_CREATED: &str = "UPDATE tasks SET task_id = $1, status = $2, status_rank = $3, message = NULL, updated_at_ms = $4 \
+WHERE external_task_id = $5 AND status_rank < $3";
+
+/// Ends a submit without a task (`submit_failed` or `submit_uncertain`); only from `submitting`.
+pub(super) const SET_SUBMIT_OUTCOME: &str = "UPDATE tasks SET status = $1, status_rank = $2, message = $3, updated_at_ms = $4 \
+WHERE external_task_id = $5 AND status = 'submitting'";
+
+/// What a status query learned, forward only, and only when something changed.
+pub(super) const RECORD_STATUS: &str = "UPDATE tasks SET status = $1, status_rank = $2, message = $3, video_urls = $4, updated_at_ms = $5 \
+WHERE task_id = $6 AND (status_rank < $2 OR (status_rank = $2 AND status = $1)) \
+AND (status <> $1 OR message IS DISTINCT FROM $3 OR video_urls <> $4)";
+
+/// The files a download saved.
+pub(super) const SET_LOCAL_FILES: &str =
+    "UPDATE tasks SET local_files = $1, updated_at_ms = $2 WHERE task_id = $3";
+
+/// One record by upstream id.
+pub(super) const GET_BY_TASK_ID: &str = concat!(
+    "SELECT ",
+    record_columns!(),
+    " FROM tasks WHERE task_id = $1"
+);
+
+/// One owner's records, newest first.
+pub(super) const LIST: &str = concat!(
+    "SELECT ",
+    record_columns!(),
+    " FROM tasks WHERE owner = $1 ORDER BY created_at_ms DESC, external_task_id DESC LIMIT $2"
+);
+
+/// One owner's records with one status, newest first.
+pub(super) const LIST_WITH_STATUS: &str = concat!(
+    "SELECT ",
+    record_columns!(),
+    " FROM tasks WHERE owner = $1 AND status = $2 ORDER BY created_at_ms DESC, external_task_id DESC LIMIT $3"
+);
+
+/// One owner's records still `submitting` since before a moment (their process died).
+pub(super) const STALE_SUBMITTING: &str = concat!(
+    "SELECT ",
+    record_columns!(),
+    " FROM tasks WHERE owner = $1 AND status = 'submitting' AND updated_at_ms < $2 ORDER BY created_at_ms LIMIT 50"
+);
+
+/// Takes a stale record for recovery: only one process wins (compare-and-set on its time).
+pub(super) const CLAIM_RECOVERY: &str = "UPDATE tasks SET updated_at_ms = $1 WHERE external_task_id = $2 AND status = 'submitting' AND updated_at_ms = $3";
+
+/// Moves the tasks of a legacy owner fingerprint to its stable successor.
+pub(super) const ADOPT_OWNER: &str = "UPDATE tasks SET owner = $1 WHERE owner = $2";
+
+/// The number of stored tasks.
+pub(super) const COUNT_TASKS: &str = "SELECT COUNT(*) FROM tasks";
+
+/// The shared poll state of a task.
+pub(super) const READ_POLL: &str = "SELECT next_poll_at_ms, poll_count, snapshot, snapshot_at_ms FROM polls WHERE task_id = $1 AND owner = $2";
+
+/// Takes the first poll of a task nobody polled yet.
+pub(super) const FIRST_POLL: &str = "INSERT INTO polls (task_id, owner, next_poll_at_ms, poll_count, snapshot, snapshot_at_ms) VALUES ($1, $2, $3, 1, NULL, 0) \
+ON CONFLICT (task_id, owner) DO NOTHING";
+
+/// Takes the next poll: compare-and-set on the poll count, so one waiter wins per interval.
+pub(super) const NEXT_POLL: &str = "UPDATE polls SET next_poll_at_ms = $1, poll_count = $2 WHERE task_id = $3 AND owner = $4 AND poll_count = $5 AND next_poll_at_ms <= $6";
+
+/// Shares what a poll learned, unless a newer answer is already there.
+pub(super) const PUT_SNAPSHOT: &str = "UPDATE polls SET snapshot = $1, snapshot_at_ms = $2 WHERE task_id = $3 AND owner = $4 AND snapshot_at_ms <= $2";
+
+/// Forgets poll state nobody used for a while.
+pub(super) const PRUNE_POLLS: &str = "DELETE FROM polls WHERE next_poll_at_ms < $1";
+
+#[cfg(test)]
+pub(super) const ALL_STATEMENTS: &[&str] = &[
+    NOTE_MIGRATION,
+    INSERT_SUBMITTING,
+    IMPORT_RECORD,
+    SET_CREATED,
+    SET_SUBMIT_OUTCOME,
+    RECORD_STATUS,
+    SET_LOCAL_FILES,
+    GET_BY_TASK_ID,
+    LIST,
+    LIST_WITH_STATUS,
+    STALE_SUBMITTING,
+    CLAIM_RECOVERY,
+    ADOPT_OWNER,
+    COUNT_TASKS,
+    READ_POLL,
+    FIRST_POLL,
+    NEXT_POLL,
+    PUT_SNAPSHOT,
+    PRUNE_POLLS,
+];

@@ -1,0 +1,461 @@
+//! The store's rules, checked on SQLite in a temp dir and, when `KLING_MCP_TEST_POSTGRES`
+//! names a server (`.ci/run` starts one), on PostgreSQL too.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::*;
+
+fn new_task(id: &str, owner: &str) -> NewTask {
+    NewTask {
+        external_task_id: id.into(),
+        owner: owner.into(),
+        mode: "text_to_video".into(),
+        prompt_head: format!("prompt {id}"),
+        model: "kling-video-o1".into(),
+        duration: Some(5),
+        aspect_ratio: Some("16:9".into()),
+    }
+}
+
+/// A fresh database on the test PostgreSQL server, or `None` (with a note) when there is none.
+pub(crate) async fn postgres_url() -> Option<String> {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let Ok(admin) = std::env::var("KLING_MCP_TEST_POSTGRES") else {
+        assert!(
+            std::env::var("KLING_MCP_REQUIRE_POSTGRES").is_err(),
+            "KLING_MCP_REQUIRE_POSTGRES is set but KLING_MCP_TEST_POSTGRES is not"
+        );
+        eprintln!("skipping the PostgreSQL half: KLING_MCP_TEST_POSTGRES is not set");
+        return None;
+    };
+    let (client, connection) = tokio_postgres::connect(&admin, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(connection);
+    let name = format!(
+        "unit_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    let mut config: tokio_postgres::Config = admin.parse().unwrap();
+    config.dbname(&name);
+    let host = match &config.get_hosts()[0] {
+        tokio_postgres::config::Host::Tcp(host) => host.clone(),
+        #[cfg(unix)]
+        tokio_postgres::config::Host::Unix(path) => path.display().to_string(),
+    };
+    Some(format!(
+        "postgres://{}@{host}:{}/{name}",
+        config.get_user().unwrap_or("postgres"),
+        config.get_ports().first().copied().unwrap_or(5432)
+    ))
+}
+
+/// A SQLite store in a temp dir, and a PostgreSQL one when available.
+async fn stores() -> (tempfile::TempDir, Vec<Store>) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut stores = vec![
+        Store::open(StoreLocation::Sqlite(dir.path().join("tasks.sqlite3")))
+            .await
+            .unwrap(),
+    ];
+    if let Some(url) = postgres_url().await {
+        stores.push(
+            Store::open(StoreLocation::parse(&url).unwrap())
+                .await
+                .unwrap(),
+        );
+    }
+    (dir, stores)
+}
+
+#[test]
+fn sqlite_numbers_every_parameter_as_postgres_does() {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    conn.execute_batch(sql::MIGRATIONS[0]).unwrap();
+    conn.execute_batch(sql::CREATE_SCHEMA_TABLE).unwrap();
+    for statement in sql::ALL_STATEMENTS {
+        let stmt = conn.prepare(statement).unwrap();
+        for index in 1..=stmt.parameter_count() {
+            assert_eq!(
+                stmt.parameter_name(index),
+                Some(format!("${index}").as_str()),
+                "{statement}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_task_moves_forward_only() {
+    let (_dir, stores) = stores().await;
+    for store in stores {
+        store
+            .insert_submitting(&new_task("e1", ""), 10)
+            .await
+            .unwrap();
+        let taken = store.insert_submitting(&new_task("e1", ""), 11).await;
+        assert!(
+            matches!(taken, Err(StoreError::ExternalIdTaken { .. })),
+            "{taken:?}"
+        );
+        assert!(
+            store
+                .set_created("e1", "t1", StoredStatus::Submitted, 12)
+                .await
+                .unwrap()
+        );
+        let urls = vec!["https://cdn/v.mp4".to_owned()];
+        assert!(
+            store
+                .record_status("t1", StoredStatus::Processing, None, &[], 13)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .record_status("t1", StoredStatus::Processing, None, &[], 14)
+                .await
+                .unwrap(),
+            "no change, no write"
+        );
+        assert!(
+            store
+                .record_status("t1", StoredStatus::Succeed, Some("done"), &urls, 15)
+                .await
+                .unwrap()
+        );
+        // A slow process with an old answer cannot move it back, nor to the other end.
+        for old in [
+            StoredStatus::Processing,
+            StoredStatus::Submitted,
+            StoredStatus::Failed,
+        ] {
+            assert!(
+                !store.record_status("t1", old, None, &[], 16).await.unwrap(),
+                "{old}"
+            );
+        }
+        assert!(
+            !store
+                .set_created("e1", "t1", StoredStatus::Submitted, 17)
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .set_submit_outcome("e1", StoredStatus::SubmitFailed, "late", 18)
+                .await
+                .unwrap()
+        );
+        let record = store.get_by_task_id("t1").await.unwrap().unwrap();
+        assert_eq!(record.status, StoredStatus::Succeed);
+        assert_eq!(record.video_urls, urls);
+        assert_eq!(record.message.as_deref(), Some("done"));
+        store
+            .set_local_files("t1", &["/v/t1.mp4".into()], 19)
+            .await
+            .unwrap();
+        let record = store.get_by_task_id("t1").await.unwrap().unwrap();
+        assert_eq!(record.local_files, ["/v/t1.mp4"]);
+        assert_eq!(record.created_at_ms, 10);
+        assert_eq!(record.updated_at_ms, 19);
+    }
+}
+
+#[tokio::test]
+async fn a_failed_submit_frees_its_external_id_and_uncertain_resolves() {
+    let (_dir, stores) = stores().await;
+    for store in stores {
+        store
+            .insert_submitting(&new_task("f", ""), 1)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .set_submit_outcome("f", StoredStatus::SubmitFailed, "400", 2)
+                .await
+                .unwrap()
+        );
+        store
+            .insert_submitting(&new_task("f", ""), 3)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .set_submit_outcome("f", StoredStatus::SubmitUncertain, "reset", 4)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .set_created("f", "tf", StoredStatus::Processing, 5)
+                .await
+                .unwrap()
+        );
+        let list = store.list("", None, 10).await.unwrap();
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].status, StoredStatus::Processing);
+        assert_eq!(list[0].message, None);
+    }
+}
+
+#[tokio::test]
+async fn lists_are_per_owner_newest_first_and_filtered() {
+    let (_dir, stores) = stores().await;
+    for store in stores {
+        for (i, owner) in ["", "k1", "", ""].iter().enumerate() {
+            let id = format!("l{i}");
+            store
+                .insert_submitting(&new_task(&id, owner), i as i64)
+                .await
+                .unwrap();
+        }
+        store
+            .set_created("l2", "t2", StoredStatus::Succeed, 9)
+            .await
+            .unwrap();
+        let ids = |records: Vec<TaskRecord>| {
+            records
+                .into_iter()
+                .map(|r| r.external_task_id)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            ids(store.list("", None, 10).await.unwrap()),
+            ["l3", "l2", "l0"]
+        );
+        assert_eq!(ids(store.list("", None, 1).await.unwrap()), ["l3"]);
+        assert_eq!(ids(store.list("k1", None, 10).await.unwrap()), ["l1"]);
+        assert_eq!(
+            ids(store
+                .list("", Some(StoredStatus::Succeed), 10)
+                .await
+                .unwrap()),
+            ["l2"]
+        );
+        assert_eq!(store.adopt_owner("k1", "k2").await.unwrap(), 1);
+        assert_eq!(ids(store.list("k2", None, 10).await.unwrap()), ["l1"]);
+    }
+}
+
+#[tokio::test]
+async fn one_of_two_racers_wins_a_recovery_and_a_poll() {
+    let (_dir, stores) = stores().await;
+    for store in stores {
+        store
+            .insert_submitting(&new_task("s", ""), 100)
+            .await
+            .unwrap();
+        assert!(store.stale_submitting("", 100).await.unwrap().is_empty());
+        let stale = store.stale_submitting("", 101).await.unwrap();
+        assert_eq!(stale.len(), 1);
+        let (a, b) = tokio::join!(
+            store.claim_recovery(&stale[0], 200),
+            store.claim_recovery(&stale[0], 201)
+        );
+        assert!(a.unwrap() ^ b.unwrap(), "exactly one wins");
+
+        assert_eq!(store.read_poll("t", "").await.unwrap(), None);
+        let (a, b) = tokio::join!(
+            store.claim_poll("t", "", None, 1000, 4000),
+            store.claim_poll("t", "", None, 1000, 4000)
+        );
+        assert!(a.unwrap() ^ b.unwrap());
+        let row = store.read_poll("t", "").await.unwrap().unwrap();
+        assert_eq!((row.poll_count, row.next_poll_at_ms), (1, 4000));
+        assert!(
+            !store
+                .claim_poll("t", "", Some(1), 3999, 9000)
+                .await
+                .unwrap(),
+            "not due yet"
+        );
+        let (a, b) = tokio::join!(
+            store.claim_poll("t", "", Some(1), 4000, 9000),
+            store.claim_poll("t", "", Some(1), 4001, 9001)
+        );
+        assert!(a.unwrap() ^ b.unwrap());
+        store
+            .put_snapshot("t", "", "{\"new\":1}", 5000)
+            .await
+            .unwrap();
+        store
+            .put_snapshot("t", "", "{\"old\":1}", 4500)
+            .await
+            .unwrap();
+        let row = store.read_poll("t", "").await.unwrap().unwrap();
+        assert_eq!(row.poll_count, 2);
+        assert_eq!(row.snapshot.as_deref(), Some("{\"new\":1}"));
+        assert!(store.read_poll("t", "other-owner").await.unwrap().is_none());
+        store.prune_polls(i64::MAX).await.unwrap();
+        assert!(store.read_poll("t", "").await.unwrap().is_none());
+    }
+}
+
+#[tokio::test]
+async fn health_reports_version_count_and_writability() {
+    let (_dir, stores) = stores().await;
+    for store in stores {
+        store
+            .insert_submitting(&new_task("h", ""), 1)
+            .await
+            .unwrap();
+        let health = store.health().await.unwrap();
+        assert_eq!(health.schema_version, sql::SCHEMA_VERSION);
+        assert_eq!(health.tasks, 1);
+        assert!(health.writable);
+    }
+}
+
+#[tokio::test]
+async fn a_damaged_file_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tasks.sqlite3");
+    let garbage = b"this is not a database, but somebody's data".repeat(200);
+    std::fs::write(&path, &garbage).unwrap();
+    let err = Store::open(StoreLocation::Sqlite(path.clone()))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StoreError::Damaged { .. }), "{err:?}");
+    assert!(err.to_string().contains(&path.display().to_string()));
+    assert_eq!(std::fs::read(&path).unwrap(), garbage);
+}
+
+#[tokio::test]
+async fn a_store_from_a_newer_version_is_refused_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tasks.sqlite3");
+    drop(
+        Store::open(StoreLocation::Sqlite(path.clone()))
+            .await
+            .unwrap(),
+    );
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute("INSERT INTO kling_schema VALUES (99, 0)", [])
+        .unwrap();
+    drop(conn);
+    let err = Store::open(StoreLocation::Sqlite(path.clone()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::TooNew { found: 99, .. }),
+        "{err:?}"
+    );
+    if let Some(url) = postgres_url().await {
+        drop(
+            Store::open(StoreLocation::parse(&url).unwrap())
+                .await
+                .unwrap(),
+        );
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(connection);
+        client
+            .batch_execute("INSERT INTO kling_schema VALUES (99, 0)")
+            .await
+            .unwrap();
+        let err = Store::open(StoreLocation::parse(&url).unwrap())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::TooNew { found: 99, .. }),
+            "{err:?}"
+        );
+    }
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn the_file_is_private_and_processes_share_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/tasks.sqlite3");
+    // Two handles stand in for two processes: separate connections on one file.
+    let (a, b) = tokio::join!(
+        Store::open(StoreLocation::Sqlite(path.clone())),
+        Store::open(StoreLocation::Sqlite(path.clone()))
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let writes = (0..20).map(|i| {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        async move {
+            store
+                .insert_submitting(&new_task(&format!("m{i}"), ""), i)
+                .await
+        }
+    });
+    for result in futures::future::join_all(writes).await {
+        result.unwrap();
+    }
+    assert_eq!(a.list("", None, 100).await.unwrap().len(), 20);
+    assert_eq!(b.list("", None, 100).await.unwrap().len(), 20);
+}
+
+#[tokio::test]
+async fn an_unopenable_path_leaves_the_store_unavailable_not_the_server_down() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory where the file should be: opening fails, as on a read-only disk.
+    let path = dir.path().join("tasks.sqlite3");
+    std::fs::create_dir(&path).unwrap();
+    let store = Store::open(StoreLocation::Sqlite(path)).await.unwrap();
+    let err = store
+        .insert_submitting(&new_task("x", ""), 1)
+        .await
+        .unwrap_err();
+    assert!(err.retryable(), "{err:?}");
+    assert_eq!(err.kind(), "store_unavailable");
+}
+
+#[tokio::test]
+async fn the_journal_is_imported_once_and_renamed() {
+    let (dir, stores) = stores().await;
+    for (n, store) in stores.into_iter().enumerate() {
+        let path = dir.path().join(format!("tasks{n}.jsonl"));
+        let mut text = String::new();
+        for (id, status, task) in [
+            ("a", "succeed", "ta"),
+            ("b", "submitting", ""),
+            ("a", "succeed", "ta"),
+        ] {
+            text.push_str(&serde_json::json!({"external_task_id": id, "status": status, "task_id": task, "mode": "text_to_video", "prompt_head": id, "model": "m", "created_at_ms": 1, "updated_at_ms": 1}).to_string());
+            text.push('\n');
+        }
+        text.push_str("{\"torn");
+        std::fs::write(&path, text).unwrap();
+        store
+            .insert_submitting(&new_task("b", ""), 5)
+            .await
+            .unwrap();
+        let report = import_journal(&store, &path).await.unwrap();
+        assert_eq!((report.read, report.added, report.skipped_lines), (2, 1, 1));
+        assert!(!path.exists());
+        assert!(
+            report
+                .renamed_to
+                .unwrap()
+                .ends_with(format!("tasks{n}.jsonl.imported"))
+        );
+        let b = store.list("", None, 10).await.unwrap();
+        assert_eq!(b.len(), 2);
+        assert_eq!(
+            b.iter()
+                .find(|r| r.external_task_id == "b")
+                .unwrap()
+                .created_at_ms,
+            5,
+            "stored records win"
+        );
+        assert_eq!(
+            import_journal(&store, &path).await.unwrap(),
+            ImportReport::default()
+        );
+    }
+}
