@@ -17,7 +17,7 @@ echo "== node $(node --version), conformance $(conformance --version)"
 
 cargo build --locked --quiet
 log=target/conformance-server.log
-target/debug/kling-omni-mcp --simulate --http 127.0.0.1:0 --journal off 2>"$log" &
+target/debug/kling-omni-mcp --simulate --http 127.0.0.1:0 --store off 2>"$log" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 

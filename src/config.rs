@@ -13,6 +13,7 @@ use crate::comet::{ApiKey, ClientOptions, DEFAULT_BASE_URL};
 use crate::jobs::{JobsConfig, PollSchedule, RetryPolicy};
 use crate::local_images::AllowedRoots;
 use crate::server::{HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS};
+use crate::store::{BadLocation, StoreLocation};
 
 /// Environment variables, listed in `--help`.
 const ENV_HELP: &str = "Environment:
@@ -23,7 +24,7 @@ const ENV_HELP: &str = "Environment:
   KLING_MCP_ALLOWED_DIRS
                       directories local images may be read from, separated like PATH
                       [default: the current directory, or the home directory when that is /]
-    KLING_MCP_OUTPUT_DIR, KLING_MCP_JOURNAL, KLING_MCP_MAX_WAIT, KLING_MCP_POLL_MIN, KLING_MCP_POLL_MAX,
+    KLING_MCP_OUTPUT_DIR, KLING_MCP_STORE, KLING_MCP_MAX_WAIT, KLING_MCP_POLL_MIN, KLING_MCP_POLL_MAX,
     KLING_MCP_CREATE_TIMEOUT, KLING_MCP_QUERY_TIMEOUT, KLING_MCP_RETRY_BASE_MS, KLING_MCP_MAX_CALLS,
   KLING_MCP_ALLOWED_HOSTS, KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_MAX_SESSIONS, KLING_MCP_SESSION_IDLE,
     KLING_MCP_MAX_BODY_BYTES, KLING_MCP_SHUTDOWN_GRACE, KLING_MCP_ALLOW_CLIENT_KEYS
@@ -58,8 +59,21 @@ pub struct Cli {
     #[arg(global = true, long, env = "KLING_MCP_OUTPUT_DIR", value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
-    /// The task journal file, or `off` [default: tasks.jsonl in the per-user data directory].
-    #[arg(global = true, long, env = "KLING_MCP_JOURNAL", value_name = "FILE")]
+    /// The task store: a file path or sqlite:PATH (SQLite), postgres://… or postgresql://…
+    /// (PostgreSQL, for several instances), or `off` (memory only) [default: tasks.sqlite3 in
+    /// the per-user data directory].
+    #[arg(global = true, long, env = "KLING_MCP_STORE", value_name = "STORE")]
+    pub store: Option<String>,
+
+    /// Deprecated: the JSON Lines journal of earlier versions. It is imported into the store
+    /// once (then renamed *.imported); `off` means `--store off`.
+    #[arg(
+        global = true,
+        long,
+        env = "KLING_MCP_JOURNAL",
+        value_name = "FILE",
+        hide = true
+    )]
     pub journal: Option<String>,
 
     /// Longest a tool call may wait for a task (`wait_seconds` is capped to this).
@@ -221,8 +235,12 @@ pub struct Config {
     pub allowed_roots: AllowedRoots,
     /// Job settings: waits, polling, retries, downloads.
     pub jobs: JobsConfig,
-    /// The journal file; `None` keeps tasks in memory only.
-    pub journal_path: Option<PathBuf>,
+    /// Where the task store lives.
+    pub store: StoreLocation,
+    /// A journal of earlier versions to import into the store, if it exists.
+    pub legacy_journal: Option<PathBuf>,
+    /// What to tell the user about deprecated settings in use.
+    pub deprecations: Vec<String>,
     /// Timeout of a create request.
     pub create_timeout: Duration,
     /// Timeout of a status query.
@@ -242,6 +260,9 @@ pub enum ConfigError {
     /// A duration flag is not a positive number of seconds.
     #[error("--{0} must be a positive number of seconds, got {1}")]
     BadSeconds(&'static str, f64),
+    /// The store setting cannot be used.
+    #[error(transparent)]
+    BadStore(#[from] BadLocation),
     /// The token file cannot be read.
     #[error("cannot read --http-token-file {0}: {1}")]
     TokenFile(PathBuf, std::io::Error),
@@ -283,19 +304,18 @@ impl Config {
                 ..RetryPolicy::default()
             },
             output_dir: cli.output_dir.unwrap_or_else(default_output_dir),
+            create_timeout: seconds("create-timeout", cli.create_timeout)?,
         };
-        let journal_path = match cli.journal.as_deref() {
-            Some("off") => None,
-            Some(path) => Some(PathBuf::from(path)),
-            None => default_journal(),
-        };
+        let (store, legacy_journal, deprecations) = store_settings(cli.store, cli.journal)?;
         Ok(Self {
             api_key: env("COMETAPI_KEY").as_deref().and_then(ApiKey::new),
             base_url,
             simulate: cli.simulate,
             allowed_roots: AllowedRoots::new(dirs),
             jobs,
-            journal_path,
+            store,
+            legacy_journal,
+            deprecations,
             create_timeout: seconds("create-timeout", cli.create_timeout)?,
             query_timeout: seconds("query-timeout", cli.query_timeout)?,
             max_calls_per_session: cli.max_calls_per_session.max(1),
@@ -373,9 +393,39 @@ fn default_output_dir() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("kling-omni-mcp-videos"))
 }
 
-/// `tasks.jsonl` in the per-user data directory.
-fn default_journal() -> Option<PathBuf> {
-    project_dirs().map(|dirs| dirs.data_dir().join("tasks.jsonl"))
+/// The store, the journal to import, and deprecation notes, from `--store` and the
+/// deprecated `--journal`.
+fn store_settings(
+    store: Option<String>,
+    journal: Option<String>,
+) -> Result<(StoreLocation, Option<PathBuf>, Vec<String>), ConfigError> {
+    let data_dir = project_dirs().map(|dirs| dirs.data_dir().to_path_buf());
+    let mut deprecations = Vec::new();
+    let journal = journal
+        .map(|j| j.trim().to_owned())
+        .filter(|j| !j.is_empty());
+    let journal_off = journal
+        .as_deref()
+        .is_some_and(|j| j.eq_ignore_ascii_case("off"));
+    let legacy_journal = match &journal {
+        Some(_) if journal_off => {
+            deprecations.push("KLING_MCP_JOURNAL/--journal off is deprecated: set KLING_MCP_STORE=off (or --store off) instead".to_owned());
+            None
+        }
+        Some(path) => {
+            deprecations.push(format!("KLING_MCP_JOURNAL/--journal is deprecated: the journal {path} is imported into the task store once; set KLING_MCP_STORE (or --store) to choose the store and drop the journal setting"));
+            Some(PathBuf::from(path))
+        }
+        None => data_dir.as_ref().map(|dir| dir.join("tasks.jsonl")),
+    };
+    let store = match store {
+        Some(value) => StoreLocation::parse(&value)?,
+        None if journal_off => StoreLocation::Memory,
+        None => data_dir.map_or(StoreLocation::Memory, |dir| {
+            StoreLocation::Sqlite(dir.join("tasks.sqlite3"))
+        }),
+    };
+    Ok((store, legacy_journal, deprecations))
 }
 
 fn project_dirs() -> Option<directories::ProjectDirs> {

@@ -47,14 +47,28 @@ fn durations_and_paths_come_from_flags() {
     assert_eq!(config.jobs.schedule.min, Duration::from_millis(50));
     assert_eq!(config.jobs.retry.base, Duration::from_millis(10));
     assert_eq!(config.jobs.output_dir, PathBuf::from("/tmp/out"));
-    assert!(config.journal_path.is_none());
+    assert_eq!(
+        config.store.kind(),
+        "memory",
+        "--journal off still means memory only"
+    );
+    assert_eq!(config.deprecations.len(), 1);
+    assert!(config.legacy_journal.is_none());
     let err = Config::new(cli(&["--max-wait=-1"]), |_| None).unwrap_err();
     assert_eq!(
         err.to_string(),
         "--max-wait must be a positive number of seconds, got -1"
     );
     let defaults = Config::new(cli(&[]), |_| None).unwrap();
-    assert!(defaults.journal_path.unwrap().ends_with("tasks.jsonl"));
+    assert!(
+        defaults
+            .store
+            .sqlite_path()
+            .unwrap()
+            .ends_with("tasks.sqlite3")
+    );
+    assert!(defaults.legacy_journal.unwrap().ends_with("tasks.jsonl"));
+    assert!(defaults.deprecations.is_empty());
     assert_eq!(defaults.create_timeout, Duration::from_secs(60));
 }
 
@@ -86,4 +100,28 @@ fn allowed_dirs_come_from_flags_and_the_environment() {
         b.path().canonicalize().unwrap(),
     ];
     assert_eq!(config.allowed_roots.dirs(), expected);
+}
+
+#[test]
+fn the_store_takes_every_documented_form_and_a_journal_is_imported() {
+    let store = |args: &[&str]| Config::new(cli(args), |_| None).map(|c| c.store.to_string());
+    assert_eq!(store(&["--store", "off"]).unwrap(), "memory only");
+    assert_eq!(store(&["--store", "/d/t.db"]).unwrap(), "sqlite:/d/t.db");
+    assert_eq!(store(&["--store", "sqlite:t.db"]).unwrap(), "sqlite:t.db");
+    assert_eq!(
+        store(&["--store", "postgresql://u:pw@h:5433/k"]).unwrap(),
+        "postgres://u@h:5433/k"
+    );
+    let err = store(&["--store", "mysql://h/k"]).unwrap_err().to_string();
+    assert!(err.contains("--store"), "{err}");
+    let config = Config::new(
+        cli(&["--journal", "/old/tasks.jsonl", "--store", "off"]),
+        |_| None,
+    )
+    .unwrap();
+    assert_eq!(
+        config.legacy_journal.unwrap(),
+        PathBuf::from("/old/tasks.jsonl")
+    );
+    assert!(config.deprecations[0].contains("KLING_MCP_STORE"));
 }

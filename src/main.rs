@@ -7,9 +7,10 @@ use clap::Parser;
 use kling_omni_mcp::cli::{self, Command, Exit};
 use kling_omni_mcp::comet::{self, ApiKey};
 use kling_omni_mcp::config::{Cli, Config};
-use kling_omni_mcp::jobs::{Jobs, Journal};
+use kling_omni_mcp::jobs::Jobs;
 use kling_omni_mcp::server::{KlingServer, ServerOptions, serve_http};
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
+use kling_omni_mcp::store::{Store, import_journal};
 use rmcp::ServiceExt;
 use tracing_subscriber::EnvFilter;
 
@@ -67,16 +68,26 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
         "kling-omni-mcp starting"
     );
     let client = comet::Client::new(config.client_options(base_url, api_key))?;
-    let journal = match &config.journal_path {
-        Some(path) => Journal::open(path),
-        None => Journal::in_memory(),
-    };
+    let store = open_store(&config).await?;
     tracing::info!(
-        journal = %journal.path().map_or("(memory only)".into(), |p| p.display().to_string()),
+        store = %store.location(),
         output_dir = %config.jobs.output_dir.display(),
-        "task journal and downloads"
+        "task store and downloads"
     );
-    let jobs = Jobs::new(client, config.jobs.clone(), journal);
+    let jobs = Jobs::new(client, config.jobs.clone(), store.clone());
+    // Settle what a crashed process left behind, without delaying the start.
+    let recovering = jobs.clone();
+    tokio::spawn(async move {
+        let resolved = recovering.recover_stale().await;
+        if resolved > 0 {
+            tracing::info!(
+                resolved,
+                "resolved submits interrupted by a stopped process"
+            );
+        }
+        let day_ago = kling_omni_mcp::store::now_ms() - 24 * 3600 * 1000;
+        let _ = recovering.store().prune_polls(day_ago).await;
+    });
     if let Some(command) = command {
         return Ok(cli::run(command, &config, jobs).await.into());
     }
@@ -98,6 +109,37 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
         .context("MCP initialize")?;
     service.waiting().await.context("MCP session")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Opens the task store (refusing a damaged or newer one, with the fix), and imports the
+/// journal of earlier versions once.
+async fn open_store(config: &Config) -> anyhow::Result<Store> {
+    for note in &config.deprecations {
+        tracing::warn!("{note}");
+    }
+    let store = match Store::open(config.store.clone()).await {
+        Ok(store) => store,
+        Err(err) => {
+            let fix = kling_omni_mcp::jobs::Error::Store(err);
+            anyhow::bail!("{fix} (fix: {})", fix.fix());
+        }
+    };
+    if let Some(journal) = config.legacy_journal.as_deref().filter(|p| p.is_file()) {
+        match import_journal(&store, journal).await {
+            Ok(report) => tracing::info!(
+                journal = %journal.display(),
+                read = report.read,
+                added = report.added,
+                skipped_lines = report.skipped_lines,
+                renamed_to = ?report.renamed_to,
+                "imported the task journal of an earlier version into the task store"
+            ),
+            Err(err) => {
+                tracing::error!(%err, journal = %journal.display(), "cannot import the task journal now; it is left in place and tried again at the next start")
+            }
+        }
+    }
+    Ok(store)
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -91,21 +91,33 @@ pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
         "set KLING_MCP_OUTPUT_DIR or --output-dir to a writable directory",
         Exit::AuthOrConfig,
     );
-    match jobs.journal().path() {
-        Some(path) => {
-            let dir = path.parent().unwrap_or(Path::new("."));
+    let store = jobs.store();
+    match store.health().await {
+        Ok(health) => {
             check(
-                writable(dir),
-                format!("journal {} is writable", path.display()),
-                "set KLING_MCP_JOURNAL to a writable file, or off",
+                true,
+                format!(
+                    "task store {} is reachable ({} task(s), schema version {} of {})",
+                    store.location(),
+                    health.tasks,
+                    health.schema_version,
+                    health.supported_version
+                ),
+                "",
+                Exit::Ok,
+            );
+            check(
+                health.writable,
+                format!("task store {} is writable", store.location()),
+                "give this user write access to the store (a SQLite file and its directory, or INSERT/UPDATE on PostgreSQL), or set KLING_MCP_STORE elsewhere",
                 Exit::AuthOrConfig,
             );
         }
-        None => check(
-            true,
-            "journal: off (tasks are kept in memory only)".into(),
-            "",
-            Exit::Ok,
+        Err(err) => check(
+            false,
+            format!("task store: {err}"),
+            &jobs::Error::Store(err).fix(),
+            Exit::AuthOrConfig,
         ),
     }
     worst

@@ -70,7 +70,7 @@ pub async fn run(command: Command, config: &Config, jobs: Jobs) -> Exit {
     match command {
         Command::Generate(args) => tasks::generate(args, &jobs).await,
         Command::Status(args) => tasks::status(args, &jobs).await,
-        Command::List(args) => tasks::list(&args, &jobs),
+        Command::List(args) => tasks::list(&args, &jobs).await,
         Command::Doctor => doctor::run(config, &jobs).await,
         Command::Config { client } => client_config::print(client),
     }

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::Exit;
 use crate::comet::{ErrorKind, Task, TaskStatus};
 use crate::jobs::{self, DownloadedFile};
+use crate::store::StoreError;
 
 /// A task as `--json` prints it.
 #[derive(Debug, Serialize)]
@@ -107,6 +108,9 @@ pub(super) fn fail(err: &jobs::Error) -> Exit {
 pub(super) fn exit_for(err: &jobs::Error) -> Exit {
     match err {
         jobs::Error::SubmitUncertain { .. } => Exit::Upstream,
+        jobs::Error::Store(err) if err.retryable() => Exit::Upstream,
+        jobs::Error::Store(StoreError::ExternalIdTaken { .. }) => Exit::BadInput,
+        jobs::Error::Store(_) => Exit::AuthOrConfig,
         jobs::Error::Comet(inner) => match inner.kind() {
             ErrorKind::InvalidRequest | ErrorKind::ContentRejected | ErrorKind::NotFound => {
                 Exit::BadInput

@@ -16,7 +16,7 @@ use super::Exit;
 use super::output::{WaitDisplay, exit_for, exit_for_task, fail, print_task};
 use super::request::{build_request, refuse};
 use crate::comet::{Task, TaskStatus};
-use crate::jobs::{self, DownloadedFile, Jobs, WaitEnd};
+use crate::jobs::{self, DownloadedFile, Jobs, StoredStatus, WaitEnd};
 
 /// `generate` arguments.
 #[derive(Debug, Args)]
@@ -83,9 +83,9 @@ pub struct FollowArgs {
 /// `list` arguments.
 #[derive(Debug, Args)]
 pub struct ListArgs {
-    /// Only tasks with this status (submitted, processing, succeed, failed, submit_uncertain, …).
-    #[arg(long)]
-    pub status: Option<String>,
+    /// Only tasks with this status.
+    #[arg(long, value_parser = parse_status)]
+    pub status: Option<StoredStatus>,
     /// How many, newest first.
     #[arg(long, default_value_t = 20)]
     pub limit: usize,
@@ -138,8 +138,11 @@ pub(super) async fn status(args: StatusArgs, jobs: &Jobs) -> Exit {
     follow(jobs, task, &args.follow).await
 }
 
-pub(super) fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
-    let records = jobs.list(args.status.as_deref(), args.limit.max(1));
+pub(super) async fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
+    let records = match jobs.list(args.status, args.limit.max(1)).await {
+        Ok(records) => records,
+        Err(err) => return fail(&err),
+    };
     if args.json {
         println!(
             "{}",
@@ -148,13 +151,7 @@ pub(super) fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
         return Exit::Ok;
     }
     if records.is_empty() {
-        println!(
-            "no tasks yet{}",
-            jobs.journal()
-                .path()
-                .map(|p| format!(" (journal: {})", p.display()))
-                .unwrap_or_default()
-        );
+        println!("no tasks yet (task store: {})", jobs.store().location());
         return Exit::Ok;
     }
     println!("{:<20} {:<17} {:<9} PROMPT", "TASK", "STATUS", "MODE");
@@ -166,11 +163,19 @@ pub(super) fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
         let prompt: String = record.prompt_head.chars().take(50).collect();
         println!(
             "{id:<20} {:<17} {:<9} {prompt}",
-            record.status,
+            record.status.as_str(),
             record.mode.split('_').next().unwrap_or_default()
         );
     }
     Exit::Ok
+}
+
+/// Reads a `--status` value.
+fn parse_status(value: &str) -> Result<StoredStatus, String> {
+    StoredStatus::parse(value.trim().to_ascii_lowercase().as_str()).ok_or_else(|| {
+        let names: Vec<&str> = StoredStatus::ALL.iter().map(|s| s.as_str()).collect();
+        format!("expected one of {}", names.join(", "))
+    })
 }
 
 /// Waits (when asked) with a progress display, downloads (when asked), prints the result.

@@ -30,9 +30,26 @@ impl ApiKey {
         format!("{head}…{tail}")
     }
 
-    /// A short, non-reversible id of the key (64-bit `SipHash`, hex), to tell keys apart in the
-    /// journal without storing them.
+    /// A stable, non-reversible id of the key, to tell keys apart in the task store without
+    /// storing them: HMAC-SHA256 under a fixed, product-specific key, first 128 bits in hex.
+    /// The same key gives the same id on every machine and release (the store outlives both).
     pub fn fingerprint(&self) -> String {
+        use hmac::{KeyInit, Mac};
+        let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(FINGERPRINT_KEY) else {
+            return String::new();
+        };
+        mac.update(self.0.expose_secret().as_bytes());
+        let digest = mac.finalize().into_bytes();
+        digest
+            .iter()
+            .take(16)
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
+    }
+
+    /// The id earlier versions stored (64-bit `SipHash`, not stable across Rust releases),
+    /// used only to adopt the tasks they recorded.
+    pub fn legacy_fingerprint(&self) -> String {
         use std::hash::{Hash, Hasher};
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         self.0.expose_secret().hash(&mut hasher);
@@ -44,6 +61,10 @@ impl ApiKey {
         format!("Bearer {}", self.0.expose_secret())
     }
 }
+
+/// The HMAC key of [`ApiKey::fingerprint`]: domain separation, not a secret (a CometAPI key
+/// has far too much entropy to be guessed from its fingerprint).
+const FINGERPRINT_KEY: &[u8] = b"kling-omni-mcp/owner-fingerprint/v1";
 
 impl fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -76,6 +97,19 @@ mod tests {
         assert!(ApiKey::new("").is_none());
         assert!(ApiKey::new("  \n").is_none());
         assert_eq!(ApiKey::new(" sk-x ").unwrap().bearer(), "Bearer sk-x");
+    }
+
+    #[test]
+    fn fingerprints_are_stable_hmac_sha256() {
+        let key = ApiKey::new("sk-live-1234567890abcdef").unwrap();
+        // Pinned: stored fingerprints must never change between releases.
+        assert_eq!(key.fingerprint(), "de08bb7a9483c3a7ab0a1dca9a5f1d9d");
+        assert_eq!(key.fingerprint().len(), 32);
+        assert_ne!(
+            key.fingerprint(),
+            ApiKey::new("sk-other").unwrap().fingerprint()
+        );
+        assert_eq!(key.legacy_fingerprint().len(), 16);
     }
 
     #[test]

@@ -1,11 +1,11 @@
-//! The job lifecycle, shared by the MCP tools and the CLI: submit (journal first, never a
-//! blind re-send), query (with retries), wait (shared poll loops, progress, cancellation),
-//! download, and the task journal.
+//! The job lifecycle, shared by the MCP tools and the CLI: submit (store first, never a blind
+//! re-send), query (with retries), wait (poll loops shared within a process and, through the
+//! task store, across processes and instances), download, list, and crash recovery.
 
 mod download;
 mod error;
-mod journal;
 mod poller;
+mod recovery;
 mod retry;
 
 use std::path::PathBuf;
@@ -17,11 +17,12 @@ use tokio_util::sync::CancellationToken;
 
 pub use download::DownloadedFile;
 pub use error::Error;
-pub use journal::{Journal, TaskRecord, now_ms};
 pub use poller::{PollSchedule, PollState};
 pub use retry::{RetryPolicy, retry_create, retry_query};
 
 use crate::comet::{self, CreatedTask, Task, ValidRequest};
+use crate::store::NewTask;
+pub use crate::store::{Store, StoredStatus, TaskRecord, now_ms};
 use poller::Pollers;
 use retry::with_retries;
 
@@ -36,6 +37,9 @@ pub struct JobsConfig {
     pub retry: RetryPolicy,
     /// Where downloads go.
     pub output_dir: PathBuf,
+    /// Timeout of one create request; with the retry policy it bounds how long a live
+    /// process can leave a task `submitting`.
+    pub create_timeout: Duration,
 }
 
 impl Default for JobsConfig {
@@ -45,7 +49,17 @@ impl Default for JobsConfig {
             schedule: PollSchedule::default(),
             retry: RetryPolicy::default(),
             output_dir: PathBuf::from("."),
+            create_timeout: Duration::from_secs(60),
         }
+    }
+}
+
+impl JobsConfig {
+    /// How long a submit can take in a live process (every create attempt timing out, plus
+    /// the retry waits); a record `submitting` for longer was left by a process that died.
+    pub fn submit_stale_after(&self) -> Duration {
+        let attempts = u32::try_from(self.retry.max_retries + 1).unwrap_or(u32::MAX);
+        self.create_timeout.saturating_mul(attempts) + self.retry.budget
     }
 }
 
@@ -77,45 +91,68 @@ pub struct Jobs {
     client: comet::Client,
     config: Arc<JobsConfig>,
     pollers: Pollers,
-    journal: Arc<Journal>,
-    /// Fingerprint of a caller-supplied key; `None` for the server's own.
-    owner: Option<String>,
+    store: Store,
+    /// Whose key this is: empty for the server's own, else the caller key's fingerprint.
+    owner: String,
 }
 
 impl Jobs {
-    /// Jobs over `client`, recording into `journal`.
-    pub fn new(client: comet::Client, config: JobsConfig, journal: Journal) -> Self {
-        let pollers = Pollers::new(client.clone(), config.schedule, config.retry);
+    /// Jobs over `client`, recording into `store`.
+    pub fn new(client: comet::Client, config: JobsConfig, store: Store) -> Self {
+        let pollers = Pollers::new(client.clone(), &config, store.clone(), String::new());
         Self {
             client,
             config: Arc::new(config),
             pollers,
-            journal: Arc::new(journal),
-            owner: None,
+            store,
+            owner: String::new(),
         }
     }
 
     /// The same job layer for a caller's own key: its own poll loops (never shared with other
-    /// keys) and its own view of the journal.
+    /// keys) and its own view of the store. Tasks stored under the key's fingerprint from
+    /// earlier versions are adopted in the background.
     pub fn for_key(&self, key: comet::ApiKey) -> Self {
         let client = self.client.with_key(key.clone());
+        let owner = key.fingerprint();
+        let (store, legacy, new) = (self.store.clone(), key.legacy_fingerprint(), owner.clone());
+        tokio::spawn(async move {
+            if let Err(err) = store.adopt_owner(&format!("legacy:{legacy}"), &new).await {
+                tracing::warn!(%err, "cannot adopt the tasks of an earlier version");
+            }
+        });
         Self {
-            pollers: Pollers::new(client.clone(), self.config.schedule, self.config.retry),
+            pollers: Pollers::new(
+                client.clone(),
+                &self.config,
+                self.store.clone(),
+                owner.clone(),
+            ),
             client,
             config: self.config.clone(),
-            journal: self.journal.clone(),
-            owner: Some(key.fingerprint()),
+            store: self.store.clone(),
+            owner,
         }
     }
 
-    /// The tasks of this key, newest first.
-    pub fn list(&self, status: Option<&str>, limit: usize) -> Vec<TaskRecord> {
-        self.journal.list_for(self.owner.as_deref(), status, limit)
+    /// This key's tasks, newest first; stale `submitting` records are resolved first.
+    pub async fn list(
+        &self,
+        status: Option<StoredStatus>,
+        limit: usize,
+    ) -> Result<Vec<TaskRecord>, Error> {
+        self.recover_stale().await;
+        Ok(self.store.list(&self.owner, status, limit).await?)
     }
 
-    /// The task journal.
-    pub fn journal(&self) -> &Journal {
-        &self.journal
+    /// The task store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Where downloads go.
+    pub fn output_dir(&self) -> &std::path::Path {
+        &self.config.output_dir
     }
 
     /// The longest wait a call may ask for.
@@ -123,83 +160,37 @@ impl Jobs {
         self.config.max_wait
     }
 
-    /// Submits a task: journaled first, retried only when no task can have been created, and
-    /// after an ambiguous failure looked up once by its external id (spec §7) instead of sent
-    /// again.
+    /// Submits a task: recorded durably first (a task that cannot be recorded is not bought),
+    /// retried only when no task can have been created, and after an ambiguous failure looked
+    /// up once by its external id (spec §7) instead of sent again.
     pub async fn submit(&self, valid: &ValidRequest) -> Result<CreatedTask, Error> {
         let body = valid.body();
         let external = body.external_task_id.clone().unwrap_or_default();
-        let now = now_ms();
-        self.journal.upsert(
-            TaskRecord {
-                external_task_id: external.clone(),
-                task_id: None,
-                status: "submitting".into(),
-                message: None,
-                mode: valid.mode().as_str().into(),
-                prompt_head: body.prompt.chars().take(120).collect(),
-                model: body.model_name.to_string(),
-                duration: body.duration.map(|d| d.seconds()),
-                aspect_ratio: body.aspect_ratio.map(|a| a.to_string()),
-                video_urls: Vec::new(),
-                local_files: Vec::new(),
-                created_at_ms: now,
-                updated_at_ms: now,
-                owner: self.owner.clone(),
-            },
-            true,
-        );
+        let new = NewTask {
+            external_task_id: external.clone(),
+            owner: self.owner.clone(),
+            mode: valid.mode().as_str().into(),
+            prompt_head: body.prompt.chars().take(120).collect(),
+            model: body.model_name.to_string(),
+            duration: body.duration.map(|d| d.seconds()),
+            aspect_ratio: body.aspect_ratio.map(|a| a.to_string()),
+        };
+        self.store.insert_submitting(&new, now_ms()).await?;
         let result = with_retries(self.config.retry, retry_create, || {
             self.client.create_task(valid)
         })
         .await;
         match result {
             Ok(created) => {
-                self.journal.update(&external, |r| {
-                    r.task_id = Some(created.task_id.clone());
-                    r.status = created.status.as_str().into();
-                });
+                self.note_created(&external, &created.task_id, created.status.into())
+                    .await;
                 Ok(created)
             }
             Err(err) if err.create_may_have_started() => self.recover(&external, err).await,
             Err(err) => {
-                self.journal.update(&external, |r| {
-                    r.status = "submit_failed".into();
-                    r.message = Some(err.to_string());
-                });
+                self.note_outcome(&external, StoredStatus::SubmitFailed, &err.to_string())
+                    .await;
                 Err(Error::Comet(err))
-            }
-        }
-    }
-
-    /// After an ambiguous create failure: one query by external id. Kling accepts either id
-    /// in the query path; whether CometAPI does is unknown, so a miss proves nothing.
-    async fn recover(&self, external: &str, cause: comet::Error) -> Result<CreatedTask, Error> {
-        tracing::warn!(%cause, external, "create outcome unknown; looking the task up by its external id");
-        match self.client.get_task(external).await {
-            Ok(task) if task.external_task_id.as_deref() == Some(external) => {
-                tracing::info!(task_id = %task.task_id, "found the task the failed create started");
-                self.journal.update(external, |r| {
-                    r.task_id = Some(task.task_id.clone());
-                    r.status = task.status.as_str().into();
-                });
-                Ok(CreatedTask {
-                    task_id: task.task_id,
-                    status: task.status,
-                    external_task_id: Some(external.to_owned()),
-                    created_at_ms: task.created_at_ms,
-                    request_id: task.request_id,
-                })
-            }
-            _ => {
-                self.journal.update(external, |r| {
-                    r.status = "submit_uncertain".into();
-                    r.message = Some(cause.to_string());
-                });
-                Err(Error::SubmitUncertain {
-                    external_task_id: external.to_owned(),
-                    cause,
-                })
             }
         }
     }
@@ -215,7 +206,7 @@ impl Jobs {
             self.client.get_task(task_id)
         })
         .await?;
-        self.record(&task);
+        self.record(&task).await;
         Ok(task)
     }
 
@@ -242,7 +233,7 @@ impl Jobs {
                         l.status != task.status || l.progress_percent != task.progress_percent
                     });
                     if changed {
-                        self.record(&task);
+                        self.record(&task).await;
                         if let Some(progress) = progress {
                             let _ = progress.send(task.clone());
                         }
@@ -278,37 +269,40 @@ impl Jobs {
             .await
     }
 
-    /// Downloads a finished task's videos into `dir`.
+    /// Downloads a finished task's videos into `dir`, and records the files in the store.
     pub async fn download_to(
         &self,
         task: &Task,
         dir: &std::path::Path,
     ) -> Result<Vec<DownloadedFile>, Error> {
         let files = download::download_videos(&self.client, task, dir).await?;
-        if let Some(record) = self.journal.find_by_task_id(&task.task_id) {
-            let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
-            self.journal
-                .update(&record.external_task_id, |r| r.local_files = paths);
+        let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
+        if let Err(err) = self
+            .store
+            .set_local_files(&task.task_id, &paths, now_ms())
+            .await
+        {
+            tracing::warn!(%err, task_id = %task.task_id, "downloaded, but cannot record the files in the task store");
         }
         Ok(files)
     }
 
-    /// Records what a query learned in the journal (for tasks it knows).
-    fn record(&self, task: &Task) {
-        let Some(record) = self.journal.find_by_task_id(&task.task_id) else {
-            return;
-        };
-        let status = task.status.as_str();
+    /// Records what a query learned (for tasks the store knows). A store failure is logged,
+    /// not returned: the caller still gets the upstream answer.
+    async fn record(&self, task: &Task) {
         let urls: Vec<String> = task.videos.iter().map(|v| v.url.clone()).collect();
-        if record.status != status
-            || record.video_urls != urls
-            || record.message != task.status_message
-        {
-            self.journal.update(&record.external_task_id, |r| {
-                r.status = status.into();
-                r.message = task.status_message.clone();
-                r.video_urls = urls;
-            });
+        let recorded = self
+            .store
+            .record_status(
+                &task.task_id,
+                task.status.into(),
+                task.status_message.as_deref(),
+                &urls,
+                now_ms(),
+            )
+            .await;
+        if let Err(err) = recorded {
+            tracing::warn!(%err, task_id = %task.task_id, "cannot record the task's status");
         }
     }
 }

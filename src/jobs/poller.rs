@@ -1,5 +1,8 @@
-//! One upstream poll loop per task, shared by everyone waiting on it: a second waiter joins the
-//! running loop instead of starting its own, so concurrent waits cost no extra requests.
+//! One upstream poll loop per task and process, shared by everyone waiting on it in that
+//! process; and, through the task store's poll row, by waiters in other processes and
+//! instances: before each upstream query a loop claims the poll (compare-and-set on the
+//! shared poll count), and a loop that loses reads the winner's answer instead. So N waiters
+//! anywhere cost at most one upstream query per interval.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -7,8 +10,10 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::JobsConfig;
 use super::retry::{RetryPolicy, retry_query, with_retries};
 use crate::comet::{self, Task};
+use crate::store::{Store, now_ms};
 
 /// How often to poll: starts at `min`, grows 1.5x per poll up to `max`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -25,6 +30,16 @@ impl Default for PollSchedule {
             min: Duration::from_secs(3),
             max: Duration::from_secs(15),
         }
+    }
+}
+
+impl PollSchedule {
+    /// The wait after the poll numbered `count` (0 for the first).
+    pub fn interval(&self, count: i64) -> Duration {
+        let exponent = i32::try_from(count.clamp(0, 64)).unwrap_or(64);
+        self.min
+            .mul_f64(1.5f64.powi(exponent))
+            .clamp(self.min, self.max)
     }
 }
 
@@ -47,21 +62,43 @@ pub(super) struct Pollers {
     client: comet::Client,
     schedule: PollSchedule,
     retry: RetryPolicy,
+    store: Store,
+    /// Whose key polls: loops of different keys never share answers.
+    owner: String,
     loops: Arc<Mutex<Loops>>,
 }
 
+/// What a loop does next.
+enum Turn {
+    /// This loop won the poll: query upstream, then wait `interval`.
+    Poll { interval: Duration },
+    /// Another waiter polls; here is its latest answer (if newer than ours) and when to look
+    /// again.
+    Watch {
+        shared: Option<(i64, Task)>,
+        recheck: Duration,
+    },
+}
+
 impl Pollers {
-    /// A registry that polls through `client`.
-    pub(super) fn new(client: comet::Client, schedule: PollSchedule, retry: RetryPolicy) -> Self {
+    /// A registry that polls through `client`, sharing polls through `store`.
+    pub(super) fn new(
+        client: comet::Client,
+        config: &JobsConfig,
+        store: Store,
+        owner: String,
+    ) -> Self {
         Self {
             client,
-            schedule,
-            retry,
+            schedule: config.schedule,
+            retry: config.retry,
+            store,
+            owner,
             loops: Arc::default(),
         }
     }
 
-    /// Watches a task: joins its running loop, or starts one (which polls at once).
+    /// Watches a task: joins its running loop, or starts one.
     pub(super) fn watch(&self, task_id: &str) -> watch::Receiver<PollState> {
         let mut loops = lock(&self.loops);
         if let Some(sender) = loops.get(task_id) {
@@ -75,36 +112,117 @@ impl Pollers {
     }
 
     async fn run(self, task_id: String, sender: Arc<watch::Sender<PollState>>) {
-        let mut interval = self.schedule.min;
+        let mut local_count = 0;
+        let mut seen_at = 0;
         loop {
-            let result =
-                with_retries(self.retry, retry_query, || self.client.get_task(&task_id)).await;
-            let finished = match result {
-                Ok(task) => {
-                    let terminal = task.status.is_terminal();
-                    sender.send_replace(PollState::Task(task));
-                    terminal
+            let pause = match self.next_turn(&task_id, local_count).await {
+                Turn::Poll { interval } => {
+                    local_count += 1;
+                    let result =
+                        with_retries(self.retry, retry_query, || self.client.get_task(&task_id))
+                            .await;
+                    match result {
+                        Ok(task) => {
+                            seen_at = now_ms();
+                            self.share(&task_id, &task, seen_at).await;
+                            let terminal = task.status.is_terminal();
+                            sender.send_replace(PollState::Task(task));
+                            if terminal {
+                                break;
+                            }
+                        }
+                        Err(err) => {
+                            sender.send_replace(PollState::Failed(Arc::new(err)));
+                            break;
+                        }
+                    }
+                    interval
                 }
-                Err(err) => {
-                    sender.send_replace(PollState::Failed(Arc::new(err)));
-                    true
+                Turn::Watch { shared, recheck } => {
+                    if let Some((at, task)) = shared.filter(|(at, _)| *at > seen_at) {
+                        seen_at = at;
+                        let terminal = task.status.is_terminal();
+                        sender.send_replace(PollState::Task(task));
+                        if terminal {
+                            break;
+                        }
+                    }
+                    recheck
                 }
             };
-            if finished {
-                break;
-            }
-            // Sleep the whole interval even if every waiter leaves meanwhile: an agent that
-            // calls again soon joins this loop (and its backoff) instead of starting a new
-            // one that polls at once.
-            tokio::time::sleep(interval).await;
+            // Sleep even if every waiter leaves meanwhile: an agent that calls again soon
+            // joins this loop (and its backoff) instead of starting a new one that polls at once.
+            tokio::time::sleep(pause).await;
             if self.stop_if_unwatched(&task_id, &sender) {
                 return;
             }
-            interval = interval
-                .mul_f64(1.5)
-                .clamp(self.schedule.min, self.schedule.max);
         }
         lock(&self.loops).remove(&task_id);
+    }
+
+    /// Claims the next poll through the store, or learns who has it. When the store fails,
+    /// this loop polls on its own schedule: waiting must not depend on the store.
+    async fn next_turn(&self, task_id: &str, local_count: i64) -> Turn {
+        let own = Turn::Poll {
+            interval: self.schedule.interval(local_count),
+        };
+        let now = now_ms();
+        let row = match self.store.read_poll(task_id, &self.owner).await {
+            Ok(row) => row,
+            Err(err) => {
+                tracing::debug!(%err, "poll sharing unavailable; polling alone");
+                return own;
+            }
+        };
+        let count = row.as_ref().map(|r| r.poll_count);
+        if row.as_ref().is_none_or(|r| r.next_poll_at_ms <= now) {
+            let interval = self.schedule.interval(count.unwrap_or(0));
+            let next_at = now.saturating_add(millis(interval));
+            match self
+                .store
+                .claim_poll(task_id, &self.owner, count, now, next_at)
+                .await
+            {
+                Ok(true) => return Turn::Poll { interval },
+                Ok(false) => {}
+                Err(_) => return own,
+            }
+        }
+        // Someone else polls: read their latest answer, and look again when the next poll is
+        // due (or sooner, to pass their answer on promptly).
+        let row = match self.store.read_poll(task_id, &self.owner).await {
+            Ok(Some(row)) => row,
+            _ => return own,
+        };
+        let shared = row
+            .snapshot
+            .as_deref()
+            .and_then(|json| serde_json::from_str::<Task>(json).ok())
+            .filter(|task| task.task_id == task_id)
+            .map(|task| (row.snapshot_at_ms, task));
+        let until_due = Duration::from_millis(
+            u64::try_from(row.next_poll_at_ms.saturating_sub(now)).unwrap_or(0),
+        );
+        Turn::Watch {
+            shared,
+            recheck: until_due
+                .min(self.schedule.min)
+                .max(Duration::from_millis(10)),
+        }
+    }
+
+    /// Hands this loop's answer to waiters elsewhere.
+    async fn share(&self, task_id: &str, task: &Task, at: i64) {
+        let Ok(json) = serde_json::to_string(task) else {
+            return;
+        };
+        if let Err(err) = self
+            .store
+            .put_snapshot(task_id, &self.owner, &json, at)
+            .await
+        {
+            tracing::debug!(%err, "cannot share the poll's answer");
+        }
     }
 
     /// Ends the loop when nobody waits any more. Checked under the registry lock, so a waiter
@@ -119,8 +237,26 @@ impl Pollers {
     }
 }
 
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
 fn lock(loops: &Mutex<Loops>) -> MutexGuard<'_, Loops> {
     loops
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intervals_grow_one_and_a_half_times_up_to_the_cap() {
+        let schedule = PollSchedule::default();
+        let secs: Vec<f64> = (0..6).map(|n| schedule.interval(n).as_secs_f64()).collect();
+        assert_eq!(secs, [3.0, 4.5, 6.75, 10.125, 15.0, 15.0]);
+        assert_eq!(schedule.interval(-5), schedule.min);
+        assert_eq!(schedule.interval(i64::MAX), schedule.max);
+    }
 }

@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::args::ArgumentError;
 use crate::comet::{self, ErrorKind};
 use crate::jobs;
+use crate::store::StoreError;
 
 /// The `_meta` key under which error details travel.
 pub const ERROR_META_KEY: &str = "kling-omni-mcp/error";
@@ -101,6 +102,16 @@ impl ToolFailure {
     pub(crate) fn from_jobs(err: &jobs::Error) -> Self {
         match err {
             jobs::Error::Comet(inner) => Self::from_comet(inner),
+            jobs::Error::Store(store) => {
+                let field = matches!(store, StoreError::ExternalIdTaken { .. })
+                    .then(|| "external_task_id".to_owned());
+                Self::bare(
+                    ErrorKind::InvalidRequest,
+                    format!("{err}. Fix: {}", err.fix()),
+                    field,
+                )
+                .with_kind(err.kind(), err.retryable())
+            }
             jobs::Error::SubmitUncertain {
                 external_task_id,
                 cause,

@@ -21,10 +21,11 @@ const MAX_INLINE_VIDEO_BYTES: u64 = 25 * 1024 * 1024;
 const PROMPT_NAME: &str = "make_video";
 
 impl KlingServer {
-    /// Downloaded videos known to the journal that still exist on disk, newest first.
-    pub(super) fn video_resources(&self) -> ListResourcesResult {
+    /// Downloaded videos known to the task store that still exist on disk, newest first.
+    pub(super) async fn video_resources(&self) -> ListResourcesResult {
         let resources = self
             .downloaded_files()
+            .await
             .into_iter()
             .filter_map(|(path, task)| {
                 let size = std::fs::metadata(&path).ok()?.len();
@@ -39,20 +40,25 @@ impl KlingServer {
         ListResourcesResult::with_all_items(resources)
     }
 
-    /// The bytes of a downloaded video. Only files this server downloaded can be read.
-    pub(super) fn read_video(
+    /// The bytes of a downloaded video. Only files the task store lists as downloaded can be
+    /// read, and only regular files inside the output directory: a record (which another
+    /// process may have written) is not trusted to name a safe path.
+    pub(super) async fn read_video(
         &self,
         request: &ReadResourceRequestParams,
     ) -> Result<ReadResourceResult, ErrorData> {
         let known = self
             .downloaded_files()
+            .await
             .into_iter()
             .map(|(path, _)| path)
             .find(|path| file_uri(path).as_deref() == Some(request.uri.as_str()));
         let not_found = || {
             ErrorData::resource_not_found(format!("no downloaded video at {}", request.uri), None)
         };
-        let path = known.ok_or_else(not_found)?;
+        let path = known
+            .filter(|path| self.inside_output_dir(path))
+            .ok_or_else(not_found)?;
         let size = std::fs::metadata(&path).map_err(|_| not_found())?.len();
         if size > MAX_INLINE_VIDEO_BYTES {
             return Err(ErrorData::invalid_params(
@@ -70,9 +76,26 @@ impl KlingServer {
         ]))
     }
 
-    fn downloaded_files(&self) -> Vec<(PathBuf, String)> {
-        self.jobs
-            .list(None, 200)
+    /// Whether `path` resolves to a regular file inside the output directory.
+    fn inside_output_dir(&self, path: &std::path::Path) -> bool {
+        let (Ok(file), Ok(dir)) = (
+            std::fs::canonicalize(path),
+            std::fs::canonicalize(self.jobs.output_dir()),
+        ) else {
+            return false;
+        };
+        file.starts_with(&dir) && std::fs::metadata(&file).is_ok_and(|m| m.is_file())
+    }
+
+    async fn downloaded_files(&self) -> Vec<(PathBuf, String)> {
+        let records = match self.jobs.list(None, 200).await {
+            Ok(records) => records,
+            Err(err) => {
+                tracing::warn!(%err, "cannot list downloaded videos");
+                Vec::new()
+            }
+        };
+        records
             .into_iter()
             .flat_map(|record| {
                 let task = record

@@ -1,4 +1,4 @@
-//! `list_video_tasks`: the task journal, newest first, so an agent can recover task ids after
+//! `list_video_tasks`: the task store, newest first, so an agent can recover task ids after
 //! a restart or a lost context.
 
 use rmcp::model::CallToolResult;
@@ -10,7 +10,7 @@ use super::args::{ArgumentError, ToolArgs, ToolInput, parse_arguments};
 use super::errors::ToolFailure;
 use super::schema::{input_schema, output_schema};
 use super::{KlingServer, structured_result};
-use crate::jobs::TaskRecord;
+use crate::jobs::{StoredStatus, TaskRecord};
 
 /// Arguments of `list_video_tasks`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -37,20 +37,9 @@ impl ToolInput for ListVideoTasksArgs {
 pub struct ListVideoTasksOutput {
     /// Tasks, newest first.
     pub tasks: Vec<TaskRecord>,
-    /// Where the journal is kept (absent when it is in memory only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub journal: Option<String>,
+    /// Where the task store is (`sqlite:PATH`, `postgres://user@host/db` or `memory only`).
+    pub store: String,
 }
-
-const STATUSES: &[&str] = &[
-    "submitted",
-    "processing",
-    "succeed",
-    "failed",
-    "submitting",
-    "submit_uncertain",
-    "submit_failed",
-];
 
 #[tool_router(router = list_video_tasks_router, vis = "pub(super)")]
 impl KlingServer {
@@ -79,33 +68,43 @@ impl KlingServer {
                 return Ok(ToolFailure::from_arguments(err, "list_video_tasks").into_result());
             }
         };
-        let status = args
+        let status = match args
             .status
             .as_deref()
             .map(str::trim)
-            .filter(|s| !s.is_empty());
-        if let Some(status) = status.filter(|s| !STATUSES.contains(s)) {
-            let err = ArgumentError {
-                field: Some("status".into()),
-                reason: format!(
-                    "unknown status `{status}`, expected one of {}",
-                    STATUSES.join(", ")
-                ),
-            };
-            return Ok(ToolFailure::from_arguments(err, "list_video_tasks").into_result());
-        }
+            .filter(|s| !s.is_empty())
+        {
+            None => None,
+            Some(text) => match StoredStatus::parse(&text.to_ascii_lowercase()) {
+                Some(status) => Some(status),
+                None => {
+                    let names: Vec<&str> = StoredStatus::ALL.iter().map(|s| s.as_str()).collect();
+                    let err = ArgumentError {
+                        field: Some("status".into()),
+                        reason: format!(
+                            "unknown status `{text}`, expected one of {}",
+                            names.join(", ")
+                        ),
+                    };
+                    return Ok(ToolFailure::from_arguments(err, "list_video_tasks").into_result());
+                }
+            },
+        };
         let limit = args.limit.unwrap_or(20).clamp(1, 100) as usize;
-        let journal = self.jobs.journal();
+        let tasks = match self.jobs.list(status, limit).await {
+            Ok(tasks) => tasks,
+            Err(err) => return Ok(ToolFailure::from_jobs(&err).into_result()),
+        };
         let output = ListVideoTasksOutput {
-            tasks: self.jobs.list(status, limit),
-            journal: journal.path().map(|p| p.display().to_string()),
+            tasks,
+            store: self.jobs.store().location().to_string(),
         };
         let mut summary = format!("{} task(s), newest first.", output.tasks.len());
         for task in &output.tasks {
             summary.push_str(&format!(
                 "\n- {} [{}] {}",
                 task.task_id.as_deref().unwrap_or(&task.external_task_id),
-                task.status,
+                task.status.as_str(),
                 task.prompt_head.chars().take(60).collect::<String>()
             ));
         }

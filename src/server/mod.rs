@@ -264,7 +264,7 @@ impl ServerHandler for KlingServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, rmcp::ErrorData> {
         let keyed = self.for_caller(&context).map_err(|f| f.into_error_data())?;
-        Ok(keyed.as_ref().unwrap_or(self).video_resources())
+        Ok(keyed.as_ref().unwrap_or(self).video_resources().await)
     }
 
     async fn read_resource(
@@ -277,6 +277,7 @@ impl ServerHandler for KlingServer {
             .as_ref()
             .unwrap_or(self)
             .read_video(&request)
+            .await
             .map(Into::into)
     }
 

@@ -22,7 +22,7 @@ use serde::Serialize;
 
 pub use error::StoreError;
 pub use import::{ImportReport, import_journal};
-pub use location::StoreLocation;
+pub use location::{BadLocation, StoreLocation};
 pub use status::StoredStatus;
 
 use postgres::PostgresStore;

@@ -87,7 +87,7 @@ fn command(
     command
         .env("KLING_MCP_POLL_MIN", "0.02")
         .env("KLING_MCP_RETRY_BASE_MS", "5")
-        .env("KLING_MCP_JOURNAL", journal)
+        .env("KLING_MCP_STORE", journal)
         .env("KLING_MCP_OUTPUT_DIR", journal.with_file_name("videos"))
         .env_remove("RUST_LOG")
         .stdin(std::process::Stdio::null())
@@ -119,7 +119,7 @@ async fn run(mut command: tokio::process::Command, args: &[&str]) -> Run {
 #[tokio::test]
 async fn generate_waits_downloads_and_prints_json() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("tasks.jsonl");
+    let journal = dir.path().join("tasks.sqlite3");
     let out = dir.path().join("out");
     let result = run(
         command(None, &journal),
@@ -159,7 +159,7 @@ async fn generate_waits_downloads_and_prints_json() {
 #[tokio::test]
 async fn bad_input_exits_2_with_the_flag_and_the_fix_on_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("tasks.jsonl");
+    let journal = dir.path().join("tasks.sqlite3");
     for (args, needle) in [
         (
             vec!["generate", "--prompt", "x", "--aspect-ratio", "4:3"],
@@ -201,7 +201,7 @@ async fn status_follows_a_task_and_failed_jobs_exit_1() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("tasks.jsonl");
+    let journal = dir.path().join("tasks.sqlite3");
     let submitted = run(
         command(Some(&sim), &journal),
         &[
@@ -229,7 +229,7 @@ async fn status_follows_a_task_and_failed_jobs_exit_1() {
 #[tokio::test]
 async fn doctor_tells_a_refused_key_from_an_unreachable_server() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("tasks.jsonl");
+    let journal = dir.path().join("tasks.sqlite3");
     let healthy = run(command(None, &journal), &["doctor"]).await;
     assert_eq!(healthy.code, 0, "{}", healthy.stdout);
     assert!(!healthy.stdout.contains('✘'), "{}", healthy.stdout);
@@ -267,7 +267,7 @@ async fn doctor_tells_a_refused_key_from_an_unreachable_server() {
     unreachable
         .env("COMETAPI_BASE_URL", format!("http://127.0.0.1:{port}"))
         .env("COMETAPI_KEY", "sk-whatever-1234")
-        .env("KLING_MCP_JOURNAL", &journal)
+        .env("KLING_MCP_STORE", &journal)
         .env("KLING_MCP_RETRY_BASE_MS", "5");
     let result = run(unreachable, &["doctor"]).await;
     assert_eq!(result.code, 4, "{}", result.stdout);
@@ -310,7 +310,7 @@ async fn config_prints_a_block_for_every_client() {
 #[tokio::test]
 async fn ctrl_c_stops_waiting_but_not_the_job() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("tasks.jsonl");
+    let journal = dir.path().join("tasks.sqlite3");
     let mut child = command(None, &journal)
         .args([
             "generate",
@@ -357,9 +357,9 @@ async fn ctrl_c_stops_waiting_but_not_the_job() {
 #[tokio::test]
 async fn a_terminal_gets_a_spinner() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("tasks.jsonl");
+    let journal = dir.path().join("tasks.sqlite3");
     let inner = format!(
-        "KLING_MCP_POLL_MIN=0.3 KLING_MCP_JOURNAL={} {BIN} generate --simulate --prompt 'a cat [sim:polls=4]' --aspect-ratio 1:1 --wait",
+        "KLING_MCP_POLL_MIN=0.3 KLING_MCP_STORE={} {BIN} generate --simulate --prompt 'a cat [sim:polls=4]' --aspect-ratio 1:1 --wait",
         journal.display()
     );
     let output = tokio::process::Command::new("script")

@@ -48,7 +48,7 @@ impl HttpServer {
             .env("KLING_MCP_HTTP_TOKEN", TOKEN)
             .env("KLING_MCP_POLL_MIN", "0.02")
             .env("KLING_MCP_RETRY_BASE_MS", "5")
-            .env("KLING_MCP_JOURNAL", data.path().join("tasks.jsonl"))
+            .env("KLING_MCP_STORE", data.path().join("tasks.sqlite3"))
             .env("KLING_MCP_OUTPUT_DIR", data.path().join("videos"))
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
@@ -276,7 +276,7 @@ async fn limits_answer_clearly_and_the_server_stays_up() {
 #[tokio::test]
 async fn a_public_address_without_a_token_is_refused_at_start() {
     let output = tokio::process::Command::new(BIN)
-        .args(["--http", "0.0.0.0:0", "--journal", "off"])
+        .args(["--http", "0.0.0.0:0", "--store", "off"])
         .env_remove("KLING_MCP_HTTP_TOKEN")
         .stdin(Stdio::null())
         .output()
@@ -414,7 +414,10 @@ async fn callers_may_bring_their_own_key_only_when_allowed() {
     assert_eq!(structured(&listed)["tasks"].as_array().unwrap().len(), 1);
     let shared = server.client().await;
     let listed = call(&shared, "list_video_tasks", json!({})).await;
-    assert!(structured(&listed)["tasks"].as_array().unwrap().is_empty());
+    assert!(
+        structured(&listed)["tasks"].as_array().unwrap().is_empty(),
+        "{listed:?}"
+    );
     // The server's own key is refused by this (simulated) account, so it is not used above.
     let refused = call(
         &shared,

@@ -53,6 +53,7 @@ async fn stdout_is_only_json_rpc_even_with_debug_logs() {
         .env("COMETAPI_KEY", MARKER_KEY)
         .env("COMETAPI_BASE_URL", sim.url().as_str())
         .env("RUST_LOG", "trace")
+        .env("KLING_MCP_STORE", "off")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -129,10 +129,10 @@ impl Harness {
             .args(&setup.args)
             .env_remove("COMETAPI_KEY")
             .env("RUST_LOG", "debug")
-            // Fast polling and retries, and a private journal and output directory.
+            // Fast polling and retries, and a private task store and output directory.
             .env("KLING_MCP_POLL_MIN", "0.02")
             .env("KLING_MCP_RETRY_BASE_MS", "5")
-            .env("KLING_MCP_JOURNAL", data.path().join("tasks.jsonl"))
+            .env("KLING_MCP_STORE", data.path().join("tasks.sqlite3"))
             .env("KLING_MCP_OUTPUT_DIR", data.path().join("videos"));
         let base = setup
             .base_url

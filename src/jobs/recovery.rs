@@ -1,0 +1,120 @@
+//! Settling submits whose outcome is unknown: right after an ambiguous create failure, and
+//! later for records a dead process left `submitting`. Either way: one lookup by the external
+//! id, then the found task or `submit_uncertain` — never a second create.
+
+use super::{Error, Jobs, now_ms};
+use crate::comet::{self, CreatedTask};
+use crate::store::{StoredStatus, TaskRecord};
+
+impl Jobs {
+    /// After an ambiguous create failure: one query by external id. Kling accepts either id
+    /// in the query path; whether CometAPI does is unknown, so a miss proves nothing.
+    pub(super) async fn recover(
+        &self,
+        external: &str,
+        cause: comet::Error,
+    ) -> Result<CreatedTask, Error> {
+        tracing::warn!(%cause, external, "create outcome unknown; looking the task up by its external id");
+        match self.client.get_task(external).await {
+            Ok(task) if task.external_task_id.as_deref() == Some(external) => {
+                tracing::info!(task_id = %task.task_id, "found the task the failed create started");
+                self.note_created(external, &task.task_id, task.status.into())
+                    .await;
+                Ok(CreatedTask {
+                    task_id: task.task_id,
+                    status: task.status,
+                    external_task_id: Some(external.to_owned()),
+                    created_at_ms: task.created_at_ms,
+                    request_id: task.request_id,
+                })
+            }
+            _ => {
+                self.note_outcome(external, StoredStatus::SubmitUncertain, &cause.to_string())
+                    .await;
+                Err(Error::SubmitUncertain {
+                    external_task_id: external.to_owned(),
+                    cause,
+                })
+            }
+        }
+    }
+
+    /// Resolves this key's records left `submitting` by a process that died (older than the
+    /// longest a live submit can take). Racing processes each take different records. Returns
+    /// how many were resolved; store or network trouble leaves records for the next try.
+    pub async fn recover_stale(&self) -> usize {
+        let stale_after =
+            i64::try_from(self.config.submit_stale_after().as_millis()).unwrap_or(i64::MAX);
+        let before = now_ms().saturating_sub(stale_after);
+        let stale = match self.store.stale_submitting(&self.owner, before).await {
+            Ok(stale) => stale,
+            Err(err) => {
+                tracing::warn!(%err, "cannot look for interrupted submits");
+                return 0;
+            }
+        };
+        let mut resolved = 0;
+        for record in stale {
+            if matches!(self.store.claim_recovery(&record, now_ms()).await, Ok(true))
+                && self.resolve(&record).await
+            {
+                resolved += 1;
+            }
+        }
+        resolved
+    }
+
+    async fn resolve(&self, record: &TaskRecord) -> bool {
+        let external = record.external_task_id.as_str();
+        tracing::info!(
+            external,
+            "resolving a submit interrupted by a stopped process"
+        );
+        match self.client.get_task(external).await {
+            Ok(task) if task.external_task_id.as_deref() == Some(external) => {
+                self.note_created(external, &task.task_id, task.status.into())
+                    .await;
+                true
+            }
+            Ok(_) => {
+                self.note_outcome(external, StoredStatus::SubmitUncertain, "the process that submitted it stopped before CometAPI answered, and no task with this external id was found").await;
+                true
+            }
+            Err(err) if err.kind() == comet::ErrorKind::NotFound => {
+                let message = format!(
+                    "the process that submitted it stopped before CometAPI answered, and looking the external id up failed: {err}"
+                );
+                self.note_outcome(external, StoredStatus::SubmitUncertain, &message)
+                    .await;
+                true
+            }
+            Err(err) => {
+                tracing::warn!(%err, external, "cannot look the interrupted submit up now; trying again later");
+                false
+            }
+        }
+    }
+
+    /// Binds a task id to its record. The task exists (and is paid for) either way, so a store
+    /// failure here is logged, never returned: the caller must get the id.
+    pub(super) async fn note_created(&self, external: &str, task_id: &str, status: StoredStatus) {
+        if let Err(err) = self
+            .store
+            .set_created(external, task_id, status, now_ms())
+            .await
+        {
+            tracing::error!(%err, external, task_id, "the task was created, but the task store could not record its id");
+        }
+    }
+
+    /// Ends a submit without a task id.
+    pub(super) async fn note_outcome(&self, external: &str, status: StoredStatus, message: &str) {
+        if let Err(err) = self
+            .store
+            .set_submit_outcome(external, status, message, now_ms())
+            .await
+        {
+            tracing::warn!(%err, external, "cannot record the submit's outcome");
+        }
+    }
+}
