@@ -55,11 +55,12 @@ impl Default for JobsConfig {
 }
 
 impl JobsConfig {
-    /// How long a submit can take in a live process (every create attempt timing out, plus
-    /// the retry waits); a record `submitting` for longer was left by a process that died.
+    /// A record `submitting` for longer than one create timeout is taken as left by a process
+    /// that died. A live submit can outlast it (retries after a 429), and is then looked up
+    /// early: harmless, because a lookup never creates anything and the store only moves a
+    /// record forward (the live submit's own answer still binds the task id afterwards).
     pub fn submit_stale_after(&self) -> Duration {
-        let attempts = u32::try_from(self.retry.max_retries + 1).unwrap_or(u32::MAX);
-        self.create_timeout.saturating_mul(attempts) + self.retry.budget
+        self.create_timeout
     }
 }
 

@@ -6,7 +6,8 @@
 //! `[sim:fail]` (the task fails), `[sim:error=1102]` (the create is refused with that Kling
 //! code; also `quota`, `token`, `html`), `[sim:wrapper]` (replies in the older wrapper shape),
 //! `[sim:url_in_fail_reason]` (wrapper success with the URL only in `fail_reason`),
-//! `[sim:polls=N]` (finish on the N-th poll). Tests also script transport faults with
+//! `[sim:polls=N]` (finish on the N-th poll), `[sim:hang]` (the task is created but the reply
+//! never comes). Tests also script transport faults with
 //! [`Simulator::inject`].
 
 mod bodies;
@@ -120,6 +121,7 @@ impl Simulator {
             tasks: Mutex::default(),
             log: Mutex::default(),
             next_id: AtomicU64::new(0),
+            served: tokio::sync::watch::Sender::new(0),
             faults: Mutex::default(),
         });
         let (shutdown, stopped) = oneshot::channel::<()>();
@@ -176,6 +178,40 @@ impl Simulator {
             .count()
     }
 
+    /// The created tasks as (task id, external id), in creation order.
+    pub fn tasks(&self) -> Vec<(String, Option<String>)> {
+        let mut tasks: Vec<_> = lock(&self.state.tasks)
+            .values()
+            .map(|t| (t.created_at_ms, t.id.clone(), t.external_task_id.clone()))
+            .collect();
+        tasks.sort();
+        tasks.into_iter().map(|(_, id, ext)| (id, ext)).collect()
+    }
+
+    /// Waits until `done` holds for the requests received so far: tests synchronise on what
+    /// the simulator served, never on time.
+    pub async fn wait_until(&self, done: impl Fn(&[RecordedRequest]) -> bool) {
+        let mut served = self.state.served.subscribe();
+        loop {
+            if done(&lock(&self.state.log)) {
+                return;
+            }
+            if served.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
+    /// Waits until at least `count` tasks exist.
+    pub async fn wait_for_tasks(&self, count: usize) {
+        let mut served = self.state.served.subscribe();
+        while self.task_count() < count {
+            if served.changed().await.is_err() {
+                return;
+            }
+        }
+    }
+
     /// How many create requests were received.
     pub fn create_count(&self) -> usize {
         lock(&self.state.log)
@@ -193,6 +229,8 @@ struct State {
     tasks: Mutex<HashMap<String, SimTask>>,
     log: Mutex<Vec<RecordedRequest>>,
     next_id: AtomicU64,
+    /// Bumped after each request is logged and each task is created, to wake waiters.
+    served: tokio::sync::watch::Sender<usize>,
     faults: Mutex<Vec<(Endpoint, Fault, u32)>>,
 }
 

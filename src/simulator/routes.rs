@@ -78,6 +78,11 @@ async fn create(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: B
     };
     let reply = bodies::created(&task);
     lock(&state.tasks).insert(id, task);
+    state.served.send_modify(|n| *n += 1);
+    if directive(&prompt, "hang").is_some() {
+        // Created (and billed), but the answer never comes: the caller may die waiting.
+        std::future::pending::<()>().await;
+    }
     if fault == Some(Fault::ServerErrorAfterCreate) {
         return bodies::kling_error(5000, "Internal server error, please try again later");
     }
@@ -235,6 +240,7 @@ fn check_auth(state: &State, headers: &HeaderMap) -> Option<Response> {
 }
 
 fn record(state: &State, method: Method, path: &str, headers: &HeaderMap, body: Option<Value>) {
+    let _wake = Wake(state);
     lock(&state.log).push(RecordedRequest {
         method: method.to_string(),
         path: path.to_owned(),
@@ -276,5 +282,14 @@ mod tests {
         assert_eq!(directive(prompt, "polls").as_deref(), Some("2"));
         assert_eq!(directive(prompt, "wrapper"), None);
         assert_eq!(directive("no directives", "fail"), None);
+    }
+}
+
+/// Wakes the simulator's waiters when dropped (after the log lock is released).
+struct Wake<'a>(&'a State);
+
+impl Drop for Wake<'_> {
+    fn drop(&mut self) {
+        self.0.served.send_modify(|n| *n += 1);
     }
 }

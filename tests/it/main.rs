@@ -19,4 +19,5 @@ mod jobs;
 mod local_images;
 mod long_jobs;
 mod secrets;
+mod store;
 mod tools;

@@ -43,8 +43,10 @@ pub(crate) struct Setup {
     pub(crate) args: Vec<String>,
     /// `file://` URIs the client offers as MCP roots; none means no roots capability.
     pub(crate) roots: Vec<String>,
-    /// Use this data directory (journal, downloads) instead of a fresh one.
+    /// Use this data directory (task store, downloads) instead of a fresh one.
     pub(crate) data: Option<tempfile::TempDir>,
+    /// Extra environment, applied last (e.g. `KLING_MCP_STORE` to share a store).
+    pub(crate) env: Vec<(&'static str, String)>,
 }
 
 /// An MCP client that offers roots when it has some.
@@ -108,6 +110,7 @@ impl Default for Setup {
             args: Vec::new(),
             roots: Vec::new(),
             data: None,
+            env: Vec::new(),
         }
     }
 }
@@ -144,6 +147,7 @@ impl Harness {
         if let Some(key) = setup.key {
             command.env("COMETAPI_KEY", key);
         }
+        command.envs(setup.env.iter().map(|(k, v)| (*k, v.as_str())));
         let (transport, stderr) = TokioChildProcess::builder(command)
             .stderr(Stdio::piped())
             .spawn()
