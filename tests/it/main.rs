@@ -20,4 +20,5 @@ mod local_images;
 mod long_jobs;
 mod secrets;
 mod store;
+mod store_postgres;
 mod tools;

@@ -134,6 +134,52 @@ async fn two_processes_on_one_store_lose_nothing_when_one_is_killed() {
     a.stop().await;
 }
 
+#[tokio::test]
+async fn waiters_in_two_processes_share_one_poll_per_interval() {
+    let sim = Simulator::start(SimConfig {
+        finish_after_polls: u32::MAX,
+        finish_after: Some(std::time::Duration::from_secs(1)),
+        ..SimConfig::default()
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("tasks.sqlite3").display().to_string();
+    let setup = |name: &str| {
+        let mut setup = on_store(&sim, &store, &dir.path().join(name));
+        setup.env.push(("KLING_MCP_POLL_MIN", "0.05".into()));
+        setup
+    };
+    let (a, b) = tokio::join!(Harness::with(setup("a")), Harness::with(setup("b")));
+    let submitted = generate(&a, "a cat".into()).await;
+    assert_ok(&submitted);
+    let task_id = structured(&submitted)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let started = std::time::Instant::now();
+    let wait = json!({"task_id": task_id, "wait_seconds": 30});
+    let (via_a, via_b) = tokio::join!(
+        a.call("get_video_task", wait.clone()),
+        b.call("get_video_task", wait)
+    );
+    for result in [&via_a, &via_b] {
+        assert_eq!(structured(result)["status"], "succeed");
+    }
+    let span = started.elapsed();
+    let allowed = crate::store_postgres::polls_within(span) + 1;
+    let gets = sim.requests_for(&task_id);
+    eprintln!(
+        "two processes, one job of {span:?}: {gets} upstream queries (one schedule: {allowed})"
+    );
+    assert!(
+        gets <= allowed,
+        "{gets} upstream queries; one schedule allows {allowed} in {span:?}"
+    );
+    a.stop().await;
+    b.stop().await;
+}
+
 /// `kill -9` without `unsafe`: the `kill` program.
 fn unsafe_free_kill(pid: i32) -> i32 {
     std::process::Command::new("kill")
