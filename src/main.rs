@@ -135,7 +135,7 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
                 "imported the task journal of an earlier version into the task store"
             ),
             Err(err) => {
-                tracing::error!(%err, journal = %journal.display(), "cannot import the task journal now; it is left in place and tried again at the next start")
+                tracing::error!(%err, journal = %journal.display(), "cannot import the task journal now; it is left in place and tried again at the next start");
             }
         }
     }

@@ -270,6 +270,15 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
+/// Wakes the simulator's waiters when dropped (after the log lock is released).
+struct Wake<'a>(&'a State);
+
+impl Drop for Wake<'_> {
+    fn drop(&mut self) {
+        self.0.served.send_modify(|n| *n += 1);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -282,14 +291,5 @@ mod tests {
         assert_eq!(directive(prompt, "polls").as_deref(), Some("2"));
         assert_eq!(directive(prompt, "wrapper"), None);
         assert_eq!(directive("no directives", "fail"), None);
-    }
-}
-
-/// Wakes the simulator's waiters when dropped (after the log lock is released).
-struct Wake<'a>(&'a State);
-
-impl Drop for Wake<'_> {
-    fn drop(&mut self) {
-        self.0.served.send_modify(|n| *n += 1);
     }
 }

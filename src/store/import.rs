@@ -57,7 +57,7 @@ pub async fn import_journal(store: &Store, path: &Path) -> Result<ImportReport, 
         // Another process finished the same import first.
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
         Err(err) => {
-            tracing::warn!(path = %path.display(), %err, "imported the journal but cannot rename it; it will be read again (harmlessly) next start")
+            tracing::warn!(path = %path.display(), %err, "imported the journal but cannot rename it; it will be read again (harmlessly) next start");
         }
     }
     Ok(report)

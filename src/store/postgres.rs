@@ -24,7 +24,7 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections per instance; calls are one short statement each.
 const POOL_SIZE: usize = 8;
 /// The advisory lock key that serialises migrations ("kling" in ASCII).
-const MIGRATION_LOCK: i64 = 0x6b6c_696e_67;
+const MIGRATION_LOCK: i64 = 0x006b_6c69_6e67;
 
 type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 
