@@ -425,6 +425,9 @@ fn store_settings(
             StoreLocation::Sqlite(dir.join("tasks.sqlite3"))
         }),
     };
+    // Importing into memory would rename the journal for nothing: the next start with a
+    // real store must still find it.
+    let legacy_journal = legacy_journal.filter(|_| !matches!(store, StoreLocation::Memory));
     Ok((store, legacy_journal, deprecations))
 }
 

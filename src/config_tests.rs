@@ -115,7 +115,7 @@ fn the_store_takes_every_documented_form_and_a_journal_is_imported() {
     let err = store(&["--store", "mysql://h/k"]).unwrap_err().to_string();
     assert!(err.contains("--store"), "{err}");
     let config = Config::new(
-        cli(&["--journal", "/old/tasks.jsonl", "--store", "off"]),
+        cli(&["--journal", "/old/tasks.jsonl", "--store", "/s.db"]),
         |_| None,
     )
     .unwrap();
@@ -124,4 +124,13 @@ fn the_store_takes_every_documented_form_and_a_journal_is_imported() {
         PathBuf::from("/old/tasks.jsonl")
     );
     assert!(config.deprecations[0].contains("KLING_MCP_STORE"));
+    let memory = Config::new(
+        cli(&["--journal", "/old/tasks.jsonl", "--store", "off"]),
+        |_| None,
+    )
+    .unwrap();
+    assert!(
+        memory.legacy_journal.is_none(),
+        "never imported into (and renamed for) memory"
+    );
 }

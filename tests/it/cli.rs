@@ -81,14 +81,15 @@ async fn simulate_runs_a_whole_job_without_a_key() {
 /// The binary as a one-shot CLI command, against `sim` (or `--simulate` when `None`).
 fn command(
     sim: Option<&kling_omni_mcp::simulator::Simulator>,
-    journal: &std::path::Path,
+    store_path: &std::path::Path,
 ) -> tokio::process::Command {
     let mut command = tokio::process::Command::new(BIN);
     command
         .env("KLING_MCP_POLL_MIN", "0.02")
         .env("KLING_MCP_RETRY_BASE_MS", "5")
-        .env("KLING_MCP_STORE", journal)
-        .env("KLING_MCP_OUTPUT_DIR", journal.with_file_name("videos"))
+        .env("KLING_MCP_STORE", store_path)
+        .env("KLING_MCP_OUTPUT_DIR", store_path.with_file_name("videos"))
+        .env("XDG_DATA_HOME", store_path.with_file_name("data"))
         .env_remove("RUST_LOG")
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
@@ -119,10 +120,10 @@ async fn run(mut command: tokio::process::Command, args: &[&str]) -> Run {
 #[tokio::test]
 async fn generate_waits_downloads_and_prints_json() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("tasks.sqlite3");
+    let store_path = dir.path().join("tasks.sqlite3");
     let out = dir.path().join("out");
     let result = run(
-        command(None, &journal),
+        command(None, &store_path),
         &[
             "generate",
             "--prompt",
@@ -147,7 +148,7 @@ async fn generate_waits_downloads_and_prints_json() {
         result.stderr
     );
 
-    let listed = run(command(None, &journal), &["list"]).await;
+    let listed = run(command(None, &store_path), &["list"]).await;
     assert_eq!(listed.code, 0);
     assert!(
         listed.stdout.contains("succeed") && listed.stdout.contains("a lighthouse"),
@@ -159,7 +160,7 @@ async fn generate_waits_downloads_and_prints_json() {
 #[tokio::test]
 async fn bad_input_exits_2_with_the_flag_and_the_fix_on_one_line() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("tasks.sqlite3");
+    let store_path = dir.path().join("tasks.sqlite3");
     for (args, needle) in [
         (
             vec!["generate", "--prompt", "x", "--aspect-ratio", "4:3"],
@@ -182,7 +183,7 @@ async fn bad_input_exits_2_with_the_flag_and_the_fix_on_one_line() {
             "`--image 1`",
         ),
     ] {
-        let result = run(command(None, &journal), &args).await;
+        let result = run(command(None, &store_path), &args).await;
         assert_eq!(result.code, 2, "{args:?}: {}", result.stderr);
         assert!(
             result.stderr.contains(needle),
@@ -201,9 +202,9 @@ async fn status_follows_a_task_and_failed_jobs_exit_1() {
     .await
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("tasks.sqlite3");
+    let store_path = dir.path().join("tasks.sqlite3");
     let submitted = run(
-        command(Some(&sim), &journal),
+        command(Some(&sim), &store_path),
         &[
             "generate",
             "--prompt",
@@ -217,7 +218,7 @@ async fn status_follows_a_task_and_failed_jobs_exit_1() {
     assert_eq!(submitted.code, 0, "{}", submitted.stderr);
     let task: serde_json::Value = serde_json::from_str(&submitted.stdout).unwrap();
     let id = task["task_id"].as_str().unwrap();
-    let followed = run(command(Some(&sim), &journal), &["status", id, "--wait"]).await;
+    let followed = run(command(Some(&sim), &store_path), &["status", id, "--wait"]).await;
     assert_eq!(followed.code, 1, "a failed job: {}", followed.stdout);
     assert!(
         followed.stdout.contains("✘ task") && followed.stdout.contains("content-safety"),
@@ -229,8 +230,8 @@ async fn status_follows_a_task_and_failed_jobs_exit_1() {
 #[tokio::test]
 async fn doctor_tells_a_refused_key_from_an_unreachable_server() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("tasks.sqlite3");
-    let healthy = run(command(None, &journal), &["doctor"]).await;
+    let store_path = dir.path().join("tasks.sqlite3");
+    let healthy = run(command(None, &store_path), &["doctor"]).await;
     assert_eq!(healthy.code, 0, "{}", healthy.stdout);
     assert!(!healthy.stdout.contains('✘'), "{}", healthy.stdout);
 
@@ -241,7 +242,7 @@ async fn doctor_tells_a_refused_key_from_an_unreachable_server() {
         })
         .await
         .unwrap();
-    let refused = run(command(Some(&strict), &journal), &["doctor"]).await;
+    let refused = run(command(Some(&strict), &store_path), &["doctor"]).await;
     assert_eq!(refused.code, 3, "{}", refused.stdout);
     assert!(
         refused.stdout.contains("✔ COMETAPI_KEY is set (sk-…cdef)"),
@@ -267,7 +268,8 @@ async fn doctor_tells_a_refused_key_from_an_unreachable_server() {
     unreachable
         .env("COMETAPI_BASE_URL", format!("http://127.0.0.1:{port}"))
         .env("COMETAPI_KEY", "sk-whatever-1234")
-        .env("KLING_MCP_STORE", &journal)
+        .env("KLING_MCP_STORE", &store_path)
+        .env("XDG_DATA_HOME", dir.path())
         .env("KLING_MCP_RETRY_BASE_MS", "5");
     let result = run(unreachable, &["doctor"]).await;
     assert_eq!(result.code, 4, "{}", result.stdout);
@@ -310,8 +312,8 @@ async fn config_prints_a_block_for_every_client() {
 #[tokio::test]
 async fn ctrl_c_stops_waiting_but_not_the_job() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("tasks.sqlite3");
-    let mut child = command(None, &journal)
+    let store_path = dir.path().join("tasks.sqlite3");
+    let mut child = command(None, &store_path)
         .args([
             "generate",
             "--prompt",
@@ -357,10 +359,11 @@ async fn ctrl_c_stops_waiting_but_not_the_job() {
 #[tokio::test]
 async fn a_terminal_gets_a_spinner() {
     let dir = tempfile::tempdir().unwrap();
-    let journal = dir.path().join("tasks.sqlite3");
+    let store_path = dir.path().join("tasks.sqlite3");
     let inner = format!(
-        "KLING_MCP_POLL_MIN=0.3 KLING_MCP_STORE={} {BIN} generate --simulate --prompt 'a cat [sim:polls=4]' --aspect-ratio 1:1 --wait",
-        journal.display()
+        "KLING_MCP_POLL_MIN=0.3 XDG_DATA_HOME={} KLING_MCP_STORE={} {BIN} generate --simulate --prompt 'a cat [sim:polls=4]' --aspect-ratio 1:1 --wait",
+        dir.path().display(),
+        store_path.display()
     );
     let output = tokio::process::Command::new("script")
         .args(["-qec", &inner, "/dev/null"])

@@ -49,6 +49,7 @@ impl HttpServer {
             .env("KLING_MCP_POLL_MIN", "0.02")
             .env("KLING_MCP_RETRY_BASE_MS", "5")
             .env("KLING_MCP_STORE", data.path().join("tasks.sqlite3"))
+            .env("XDG_DATA_HOME", data.path())
             .env("KLING_MCP_OUTPUT_DIR", data.path().join("videos"))
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())

@@ -81,6 +81,7 @@ impl Instance {
             .env("KLING_MCP_POLL_MIN", "0.05")
             .env("KLING_MCP_RETRY_BASE_MS", "5")
             .env("KLING_MCP_STORE", store)
+            .env("XDG_DATA_HOME", data.path())
             .env("KLING_MCP_OUTPUT_DIR", data.path().join("videos"))
             .env_remove("KLING_MCP_JOURNAL")
             .env("RUST_LOG", "info")

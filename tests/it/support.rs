@@ -136,6 +136,8 @@ impl Harness {
             .env("KLING_MCP_POLL_MIN", "0.02")
             .env("KLING_MCP_RETRY_BASE_MS", "5")
             .env("KLING_MCP_STORE", data.path().join("tasks.sqlite3"))
+            // Never the real per-user data directory (nor a journal found there).
+            .env("XDG_DATA_HOME", data.path())
             .env("KLING_MCP_OUTPUT_DIR", data.path().join("videos"));
         let base = setup
             .base_url
