@@ -234,6 +234,9 @@ async fn doctor_tells_a_refused_key_from_an_unreachable_server() {
     let healthy = run(command(None, &store_path), &["doctor"]).await;
     assert_eq!(healthy.code, 0, "{}", healthy.stdout);
     assert!(!healthy.stdout.contains('✘'), "{}", healthy.stdout);
+    let store_line = format!("✔ task store sqlite:{} is writable", store_path.display());
+    assert!(healthy.stdout.contains(&store_line), "{}", healthy.stdout);
+    assert!(healthy.stdout.contains("schema version 1 of 1"), "{}", healthy.stdout);
 
     let strict =
         kling_omni_mcp::simulator::Simulator::start(kling_omni_mcp::simulator::SimConfig {
@@ -353,6 +356,28 @@ async fn ctrl_c_stops_waiting_but_not_the_job() {
         seen.contains("keeps running. Resume with: kling-omni-mcp status"),
         "{seen}"
     );
+}
+
+#[tokio::test]
+async fn doctor_names_a_postgres_store_without_its_password_and_says_when_it_is_down() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("postgres://kling:hunter2secret@127.0.0.1:{port}/kling");
+    let mut doctor = command(None, &dir.path().join("unused.sqlite3"));
+    doctor.env("KLING_MCP_STORE", &url);
+    let result = run(doctor, &["doctor"]).await;
+    assert_eq!(result.code, 3, "{}", result.stdout);
+    assert!(
+        result.stdout.contains(&format!("✘ task store: the task store (postgres://kling@127.0.0.1:{port}/kling) is unavailable")),
+        "{}",
+        result.stdout
+    );
+    assert!(!result.stdout.contains("hunter2secret"), "{}", result.stdout);
+    assert!(!result.stderr.contains("hunter2secret"), "{}", result.stderr);
 }
 
 #[cfg(unix)]
