@@ -90,6 +90,8 @@ pub async fn serve_http(
     if options.token.is_none() && !options.addr.ip().is_loopback() {
         return Err(HttpError::TokenRequired(options.addr));
     }
+    // A remote client's MCP roots name directories on its machine, not this one.
+    let server = server.without_client_roots();
     let sessions_closed = CancellationToken::new();
     let mut session_config = SessionConfig::default();
     session_config.keep_alive = Some(options.session_idle);

@@ -109,6 +109,9 @@ pub struct KlingServer {
     jobs: Jobs,
     simulated: bool,
     allowed_roots: AllowedRoots,
+    /// Whether the client's MCP roots widen `allowed_roots`: only on stdio, where the client
+    /// runs on this machine as this user. Over HTTP the client is somewhere else.
+    client_roots: bool,
     /// This session's tool-call slots.
     calls: Arc<Semaphore>,
     max_calls: usize,
@@ -131,6 +134,7 @@ impl KlingServer {
             jobs,
             simulated: options.simulated,
             allowed_roots: options.allowed_roots,
+            client_roots: true,
             calls: Arc::new(Semaphore::new(max_calls)),
             max_calls,
             in_flight: Arc::default(),
@@ -149,6 +153,15 @@ impl KlingServer {
     pub fn for_new_session(&self) -> Self {
         Self {
             calls: Arc::new(Semaphore::new(self.max_calls)),
+            ..self.clone()
+        }
+    }
+
+    /// The same server, but the client's MCP roots never widen what it reads: for the HTTP
+    /// transport, whose clients are on other machines.
+    pub fn without_client_roots(&self) -> Self {
+        Self {
+            client_roots: false,
             ..self.clone()
         }
     }

@@ -15,6 +15,7 @@ mod cli;
 mod errors;
 mod faults;
 mod http;
+mod http_hardening;
 mod jobs;
 mod local_images;
 mod long_jobs;

@@ -55,6 +55,14 @@ pub(crate) struct TestClient {
 }
 
 impl TestClient {
+    /// A client that offers these `file://` URIs as its MCP roots.
+    pub(crate) fn with_roots(roots: Vec<String>) -> Self {
+        Self {
+            roots,
+            ..Self::default()
+        }
+    }
+
     /// The progress notifications received so far: (progress, message).
     pub(crate) fn progress(&self) -> Vec<(f64, String)> {
         self.progress.lock().unwrap().clone()
