@@ -6,6 +6,7 @@ use std::time::Duration;
 use reqwest::{Url, header};
 
 use super::error::Error;
+use super::ids::{MAX_TASK_ID_LEN, id_problem};
 use super::response::{CreatedTask, Task, parse_create, parse_query};
 use super::secret::ApiKey;
 use super::validate::{ValidRequest, Violation};
@@ -291,19 +292,10 @@ fn checked_task_id(task_id: &str) -> Result<&str, Error> {
             "pass the task_id that generate_video returned",
         )])
     };
-    if trimmed.is_empty() {
-        return Err(invalid("is empty"));
+    match id_problem(trimmed, MAX_TASK_ID_LEN) {
+        Some(problem) => Err(invalid(&format!("{problem}; it is not a task id"))),
+        None => Ok(trimmed),
     }
-    if trimmed.len() > 128
-        || !trimmed
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        return Err(invalid(
-            "is not a task id (letters, digits, '-', '_' or '.', up to 128 characters)",
-        ));
-    }
-    Ok(trimmed)
 }
 
 fn transport_error(error: reqwest::Error, url: &Url, timeout: Duration) -> Error {
@@ -361,7 +353,9 @@ mod tests {
             checked_task_id(" 881245093716582431 ").unwrap(),
             "881245093716582431"
         );
-        for bad in ["", "  ", "../x", "a/b", "a b", "a?b"] {
+        // External ids may contain ':', so the lookup by external id must take it.
+        assert_eq!(checked_task_id("order:42").unwrap(), "order:42");
+        for bad in ["", "  ", ".", "..", " .. ", "../x", "a/b", "a b", "a?b"] {
             let err = checked_task_id(bad).unwrap_err();
             assert!(err.to_string().contains("task_id"), "{bad}: {err}");
         }

@@ -4,6 +4,7 @@
 mod client;
 mod enums;
 mod error;
+mod ids;
 mod inputs;
 mod mode;
 mod request;
@@ -15,6 +16,7 @@ pub mod wire;
 
 pub use client::{Client, ClientOptions, DEFAULT_BASE_URL};
 pub use error::{ApiError, Error, ErrorKind};
+pub use ids::{ID_CHARS, MAX_EXTERNAL_ID_LEN, id_problem, is_id_char};
 pub use inputs::looks_like_local_path;
 pub use mode::{GenerationMode, infer_mode};
 pub use request::{

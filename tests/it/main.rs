@@ -14,6 +14,7 @@ mod support;
 mod cli;
 mod errors;
 mod faults;
+mod hardening;
 mod http;
 mod http_hardening;
 mod jobs;
