@@ -26,7 +26,8 @@ const ENV_HELP: &str = "Environment:
     KLING_MCP_OUTPUT_DIR, KLING_MCP_JOURNAL, KLING_MCP_MAX_WAIT, KLING_MCP_POLL_MIN, KLING_MCP_POLL_MAX,
     KLING_MCP_CREATE_TIMEOUT, KLING_MCP_QUERY_TIMEOUT, KLING_MCP_RETRY_BASE_MS, KLING_MCP_MAX_CALLS,
   KLING_MCP_ALLOWED_HOSTS, KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_MAX_SESSIONS, KLING_MCP_SESSION_IDLE,
-    KLING_MCP_MAX_BODY_BYTES, KLING_MCP_SHUTDOWN_GRACE, KLING_MCP_ALLOW_CLIENT_KEYS
+    KLING_MCP_MAX_BODY_BYTES, KLING_MCP_SHUTDOWN_GRACE, KLING_MCP_ALLOW_CLIENT_KEYS,
+    KLING_MCP_HEADER_TIMEOUT, KLING_MCP_IDLE_TIMEOUT, KLING_MCP_MAX_CONNECTIONS
                       the same as the flags of those names
   KLING_MCP_HTTP_TOKEN
                       bearer token HTTP clients must send (never logged)
@@ -206,6 +207,10 @@ pub struct Cli {
         help_heading = "HTTP transport"
     )]
     pub shutdown_grace: f64,
+
+    /// Header deadline, idle timeout and connection cap of the HTTP transport.
+    #[command(flatten)]
+    pub connections: ConnectionFlags,
 }
 
 /// Checked settings.
@@ -303,10 +308,7 @@ impl Config {
                 None => None,
                 Some(addr) => {
                     let token = match &cli.http_token_file {
-                        Some(file) => Some(
-                            std::fs::read_to_string(file)
-                                .map_err(|e| ConfigError::TokenFile(file.clone(), e))?,
-                        ),
+                        Some(file) => Some(http_flags::read_token_file(file)?),
                         None => env("KLING_MCP_HTTP_TOKEN"),
                     };
                     let mut allowed_hosts: Vec<String> =
@@ -339,6 +341,7 @@ impl Config {
                         session_idle: seconds("session-idle", cli.session_idle)?,
                         shutdown_grace: seconds("shutdown-grace", cli.shutdown_grace)?,
                         client_keys: cli.allow_client_keys,
+                        connections: cli.connections.limits()?,
                     })
                 }
             },
@@ -392,6 +395,11 @@ fn default_root() -> Option<PathBuf> {
         Some(cwd)
     }
 }
+
+#[path = "config_http.rs"]
+mod http_flags;
+
+pub use http_flags::ConnectionFlags;
 
 #[cfg(test)]
 #[path = "config_tests.rs"]

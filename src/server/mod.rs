@@ -8,6 +8,8 @@ mod follow;
 mod generate_video;
 mod get_video_task;
 mod http;
+mod http_conn;
+mod http_slots;
 mod list_video_tasks;
 mod local_inputs;
 mod schema;
@@ -42,6 +44,7 @@ pub use follow::LocalFileOutput;
 pub use generate_video::{GenerateVideoArgs, GenerateVideoOutput};
 pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput, VideoOutput};
 pub use http::{HttpError, HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS, serve_http};
+pub use http_conn::ConnectionLimits;
 
 use crate::comet;
 pub use list_video_tasks::{ListVideoTasksArgs, ListVideoTasksOutput};
