@@ -385,15 +385,10 @@ fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "kling-omni-mcp")
 }
 
-/// The current directory; but when a client starts the server in `/` (Claude Desktop does),
-/// allowing the whole filesystem would be too much, so the home directory instead.
+/// The current directory, or home when that is `/`; none when both are `/` (see
+/// [`crate::local_images::default_root`]).
 fn default_root() -> Option<PathBuf> {
-    let cwd = std::env::current_dir().ok()?;
-    if cwd == Path::new("/") {
-        std::env::home_dir()
-    } else {
-        Some(cwd)
-    }
+    crate::local_images::default_root(std::env::current_dir().ok(), std::env::home_dir())
 }
 
 #[path = "config_http.rs"]

@@ -4,7 +4,7 @@
 use kling_omni_mcp::simulator::{Endpoint, Fault};
 use serde_json::json;
 
-use crate::support::{Harness, assert_ok, error_meta, structured, text};
+use crate::support::{Harness, Setup, assert_ok, error_meta, structured, text};
 
 #[tokio::test]
 async fn an_external_id_with_a_colon_is_looked_up_after_an_ambiguous_create() {
@@ -50,5 +50,66 @@ async fn dot_task_ids_are_refused_before_anything_is_sent() {
         .await;
     assert_eq!(error_meta(&result)["field"], "external_task_id");
     assert!(h.sim().requests().is_empty(), "{:?}", h.sim().requests());
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn started_in_the_root_with_home_at_the_root_no_file_is_readable() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("any.png");
+    std::fs::write(&image, crate::http_hardening::png(800, 800)).unwrap();
+    let h = Harness::with(Setup {
+        cwd: Some("/".into()),
+        env: vec![("HOME", "/".into())],
+        ..Setup::default()
+    })
+    .await;
+    let result = h
+        .call(
+            "generate_video",
+            json!({"prompt": "<<<image_1>>>", "aspect_ratio": "1:1", "dry_run": true,
+                   "image_list": [{"image_url": image.display().to_string()}]}),
+        )
+        .await;
+    let message = text(&result);
+    assert_eq!(error_meta(&result)["field"], "image_list[0].image_url");
+    assert!(message.contains("--allow-dir"), "{message}");
+    let stderr = h.stop().await;
+    assert!(stderr.contains("local images are disabled"), "{stderr}");
+}
+
+#[tokio::test]
+async fn outside_the_roots_a_missing_and_an_existing_file_get_the_same_answer() {
+    let allowed = tempfile::tempdir().unwrap();
+    let elsewhere = tempfile::tempdir().unwrap();
+    let existing = elsewhere.path().join("secret.png");
+    std::fs::write(&existing, crate::http_hardening::png(800, 800)).unwrap();
+    let missing = elsewhere.path().join("nothing-here.png");
+    let h = Harness::with(Setup {
+        args: vec!["--allow-dir".into(), allowed.path().display().to_string()],
+        ..Setup::default()
+    })
+    .await;
+    let mut answers = Vec::new();
+    for path in [&existing, &missing] {
+        let result = h
+            .call(
+                "generate_video",
+                json!({"prompt": "<<<image_1>>>", "aspect_ratio": "1:1",
+                       "image_list": [{"image_url": path.display().to_string()}]}),
+            )
+            .await;
+        let message = text(&result);
+        assert!(
+            message.contains("outside the allowed directories"),
+            "{message}"
+        );
+        assert!(
+            !message.contains(&elsewhere.path().display().to_string()),
+            "{message}"
+        );
+        answers.push(message);
+    }
+    assert_eq!(answers[0], answers[1]);
     h.stop().await;
 }

@@ -45,6 +45,10 @@ pub(crate) struct Setup {
     pub(crate) roots: Vec<String>,
     /// Use this data directory (journal, downloads) instead of a fresh one.
     pub(crate) data: Option<tempfile::TempDir>,
+    /// Extra environment variables for the server.
+    pub(crate) env: Vec<(&'static str, String)>,
+    /// The server's working directory (the test's own when `None`).
+    pub(crate) cwd: Option<std::path::PathBuf>,
 }
 
 /// An MCP client that offers roots when it has some.
@@ -116,6 +120,8 @@ impl Default for Setup {
             args: Vec::new(),
             roots: Vec::new(),
             data: None,
+            env: Vec::new(),
+            cwd: None,
         }
     }
 }
@@ -141,7 +147,12 @@ impl Harness {
             .env("KLING_MCP_POLL_MIN", "0.02")
             .env("KLING_MCP_RETRY_BASE_MS", "5")
             .env("KLING_MCP_JOURNAL", data.path().join("tasks.jsonl"))
-            .env("KLING_MCP_OUTPUT_DIR", data.path().join("videos"));
+            .env("KLING_MCP_OUTPUT_DIR", data.path().join("videos"))
+            .env_remove("KLING_MCP_ALLOWED_DIRS")
+            .envs(setup.env);
+        if let Some(cwd) = setup.cwd {
+            command.current_dir(cwd);
+        }
         let base = setup
             .base_url
             .or_else(|| sim.as_ref().map(|s| s.url().to_string()));
