@@ -261,7 +261,7 @@ impl Config {
             .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
             .ok_or_else(|| ConfigError::BadBaseUrl(raw.to_owned()))?;
         if base_url.path().trim_end_matches('/').ends_with("/v1") {
-            tracing::warn!(%base_url, "COMETAPI_BASE_URL ends in /v1, but Kling routes hang off the origin");
+            tracing::warn!(base_url = %crate::comet::display_url(&base_url), "COMETAPI_BASE_URL ends in /v1, but Kling routes hang off the origin");
         }
         let mut dirs = cli.allow_dirs;
         if let Some(list) = env("KLING_MCP_ALLOWED_DIRS") {
@@ -360,6 +360,7 @@ impl Config {
         ClientOptions {
             create_timeout: self.create_timeout,
             query_timeout: self.query_timeout,
+            other_secrets: self.http.iter().filter_map(|h| h.token.clone()).collect(),
             ..ClientOptions::new(base_url, api_key)
         }
     }

@@ -60,7 +60,7 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
-        base_url = %base_url,
+        base_url = %comet::display_url(&base_url),
         key = if api_key.is_some() { "set" } else { "NOT SET (tool calls will fail until COMETAPI_KEY is set)" },
         simulated = config.simulate,
                 transport = if config.http.is_some() { "streamable HTTP" } else { "stdio" },

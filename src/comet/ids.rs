@@ -2,6 +2,9 @@
 //! segment (a query by id, or the lookup by external id after an ambiguous create), so the
 //! external ids a caller may choose must be ids the client can look up.
 
+use super::error::Error;
+use super::validate::Violation;
+
 /// The characters an id may use, for messages.
 pub const ID_CHARS: &str = "letters, digits, '-', '_', '.' or ':'";
 
@@ -32,9 +35,39 @@ pub fn id_problem(id: &str, max_len: usize) -> Option<String> {
     None
 }
 
+/// Task ids are opaque, but they go into a URL path: refuse what cannot be one.
+pub(super) fn checked_task_id(task_id: &str) -> Result<&str, Error> {
+    let trimmed = task_id.trim();
+    let invalid = |problem: &str| {
+        Error::Invalid(vec![Violation::new(
+            "task_id",
+            problem,
+            "pass the task_id that generate_video returned",
+        )])
+    };
+    match id_problem(trimmed, MAX_TASK_ID_LEN) {
+        Some(problem) => Err(invalid(&format!("{problem}; it is not a task id"))),
+        None => Ok(trimmed),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn task_ids_that_cannot_be_a_path_segment_are_refused() {
+        assert_eq!(
+            checked_task_id(" 881245093716582431 ").unwrap(),
+            "881245093716582431"
+        );
+        // External ids may contain ':', so the lookup by external id must take it.
+        assert_eq!(checked_task_id("order:42").unwrap(), "order:42");
+        for bad in ["", "  ", ".", "..", " .. ", "../x", "a/b", "a b", "a?b"] {
+            let err = checked_task_id(bad).unwrap_err();
+            assert!(err.to_string().contains("task_id"), "{bad}: {err}");
+        }
+    }
 
     #[test]
     fn ids_share_one_character_set_and_dots_alone_are_refused() {

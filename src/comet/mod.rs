@@ -7,6 +7,7 @@ mod error;
 mod ids;
 mod inputs;
 mod mode;
+mod redact;
 mod request;
 mod response;
 mod secret;
@@ -19,6 +20,7 @@ pub use error::{ApiError, Error, ErrorKind};
 pub use ids::{ID_CHARS, MAX_EXTERNAL_ID_LEN, id_problem, is_id_char};
 pub use inputs::looks_like_local_path;
 pub use mode::{GenerationMode, infer_mode};
+pub use redact::{REDACTED, Redactor, display_url};
 pub use request::{
     AspectRatio, CreateTaskRequest, ElementRef, ImageInput, ImageType, KeepOriginalSound,
     ModelName, QualityMode, ReferType, VideoDuration, VideoInput, new_external_task_id,

@@ -20,5 +20,6 @@ mod http_hardening;
 mod jobs;
 mod local_images;
 mod long_jobs;
+mod redaction;
 mod secrets;
 mod tools;
