@@ -8,9 +8,8 @@ use kling_omni_mcp::cli::{self, Command, Exit};
 use kling_omni_mcp::comet::{self, ApiKey};
 use kling_omni_mcp::config::{Cli, Config};
 use kling_omni_mcp::jobs::{Jobs, Journal};
-use kling_omni_mcp::server::{KlingServer, ServerOptions, serve_http};
+use kling_omni_mcp::server::{KlingServer, ServerOptions, serve_http, serve_stdio};
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
-use rmcp::ServiceExt;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -92,11 +91,8 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
         serve_http(server, http, shutdown_signal()).await?;
         return Ok(ExitCode::SUCCESS);
     }
-    let service = server
-        .serve(rmcp::transport::stdio())
-        .await
-        .context("MCP initialize")?;
-    service.waiting().await.context("MCP session")?;
+    // rmcp's stdio transport, plus -32700 answers to lines that are not JSON.
+    serve_stdio(server).await?;
     Ok(ExitCode::SUCCESS)
 }
 

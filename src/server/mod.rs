@@ -13,6 +13,7 @@ mod http_slots;
 mod list_video_tasks;
 mod local_inputs;
 mod schema;
+mod stdio;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -45,6 +46,7 @@ pub use generate_video::{GenerateVideoArgs, GenerateVideoOutput};
 pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput, VideoOutput};
 pub use http::{HttpError, HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS, serve_http};
 pub use http_conn::ConnectionLimits;
+pub use stdio::{StdioError, serve_stdio};
 
 use crate::comet;
 pub use list_video_tasks::{ListVideoTasksArgs, ListVideoTasksOutput};

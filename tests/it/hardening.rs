@@ -113,3 +113,56 @@ async fn outside_the_roots_a_missing_and_an_existing_file_get_the_same_answer() 
     assert_eq!(answers[0], answers[1]);
     h.stop().await;
 }
+
+#[tokio::test]
+async fn lines_that_are_not_json_get_a_parse_error_with_a_null_id() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let h_sim = kling_omni_mcp::simulator::Simulator::start(Default::default())
+        .await
+        .unwrap();
+    let mut child = tokio::process::Command::new(crate::support::BIN)
+        .env("COMETAPI_KEY", crate::support::TEST_KEY)
+        .env("COMETAPI_BASE_URL", h_sim.url().as_str())
+        .env("KLING_MCP_JOURNAL", "off")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut next = async || -> serde_json::Value {
+        let line = tokio::time::timeout(std::time::Duration::from_secs(20), lines.next_line())
+            .await
+            .expect("a reply")
+            .unwrap()
+            .expect("stdout open");
+        serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"))
+    };
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}});
+    let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let list = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"});
+    // One step at a time: the order of replies to lines sent together is not defined.
+    let steps = [
+        "this is not json\n".to_owned(),
+        format!("{initialize}\n"),
+        format!("{initialized}\n{{\"jsonrpc\": \"2.0\", \"id\": 2, \"method\": \n"),
+        format!("{list}\n"),
+    ];
+    let mut replies = Vec::new();
+    for step in steps {
+        stdin.write_all(step.as_bytes()).await.unwrap();
+        replies.push(next().await);
+    }
+    for parse_error in [&replies[0], &replies[2]] {
+        assert_eq!(parse_error["id"], serde_json::Value::Null, "{parse_error}");
+        assert_eq!(parse_error["error"]["code"], -32700, "{parse_error}");
+    }
+    assert_eq!(replies[1]["id"], 1, "initialize is answered");
+    assert_eq!(replies[3]["id"], 3);
+    assert_eq!(replies[3]["result"]["tools"].as_array().unwrap().len(), 3);
+    drop(stdin);
+    assert!(child.wait().await.unwrap().success());
+}
