@@ -27,7 +27,8 @@ const ENV_HELP: &str = "Environment:
     KLING_MCP_OUTPUT_DIR, KLING_MCP_STORE, KLING_MCP_MAX_WAIT, KLING_MCP_POLL_MIN, KLING_MCP_POLL_MAX,
     KLING_MCP_CREATE_TIMEOUT, KLING_MCP_QUERY_TIMEOUT, KLING_MCP_RETRY_BASE_MS, KLING_MCP_MAX_CALLS,
   KLING_MCP_ALLOWED_HOSTS, KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_MAX_SESSIONS, KLING_MCP_SESSION_IDLE,
-    KLING_MCP_MAX_BODY_BYTES, KLING_MCP_SHUTDOWN_GRACE, KLING_MCP_ALLOW_CLIENT_KEYS
+    KLING_MCP_MAX_BODY_BYTES, KLING_MCP_SHUTDOWN_GRACE, KLING_MCP_ALLOW_CLIENT_KEYS,
+    KLING_MCP_HEADER_TIMEOUT, KLING_MCP_IDLE_TIMEOUT, KLING_MCP_MAX_CONNECTIONS
                       the same as the flags of those names
   KLING_MCP_HTTP_TOKEN
                       bearer token HTTP clients must send (never logged)
@@ -220,6 +221,10 @@ pub struct Cli {
         help_heading = "HTTP transport"
     )]
     pub shutdown_grace: f64,
+
+    /// Header deadline, idle timeout and connection cap of the HTTP transport.
+    #[command(flatten)]
+    pub connections: ConnectionFlags,
 }
 
 /// Checked settings.
@@ -277,7 +282,7 @@ impl Config {
             .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
             .ok_or_else(|| ConfigError::BadBaseUrl(raw.to_owned()))?;
         if base_url.path().trim_end_matches('/').ends_with("/v1") {
-            tracing::warn!(%base_url, "COMETAPI_BASE_URL ends in /v1, but Kling routes hang off the origin");
+            tracing::warn!(base_url = %crate::comet::display_url(&base_url), "COMETAPI_BASE_URL ends in /v1, but Kling routes hang off the origin");
         }
         let mut dirs = cli.allow_dirs;
         if let Some(list) = env("KLING_MCP_ALLOWED_DIRS") {
@@ -323,10 +328,7 @@ impl Config {
                 None => None,
                 Some(addr) => {
                     let token = match &cli.http_token_file {
-                        Some(file) => Some(
-                            std::fs::read_to_string(file)
-                                .map_err(|e| ConfigError::TokenFile(file.clone(), e))?,
-                        ),
+                        Some(file) => Some(http_flags::read_token_file(file)?),
                         None => env("KLING_MCP_HTTP_TOKEN"),
                     };
                     let mut allowed_hosts: Vec<String> =
@@ -359,6 +361,7 @@ impl Config {
                         session_idle: seconds("session-idle", cli.session_idle)?,
                         shutdown_grace: seconds("shutdown-grace", cli.shutdown_grace)?,
                         client_keys: cli.allow_client_keys,
+                        connections: cli.connections.limits()?,
                     })
                 }
             },
@@ -377,6 +380,7 @@ impl Config {
         ClientOptions {
             create_timeout: self.create_timeout,
             query_timeout: self.query_timeout,
+            other_secrets: self.http.iter().filter_map(|h| h.token.clone()).collect(),
             ..ClientOptions::new(base_url, api_key)
         }
     }
@@ -435,16 +439,16 @@ fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "kling-omni-mcp")
 }
 
-/// The current directory; but when a client starts the server in `/` (Claude Desktop does),
-/// allowing the whole filesystem would be too much, so the home directory instead.
+/// The current directory, or home when that is `/`; none when both are `/` (see
+/// [`crate::local_images::default_root`]).
 fn default_root() -> Option<PathBuf> {
-    let cwd = std::env::current_dir().ok()?;
-    if cwd == Path::new("/") {
-        std::env::home_dir()
-    } else {
-        Some(cwd)
-    }
+    crate::local_images::default_root(std::env::current_dir().ok(), std::env::home_dir())
 }
+
+#[path = "config_http.rs"]
+mod http_flags;
+
+pub use http_flags::ConnectionFlags;
 
 #[cfg(test)]
 #[path = "config_tests.rs"]

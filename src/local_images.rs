@@ -102,16 +102,12 @@ pub enum LocalImageError {
     /// The file does not exist or cannot be read.
     #[error("{0} was not found or cannot be read")]
     NotFound(String),
-    /// The path resolves outside every allowed root.
+    /// The path resolves outside every allowed root. Said the same whether or not the file
+    /// exists, and without the resolved path, so the message cannot be used to probe the disk.
     #[error(
-        "{path} is outside the allowed directories ({roots}); move the file there or allow its directory"
+        "the path is outside the allowed directories; move the file into one of them, or allow its directory (--allow-dir)"
     )]
-    OutsideRoots {
-        /// The resolved path.
-        path: String,
-        /// The allowed roots.
-        roots: String,
-    },
+    OutsideRoots,
     /// Bigger than the API takes.
     #[error("the file has {0} bytes; the API takes at most 10 MB, so shrink or recompress it")]
     TooLarge(u64),
@@ -133,15 +129,20 @@ pub fn load_image(input: &str, roots: &AllowedRoots) -> Result<LocalImage, Local
     let first_root = roots.dirs().first().ok_or(LocalImageError::NoRoots)?;
     let path = to_path(input.trim(), first_root)?;
     let shown = path.display().to_string();
-    let canonical = path
-        .canonicalize()
-        .map_err(|_| LocalImageError::NotFound(shown.clone()))?;
+    let canonical = match path.canonicalize() {
+        Ok(canonical) => canonical,
+        // "Not found" only for a path that would be inside a root: outside them, a missing
+        // file and an existing one get the same answer.
+        Err(_) => {
+            return Err(match resolve_missing(&path) {
+                Some(resolved) if roots.contains(&resolved) => LocalImageError::NotFound(shown),
+                _ => LocalImageError::OutsideRoots,
+            });
+        }
+    };
     // Checked after canonicalising, so `..` and symlinks cannot lead out of a root.
     if !roots.contains(&canonical) {
-        return Err(LocalImageError::OutsideRoots {
-            path: canonical.display().to_string(),
-            roots: roots.to_string(),
-        });
+        return Err(LocalImageError::OutsideRoots);
     }
     let metadata =
         std::fs::metadata(&canonical).map_err(|_| LocalImageError::NotFound(shown.clone()))?;
@@ -174,6 +175,36 @@ pub fn load_image(input: &str, roots: &AllowedRoots) -> Result<LocalImage, Local
         bytes: metadata.len(),
         base64: base64::engine::general_purpose::STANDARD.encode(&data),
     })
+}
+
+/// Where a path that does not exist would be: its deepest existing ancestor, canonicalised,
+/// with the missing names appended. `None` when a missing part is `..` (it cannot be told).
+fn resolve_missing(path: &Path) -> Option<PathBuf> {
+    let mut existing = path;
+    let mut missing = Vec::new();
+    loop {
+        if let Ok(mut resolved) = existing.canonicalize() {
+            resolved.extend(missing.iter().rev());
+            return Some(resolved);
+        }
+        missing.push(existing.file_name()?);
+        existing = existing.parent()?;
+    }
+}
+
+/// The directory local images may be read from when none is configured: the current
+/// directory; when that is the filesystem root (Claude Desktop starts servers in `/`), the
+/// home directory; when that is the root too, or unknown, none at all — allowing every file
+/// on the machine would be far too much.
+pub fn default_root(cwd: Option<PathBuf>, home: Option<PathBuf>) -> Option<PathBuf> {
+    let usable = |dir: &PathBuf| dir.parent().is_some();
+    let chosen = cwd.filter(usable).or_else(|| home.filter(usable));
+    if chosen.is_none() {
+        tracing::warn!(
+            "local images are disabled: started in / without a usable home directory; set --allow-dir DIR or KLING_MCP_ALLOWED_DIRS to allow a directory"
+        );
+    }
+    chosen
 }
 
 /// The path of a `file://` URI (as MCP roots are given), if it is one.

@@ -167,11 +167,48 @@ fn paths_outside_the_roots_are_refused_however_they_are_spelled() {
     for input in [outside.display().to_string(), traversal, absolute_traversal] {
         let err = load_image(&input, &roots).unwrap_err();
         assert!(
-            matches!(err, LocalImageError::OutsideRoots { .. }),
+            matches!(err, LocalImageError::OutsideRoots),
             "{input}: {err:?}"
         );
         assert!(err.to_string().contains("outside the allowed directories"));
     }
+}
+
+#[test]
+fn outside_the_roots_a_missing_file_and_an_existing_one_look_the_same() {
+    let dirs = Dirs::new();
+    let existing = dirs.outside.path().join("secret.png");
+    fs::write(&existing, png(800, 800)).unwrap();
+    let missing = dirs.outside.path().join("no-such.png");
+    let roots = dirs.roots();
+    let a = load_image(&existing.display().to_string(), &roots).unwrap_err();
+    let b = load_image(&missing.display().to_string(), &roots).unwrap_err();
+    assert_eq!(a, LocalImageError::OutsideRoots);
+    assert_eq!(a.to_string(), b.to_string());
+    let outside_dir = dirs.outside.path().display().to_string();
+    assert!(!a.to_string().contains(&outside_dir), "{a}");
+    // Inside a root, a missing file is reported as such.
+    let err = load_image("sub/none.png", &roots).unwrap_err();
+    assert!(matches!(err, LocalImageError::NotFound(_)), "{err:?}");
+}
+
+#[test]
+fn the_default_root_is_never_the_filesystem_root() {
+    let (root, home, work) = (
+        PathBuf::from("/"),
+        PathBuf::from("/home/me"),
+        PathBuf::from("/work"),
+    );
+    assert_eq!(
+        default_root(Some(work.clone()), Some(home.clone())),
+        Some(work)
+    );
+    assert_eq!(
+        default_root(Some(root.clone()), Some(home.clone())),
+        Some(home)
+    );
+    assert_eq!(default_root(Some(root.clone()), Some(root.clone())), None);
+    assert_eq!(default_root(Some(root), None), None);
 }
 
 #[cfg(unix)]
@@ -183,10 +220,7 @@ fn a_symlink_that_escapes_a_root_is_refused() {
     let link = dirs.root.path().join("innocent.png");
     std::os::unix::fs::symlink(&outside, &link).unwrap();
     let err = load_image(&link.display().to_string(), &dirs.roots()).unwrap_err();
-    assert!(
-        matches!(err, LocalImageError::OutsideRoots { .. }),
-        "{err:?}"
-    );
+    assert!(matches!(err, LocalImageError::OutsideRoots), "{err:?}");
     // A symlink that stays inside the root is fine.
     let target = dirs.write("real.png", &png(800, 800));
     let inner = dirs.root.path().join("alias.png");

@@ -8,10 +8,9 @@ use kling_omni_mcp::cli::{self, Command, Exit};
 use kling_omni_mcp::comet::{self, ApiKey};
 use kling_omni_mcp::config::{Cli, Config};
 use kling_omni_mcp::jobs::Jobs;
-use kling_omni_mcp::server::{KlingServer, ServerOptions, serve_http};
+use kling_omni_mcp::server::{KlingServer, ServerOptions, serve_http, serve_stdio};
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
 use kling_omni_mcp::store::{Store, import_journal};
-use rmcp::ServiceExt;
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -61,7 +60,7 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
     };
     tracing::info!(
         version = env!("CARGO_PKG_VERSION"),
-        base_url = %base_url,
+        base_url = %comet::display_url(&base_url),
         key = if api_key.is_some() { "set" } else { "NOT SET (tool calls will fail until COMETAPI_KEY is set)" },
         simulated = config.simulate,
                 transport = if config.http.is_some() { "streamable HTTP" } else { "stdio" },
@@ -103,11 +102,8 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
         serve_http(server, http, shutdown_signal()).await?;
         return Ok(ExitCode::SUCCESS);
     }
-    let service = server
-        .serve(rmcp::transport::stdio())
-        .await
-        .context("MCP initialize")?;
-    service.waiting().await.context("MCP session")?;
+    // rmcp's stdio transport, plus -32700 answers to lines that are not JSON.
+    serve_stdio(server).await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -27,7 +27,7 @@ pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
     let base = if config.simulate {
         "the built-in simulator".to_owned()
     } else {
-        config.base_url.to_string()
+        crate::comet::display_url(&config.base_url)
     };
     match (&config.api_key, config.simulate) {
         (_, true) => check(true, "simulation mode: no key needed".into(), "", Exit::Ok),

@@ -6,6 +6,8 @@ use std::time::Duration;
 use reqwest::{Url, header};
 
 use super::error::Error;
+use super::ids::checked_task_id;
+use super::redact::{Redactor, display_url};
 use super::response::{CreatedTask, Task, parse_create, parse_query};
 use super::secret::ApiKey;
 use super::validate::{ValidRequest, Violation};
@@ -37,6 +39,9 @@ pub struct ClientOptions {
     pub create_timeout: Duration,
     /// Total time allowed for downloading one result video.
     pub download_timeout: Duration,
+    /// Other secrets to keep out of upstream text (the HTTP bearer token); the key and the
+    /// base URL's user name and password are always kept out.
+    pub other_secrets: Vec<secrecy::SecretString>,
 }
 
 impl ClientOptions {
@@ -49,6 +54,7 @@ impl ClientOptions {
             query_timeout: Duration::from_secs(30),
             create_timeout: Duration::from_secs(60),
             download_timeout: Duration::from_secs(600),
+            other_secrets: Vec::new(),
         }
     }
 }
@@ -59,6 +65,8 @@ pub struct Client {
     http: reqwest::Client,
     endpoint: Url,
     options: ClientOptions,
+    /// Cleans every string taken from a reply before it is returned.
+    redactor: Redactor,
 }
 
 impl Client {
@@ -83,10 +91,18 @@ impl Client {
                 before_send: true,
             })?;
         let endpoint = endpoint_url(&options.base_url);
+        let mut redactor = Redactor::default().with_url_userinfo(&options.base_url);
+        for secret in &options.other_secrets {
+            redactor = redactor.with(secrecy::ExposeSecret::expose_secret(secret));
+        }
+        if let Some(key) = &options.api_key {
+            redactor = redactor.with(key.expose());
+        }
         Ok(Self {
             http,
             endpoint,
             options,
+            redactor,
         })
     }
 
@@ -94,6 +110,8 @@ impl Client {
     /// own CometAPI key.
     pub fn with_key(&self, api_key: ApiKey) -> Self {
         let mut client = self.clone();
+        // This key joins the secrets; the server's own key stays among them.
+        client.redactor = client.redactor.with(api_key.expose());
         client.options.api_key = Some(api_key);
         client
     }
@@ -114,7 +132,7 @@ impl Client {
         let wire = request.body();
         let key = self.key()?;
         let url = self.endpoint.clone();
-        tracing::debug!(url = %url, external_task_id = ?wire.external_task_id, "create task");
+        tracing::debug!(url = %display_url(&url), external_task_id = ?wire.external_task_id, "create task");
         let builder = self
             .http
             .post(url.clone())
@@ -123,8 +141,12 @@ impl Client {
             .json(wire);
         let reply = self
             .send(builder, &url, self.options.create_timeout)
-            .await?;
-        reply.attach_retry_after(parse_create(reply.status, url.as_str(), &reply.body))
+            .await
+            .map_err(|e| self.redactor.error(e))?;
+        reply
+            .attach_retry_after(parse_create(reply.status, url.as_str(), &reply.body))
+            .map(|created| self.redactor.created(created))
+            .map_err(|e| self.redactor.error(e))
     }
 
     /// Fetches a task's status and, once finished, its videos.
@@ -137,14 +159,20 @@ impl Client {
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.push(task_id);
         }
-        tracing::debug!(url = %url, "query task");
+        tracing::debug!(url = %display_url(&url), "query task");
         let builder = self
             .http
             .get(url.clone())
             .header(header::AUTHORIZATION, key.bearer())
             .timeout(self.options.query_timeout);
-        let reply = self.send(builder, &url, self.options.query_timeout).await?;
-        reply.attach_retry_after(parse_query(reply.status, url.as_str(), &reply.body))
+        let reply = self
+            .send(builder, &url, self.options.query_timeout)
+            .await
+            .map_err(|e| self.redactor.error(e))?;
+        reply
+            .attach_retry_after(parse_query(reply.status, url.as_str(), &reply.body))
+            .map(|task| self.redactor.task(task))
+            .map_err(|e| self.redactor.error(e))
     }
 
     fn key(&self) -> Result<&ApiKey, Error> {
@@ -201,6 +229,15 @@ impl Client {
     /// Streams a result video into `file` without holding it in memory; returns its size.
     /// Sends no key: result URLs are public CDN links, and the key must not leave CometAPI.
     pub async fn download<W>(&self, url: &str, file: &mut W, max_bytes: u64) -> Result<u64, Error>
+    where
+        W: tokio::io::AsyncWrite + Unpin,
+    {
+        self.download_raw(url, file, max_bytes)
+            .await
+            .map_err(|e| self.redactor.error(e))
+    }
+
+    async fn download_raw<W>(&self, url: &str, file: &mut W, max_bytes: u64) -> Result<u64, Error>
     where
         W: tokio::io::AsyncWrite + Unpin,
     {
@@ -281,31 +318,6 @@ fn endpoint_url(base: &Url) -> Url {
     url
 }
 
-/// Task ids are opaque, but they go into a URL path: refuse what cannot be one.
-fn checked_task_id(task_id: &str) -> Result<&str, Error> {
-    let trimmed = task_id.trim();
-    let invalid = |problem: &str| {
-        Error::Invalid(vec![Violation::new(
-            "task_id",
-            problem,
-            "pass the task_id that generate_video returned",
-        )])
-    };
-    if trimmed.is_empty() {
-        return Err(invalid("is empty"));
-    }
-    if trimmed.len() > 128
-        || !trimmed
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
-    {
-        return Err(invalid(
-            "is not a task id (letters, digits, '-', '_' or '.', up to 128 characters)",
-        ));
-    }
-    Ok(trimmed)
-}
-
 fn transport_error(error: reqwest::Error, url: &Url, timeout: Duration) -> Error {
     if error.is_timeout() {
         return Error::Timeout {
@@ -353,18 +365,6 @@ mod tests {
             endpoint_url(&prefixed).as_str(),
             "https://proxy.example/comet/kling/v1/videos/omni-video"
         );
-    }
-
-    #[test]
-    fn task_ids_that_cannot_be_a_path_segment_are_refused() {
-        assert_eq!(
-            checked_task_id(" 881245093716582431 ").unwrap(),
-            "881245093716582431"
-        );
-        for bad in ["", "  ", "../x", "a/b", "a b", "a?b"] {
-            let err = checked_task_id(bad).unwrap_err();
-            assert!(err.to_string().contains("task_id"), "{bad}: {err}");
-        }
     }
 
     #[tokio::test]

@@ -4,8 +4,10 @@
 mod client;
 mod enums;
 mod error;
+mod ids;
 mod inputs;
 mod mode;
+mod redact;
 mod request;
 mod response;
 mod secret;
@@ -15,8 +17,10 @@ pub mod wire;
 
 pub use client::{Client, ClientOptions, DEFAULT_BASE_URL};
 pub use error::{ApiError, Error, ErrorKind};
+pub use ids::{ID_CHARS, MAX_EXTERNAL_ID_LEN, id_problem, is_id_char};
 pub use inputs::looks_like_local_path;
 pub use mode::{GenerationMode, infer_mode};
+pub use redact::{REDACTED, Redactor, display_url};
 pub use request::{
     AspectRatio, CreateTaskRequest, ElementRef, ImageInput, ImageType, KeepOriginalSound,
     ModelName, QualityMode, ReferType, VideoDuration, VideoInput, new_external_task_id,

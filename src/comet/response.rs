@@ -238,7 +238,20 @@ fn from_native(envelope: KlingEnvelope) -> Option<Task> {
     let data = envelope.data?;
     let raw_status = data.task_status.clone().unwrap_or_default();
     let status = TaskStatus::from_native(&raw_status).unwrap_or_else(|| {
-        tracing::warn!(status = %raw_status, "unknown task_status; treating it as processing");
+        // Upstream text: shown only when it looks like a status word (no secrets, no forged lines).
+        let shown = if raw_status.len() <= 24
+            && raw_status
+                .chars()
+                .all(|c| c.is_ascii_alphabetic() || c == '_')
+        {
+            raw_status.as_str()
+        } else {
+            "(not shown)"
+        };
+        tracing::warn!(
+            status = shown,
+            "unknown task_status; treating it as processing"
+        );
         TaskStatus::Processing
     });
     Some(Task {

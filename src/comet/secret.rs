@@ -56,6 +56,11 @@ impl ApiKey {
         format!("{:016x}", hasher.finish())
     }
 
+    /// The key itself, for the redactor to find echoes of it in upstream text.
+    pub(super) fn expose(&self) -> &str {
+        self.0.expose_secret()
+    }
+
     /// The `Authorization` header value. Only the HTTP client calls this.
     pub(crate) fn bearer(&self) -> String {
         format!("Bearer {}", self.0.expose_secret())

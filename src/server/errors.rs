@@ -170,7 +170,7 @@ impl ToolFailure {
 
     /// The tool result: `isError: true`, the message as text, details in `_meta`.
     pub(crate) fn into_result(self) -> CallToolResult {
-        tracing::info!(kind = self.kind, message = %self.message, "tool error");
+        tracing::info!(kind = self.kind, message = ?self.message, "tool error");
         let text = format!("Error [{}]: {}", self.kind, self.message);
         let mut result = CallToolResult::error(vec![ContentBlock::text(text)]);
         let mut meta = MetaObject::new();

@@ -133,8 +133,12 @@ impl KlingServer {
                 return Ok(ToolFailure::from_arguments(err, "generate_video").into_result());
             }
         };
-        let file_problems =
-            read_local_images(&mut args.request, &self.allowed_roots, &context.peer).await;
+        let file_problems = read_local_images(
+            &mut args.request,
+            &self.allowed_roots,
+            self.client_roots.then_some(&context.peer),
+        )
+        .await;
         let valid = match (args.request.validate(), file_problems.is_empty()) {
             (Ok(valid), true) => valid,
             (checked, _) => {

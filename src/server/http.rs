@@ -1,10 +1,12 @@
 //! The streamable HTTP transport: MCP at `/mcp` (rmcp's server, SSE streams for server
 //! messages), `GET /healthz`, bearer-token auth, Host/Origin checks against DNS rebinding,
-//! request-size, session-count and idle limits, and graceful shutdown.
+//! request-size, session-count and idle limits, and graceful shutdown. Connections are
+//! accepted by [`super::http_conn`] (header deadline, idle timeout, connection cap).
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
@@ -14,7 +16,6 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
 use secrecy::{ExposeSecret, SecretString};
@@ -22,6 +23,7 @@ use subtle::ConstantTimeEq;
 use tokio_util::sync::CancellationToken;
 
 use super::KlingServer;
+use super::http_conn::{ConnectionLimits, serve_connections};
 
 /// Settings of the HTTP transport.
 #[derive(Debug, Clone)]
@@ -44,6 +46,8 @@ pub struct HttpOptions {
     pub shutdown_grace: Duration,
     /// Let callers use their own CometAPI key (`X-CometAPI-Key`).
     pub client_keys: bool,
+    /// Header deadline, idle timeout and connection cap.
+    pub connections: ConnectionLimits,
 }
 
 /// Why the HTTP server cannot start.
@@ -90,6 +94,8 @@ pub async fn serve_http(
     if options.token.is_none() && !options.addr.ip().is_loopback() {
         return Err(HttpError::TokenRequired(options.addr));
     }
+    // A remote client's MCP roots name directories on its machine, not this one.
+    let server = server.without_client_roots();
     let sessions_closed = CancellationToken::new();
     let mut session_config = SessionConfig::default();
     session_config.keep_alive = Some(options.session_idle);
@@ -116,6 +122,7 @@ pub async fn serve_http(
         token: options.token.clone(),
         manager,
         max_sessions: options.max_sessions,
+        opening: Arc::default(),
     };
     let app = Router::new()
         .route("/healthz", get(healthz))
@@ -161,17 +168,11 @@ pub async fn serve_http(
             sessions_closed.cancel();
         }
     };
-    // Small SSE frames must not wait for Nagle's algorithm (a 40 ms delayed-ACK stall per call).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(err) = tcp.set_nodelay(true) {
-            tracing::debug!(%err, "TCP_NODELAY not set");
-        }
-    });
-    let serve = axum::serve(listener, app)
-        .with_graceful_shutdown(async move { stopping.cancelled().await });
-    let (served, ()) = tokio::join!(async { serve.await.map_err(HttpError::Serve) }, drain);
+    // Not `axum::serve`: it has no header deadline, idle timeout or connection cap.
+    let serve = serve_connections(listener, app, options.connections, stopping);
+    tokio::join!(serve, drain);
     tracing::info!("HTTP server stopped");
-    served
+    Ok(())
 }
 
 /// What the request guard needs.
@@ -179,6 +180,8 @@ struct Guard {
     token: Option<SecretString>,
     manager: Arc<LocalSessionManager>,
     max_sessions: usize,
+    /// Requests that may be opening a session right now.
+    opening: Arc<AtomicUsize>,
 }
 
 /// Auth for `/mcp`, and the session cap. `/healthz` needs no token and shows no secrets.
@@ -191,7 +194,7 @@ async fn check_request(State(guard): State<Arc<Guard>>, request: Request, next: 
             .headers()
             .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(bearer_token)
             .unwrap_or_default();
         let matches: bool = presented
             .as_bytes()
@@ -209,7 +212,15 @@ async fn check_request(State(guard): State<Arc<Guard>>, request: Request, next: 
     }
     let opens_session =
         request.method() == Method::POST && !request.headers().contains_key("mcp-session-id");
-    if opens_session && guard.manager.sessions.read().await.len() >= guard.max_sessions {
+    if !opens_session {
+        return next.run(request).await;
+    }
+    // Check and insert as one step: a request that may open a session counts as open from
+    // here until rmcp has inserted (or refused) it, so parallel opens cannot all pass the check.
+    let _opening = Opening::start(&guard.opening);
+    let open = guard.manager.sessions.read().await.len();
+    // `opening` counts this request too, hence `>`.
+    if open + guard.opening.load(Ordering::SeqCst) > guard.max_sessions {
         return json_error(
             StatusCode::SERVICE_UNAVAILABLE,
             &format!(
@@ -219,6 +230,31 @@ async fn check_request(State(guard): State<Arc<Guard>>, request: Request, next: 
         );
     }
     next.run(request).await
+}
+
+/// Counts a request that may open a session, for as long as it runs.
+struct Opening(Arc<AtomicUsize>);
+
+impl Opening {
+    fn start(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for Opening {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header. The scheme name is
+/// case-insensitive (RFC 9110 §11.1), so `bearer` and `BEARER` are accepted too.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_start_matches(' '))
 }
 
 async fn healthz() -> Response {
@@ -236,4 +272,70 @@ fn json_error(status: StatusCode, message: &str) -> Response {
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bearer_scheme_is_case_insensitive() {
+        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("bearer abc"), Some("abc"));
+        assert_eq!(bearer_token("BEARER  abc"), Some("abc"));
+        assert_eq!(bearer_token("Basic abc"), None);
+        assert_eq!(bearer_token("Bearerabc"), None);
+    }
+
+    /// Every open is held after the check until all have been checked: the old
+    /// check-then-insert let all of them through.
+    #[tokio::test]
+    async fn parallel_session_opens_cannot_all_pass_the_cap() {
+        use hyper::service::Service;
+        use rmcp::transport::streamable_http_server::session::SessionManager;
+        let manager = Arc::new(LocalSessionManager::default());
+        let guard = Arc::new(Guard {
+            token: None,
+            manager: manager.clone(),
+            max_sessions: 2,
+            opening: Arc::default(),
+        });
+        let (parked_tx, mut parked) = tokio::sync::mpsc::unbounded_channel();
+        let release = CancellationToken::new();
+        let held = release.clone();
+        let opener = move || {
+            let (parked_tx, held, manager) = (parked_tx.clone(), held.clone(), manager.clone());
+            async move {
+                let _ = parked_tx.send(());
+                held.cancelled().await;
+                let _ = manager.create_session().await;
+                "opened"
+            }
+        };
+        let app = Router::new()
+            .route("/mcp", axum::routing::post(opener))
+            .layer(middleware::from_fn_with_state(guard, check_request));
+        let (refused_tx, mut refused) = tokio::sync::mpsc::unbounded_channel();
+        let opens = 10;
+        for _ in 0..opens {
+            let call = hyper_util::service::TowerToHyperService::new(app.clone())
+                .call(Request::post("/mcp").body(Body::empty()).unwrap());
+            let refused_tx = refused_tx.clone();
+            tokio::spawn(async move {
+                let response = call.await.unwrap();
+                if response.status() == StatusCode::SERVICE_UNAVAILABLE {
+                    let _ = refused_tx.send(());
+                }
+            });
+        }
+        let (mut passed, mut turned_away) = (0, 0);
+        while passed + turned_away < opens {
+            tokio::select! {
+                Some(()) = parked.recv() => passed += 1,
+                Some(()) = refused.recv() => turned_away += 1,
+            }
+        }
+        release.cancel();
+        assert!(passed <= 2, "{passed} opens passed a cap of 2");
+    }
 }

@@ -1,5 +1,5 @@
 //! Local image paths in `image_list` become base64 before validation, read only inside the
-//! configured directories plus the roots the MCP client shares.
+//! configured directories plus, on stdio only, the roots the MCP client shares.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -13,11 +13,13 @@ use crate::local_images::{AllowedRoots, LocalImage, load_image, path_from_file_u
 const ROOTS_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Replaces each local image path with the file's base64; returns a violation per file that
-/// cannot be used. Remote URLs and base64 are left as they are.
+/// cannot be used. Remote URLs and base64 are left as they are. `roots_from` is the client
+/// whose MCP roots widen the configured directories (`None` over HTTP: a remote client's
+/// `file:///` must not open the server's disk).
 pub(super) async fn read_local_images(
     request: &mut CreateTaskRequest,
     configured: &AllowedRoots,
-    peer: &Peer<RoleServer>,
+    roots_from: Option<&Peer<RoleServer>>,
 ) -> Vec<Violation> {
     let local: Vec<(usize, String)> = request
         .image_list
@@ -30,7 +32,9 @@ pub(super) async fn read_local_images(
         return Vec::new();
     }
     let mut roots = configured.clone();
-    roots.extend(client_roots(peer).await);
+    if let Some(peer) = roots_from {
+        roots.extend(client_roots(peer).await);
+    }
     // Reading up to 10 MB per file is blocking I/O: keep it off the async workers.
     let loaded = tokio::task::spawn_blocking(move || {
         local

@@ -8,9 +8,12 @@ mod follow;
 mod generate_video;
 mod get_video_task;
 mod http;
+mod http_conn;
+mod http_slots;
 mod list_video_tasks;
 mod local_inputs;
 mod schema;
+mod stdio;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -42,6 +45,8 @@ pub use follow::LocalFileOutput;
 pub use generate_video::{GenerateVideoArgs, GenerateVideoOutput};
 pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput, VideoOutput};
 pub use http::{HttpError, HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS, serve_http};
+pub use http_conn::ConnectionLimits;
+pub use stdio::{StdioError, serve_stdio};
 
 use crate::comet;
 pub use list_video_tasks::{ListVideoTasksArgs, ListVideoTasksOutput};
@@ -109,6 +114,9 @@ pub struct KlingServer {
     jobs: Jobs,
     simulated: bool,
     allowed_roots: AllowedRoots,
+    /// Whether the client's MCP roots widen `allowed_roots`: only on stdio, where the client
+    /// runs on this machine as this user. Over HTTP the client is somewhere else.
+    client_roots: bool,
     /// This session's tool-call slots.
     calls: Arc<Semaphore>,
     max_calls: usize,
@@ -131,6 +139,7 @@ impl KlingServer {
             jobs,
             simulated: options.simulated,
             allowed_roots: options.allowed_roots,
+            client_roots: true,
             calls: Arc::new(Semaphore::new(max_calls)),
             max_calls,
             in_flight: Arc::default(),
@@ -149,6 +158,15 @@ impl KlingServer {
     pub fn for_new_session(&self) -> Self {
         Self {
             calls: Arc::new(Semaphore::new(self.max_calls)),
+            ..self.clone()
+        }
+    }
+
+    /// The same server, but the client's MCP roots never widen what it reads: for the HTTP
+    /// transport, whose clients are on other machines.
+    pub fn without_client_roots(&self) -> Self {
+        Self {
+            client_roots: false,
             ..self.clone()
         }
     }

@@ -53,12 +53,18 @@ pub(super) fn created(task: &SimTask) -> Response {
 }
 
 /// The query reply, native or wrapper shape.
-pub(super) fn task(task: &SimTask, phase: TaskPhase, origin: &str, now_ms: i64) -> Response {
+pub(super) fn task(
+    task: &SimTask,
+    phase: TaskPhase,
+    origin: &str,
+    now_ms: i64,
+    echo: &str,
+) -> Response {
     let (status, message) = match phase {
         TaskPhase::Submitted => ("submitted", None),
         TaskPhase::Processing => ("processing", None),
         TaskPhase::Succeeded => ("succeed", None),
-        TaskPhase::Failed => ("failed", Some(FAILURE_REASON.to_owned())),
+        TaskPhase::Failed => ("failed", Some(format!("{FAILURE_REASON}{echo}"))),
     };
     let video_url = format!("{origin}/_sim/videos/{}.mp4", task.id);
     let videos = (phase == TaskPhase::Succeeded).then(|| {
@@ -153,10 +159,13 @@ pub(super) fn kling_error(code: i64, message: &str) -> Response {
 }
 
 /// The gateway's 401 (`error_gateway_invalid_token`).
-pub(super) fn invalid_token() -> Response {
+pub(super) fn invalid_token(echo: &str) -> Response {
     let body = GatewayErrorBody {
         error: GatewayError {
-            message: Some(format!("invalid token (request id: {})", request_id())),
+            message: Some(format!(
+                "invalid token{echo} (request id: {})",
+                request_id()
+            )),
             kind: Some("comet_api_error".into()),
             code: Some(String::new()),
             param: None,
@@ -166,23 +175,26 @@ pub(super) fn invalid_token() -> Response {
 }
 
 /// The reply for a `[sim:error=…]` directive: a Kling code, `quota`, `token` or `html`.
-pub(super) fn scripted_error(which: &str) -> Response {
+/// `echo` is appended to the message (see `SimConfig::echo_key`).
+pub(super) fn scripted_error(which: &str, echo: &str) -> Response {
     match which {
         "quota" => (
             StatusCode::FORBIDDEN,
-            Json(json!({"code": "quota_not_enough", "message": "user quota is not enough", "data": null})),
+            Json(
+                json!({"code": "quota_not_enough", "message": format!("user quota is not enough{echo}"), "data": null}),
+            ),
         )
             .into_response(),
-        "token" => invalid_token(),
+        "token" => invalid_token(echo),
         "html" => (
             StatusCode::BAD_GATEWAY,
             [(header::CONTENT_TYPE, "text/html")],
-            "<html><body><h1>502 Bad Gateway</h1></body></html>",
+            format!("<html><body><h1>502 Bad Gateway</h1>{echo}</body></html>"),
         )
             .into_response(),
         code => {
             let code = code.parse().unwrap_or(5000);
-            kling_error(code, fixture_message(code))
+            kling_error(code, &format!("{}{echo}", fixture_message(code)))
         }
     }
 }

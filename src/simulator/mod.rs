@@ -7,8 +7,8 @@
 //! code; also `quota`, `token`, `html`), `[sim:wrapper]` (replies in the older wrapper shape),
 //! `[sim:url_in_fail_reason]` (wrapper success with the URL only in `fail_reason`),
 //! `[sim:polls=N]` (finish on the N-th poll), `[sim:hang]` (the task is created but the reply
-//! never comes). Tests also script transport faults with
-//! [`Simulator::inject`].
+//! never comes). Tests also script transport faults with [`Simulator::inject`], and make it
+//! echo the caller's key with `SimConfig::echo_key`.
 
 mod bodies;
 #[cfg(test)]
@@ -36,6 +36,9 @@ pub struct SimConfig {
     pub required_key: Option<String>,
     /// Answer queries in the older wrapper shape instead of the native one.
     pub wrapper_shape: bool,
+    /// Echo the caller's `Authorization` header (after a newline) in 401 bodies, scripted
+    /// errors, HTML error pages and failure reasons: a misbehaving upstream, for leak tests.
+    pub echo_key: bool,
 }
 
 impl Default for SimConfig {
@@ -45,6 +48,7 @@ impl Default for SimConfig {
             finish_after: None,
             required_key: None,
             wrapper_shape: false,
+            echo_key: false,
         }
     }
 }

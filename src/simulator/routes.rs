@@ -40,8 +40,9 @@ async fn create(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: B
     if let Some(refused) = check_auth(&state, &headers) {
         return refused;
     }
+    let echo = echo(&state, &headers);
     let fault = state.take_fault(Endpoint::Create);
-    if let Some(reply) = apply_fault(fault).await {
+    if let Some(reply) = apply_fault(fault, &echo).await {
         return reply;
     }
     let Some(json) = json else {
@@ -53,7 +54,7 @@ async fn create(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: B
         .unwrap_or_default()
         .to_owned();
     if let Some(code) = directive(&prompt, "error") {
-        return bodies::scripted_error(&code);
+        return bodies::scripted_error(&code, &echo);
     }
     if let Err(message) = rules::check_create(&json) {
         return bodies::kling_error(1201, &format!("Invalid parameter: {message}"));
@@ -99,7 +100,8 @@ async fn query(
     if let Some(refused) = check_auth(&state, &headers) {
         return refused;
     }
-    if let Some(reply) = apply_fault(state.take_fault(Endpoint::Query)).await {
+    let echo = echo(&state, &headers);
+    if let Some(reply) = apply_fault(state.take_fault(Endpoint::Query), &echo).await {
         return reply;
     }
     let snapshot = {
@@ -130,7 +132,7 @@ async fn query(
         (false, _) if snapshot.polls <= 1 => TaskPhase::Submitted,
         (false, _) => TaskPhase::Processing,
     };
-    bodies::task(&snapshot, phase, &state.origin, now_ms())
+    bodies::task(&snapshot, phase, &state.origin, now_ms(), &echo)
 }
 
 async fn video(
@@ -148,14 +150,14 @@ async fn video(
     if !file.ends_with(".mp4") {
         return StatusCode::NOT_FOUND.into_response();
     }
-    if let Some(reply) = apply_fault(state.take_fault(Endpoint::Video)).await {
+    if let Some(reply) = apply_fault(state.take_fault(Endpoint::Video), "").await {
         return reply;
     }
     ([(header::CONTENT_TYPE, "video/mp4")], bodies::fake_mp4()).into_response()
 }
 
 /// The reply a scripted fault calls for; `None` to answer normally (after any delay).
-async fn apply_fault(fault: Option<Fault>) -> Option<Response> {
+async fn apply_fault(fault: Option<Fault>, echo: &str) -> Option<Response> {
     let reply = match fault? {
         Fault::RateLimited => {
             let mut reply = bodies::kling_error(
@@ -197,7 +199,9 @@ async fn apply_fault(fault: Option<Fault>) -> Option<Response> {
         Fault::HtmlError => (
             StatusCode::BAD_GATEWAY,
             [(header::CONTENT_TYPE, "text/html")],
-            "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>",
+            format!(
+                "<html><head><title>502 Bad Gateway</title></head><body>nginx{echo}</body></html>"
+            ),
         )
             .into_response(),
         Fault::Huge => {
@@ -236,7 +240,19 @@ fn check_auth(state: &State, headers: &HeaderMap) -> Option<Response> {
         (None, Some(value)) => value.starts_with("Bearer ") && value.len() > 7,
         (Some(key), Some(value)) => value.strip_prefix("Bearer ") == Some(key.as_str()),
     };
-    (!accepted).then(bodies::invalid_token)
+    (!accepted).then(|| bodies::invalid_token(&echo(state, headers)))
+}
+
+/// What `echo_key` adds to upstream text: a newline, then the caller's `Authorization`.
+fn echo(state: &State, headers: &HeaderMap) -> String {
+    if !state.config.echo_key {
+        return String::new();
+    }
+    let presented = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    format!("\nreceived Authorization: {presented}")
 }
 
 fn record(state: &State, method: Method, path: &str, headers: &HeaderMap, body: Option<Value>) {

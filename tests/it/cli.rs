@@ -236,7 +236,11 @@ async fn doctor_tells_a_refused_key_from_an_unreachable_server() {
     assert!(!healthy.stdout.contains('✘'), "{}", healthy.stdout);
     let store_line = format!("✔ task store sqlite:{} is writable", store_path.display());
     assert!(healthy.stdout.contains(&store_line), "{}", healthy.stdout);
-    assert!(healthy.stdout.contains("schema version 1 of 1"), "{}", healthy.stdout);
+    assert!(
+        healthy.stdout.contains("schema version 1 of 1"),
+        "{}",
+        healthy.stdout
+    );
 
     let strict =
         kling_omni_mcp::simulator::Simulator::start(kling_omni_mcp::simulator::SimConfig {
@@ -372,12 +376,22 @@ async fn doctor_names_a_postgres_store_without_its_password_and_says_when_it_is_
     let result = run(doctor, &["doctor"]).await;
     assert_eq!(result.code, 3, "{}", result.stdout);
     assert!(
-        result.stdout.contains(&format!("✘ task store: the task store (postgres://kling@127.0.0.1:{port}/kling) is unavailable")),
+        result.stdout.contains(&format!(
+            "✘ task store: the task store (postgres://kling@127.0.0.1:{port}/kling) is unavailable"
+        )),
         "{}",
         result.stdout
     );
-    assert!(!result.stdout.contains("hunter2secret"), "{}", result.stdout);
-    assert!(!result.stderr.contains("hunter2secret"), "{}", result.stderr);
+    assert!(
+        !result.stdout.contains("hunter2secret"),
+        "{}",
+        result.stdout
+    );
+    assert!(
+        !result.stderr.contains("hunter2secret"),
+        "{}",
+        result.stderr
+    );
 }
 
 #[cfg(unix)]

@@ -14,18 +14,18 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use crate::support::{BIN, TEST_KEY, TestClient, assert_ok, error_meta, structured};
 
-const TOKEN: &str = "http-test-token-4f1c9a";
+pub(crate) const TOKEN: &str = "http-test-token-4f1c9a";
 
 /// A server process listening on a loopback HTTP port, against its own simulator.
-struct HttpServer {
-    child: tokio::process::Child,
-    url: String,
-    sim: Simulator,
+pub(crate) struct HttpServer {
+    pub(crate) child: tokio::process::Child,
+    pub(crate) url: String,
+    pub(crate) sim: Simulator,
     _data: tempfile::TempDir,
 }
 
 impl HttpServer {
-    async fn start(extra: &[&str]) -> Self {
+    pub(crate) async fn start(extra: &[&str]) -> Self {
         Self::start_with(
             extra,
             SimConfig {
@@ -36,7 +36,7 @@ impl HttpServer {
         .await
     }
 
-    async fn start_with(extra: &[&str], sim: SimConfig) -> Self {
+    pub(crate) async fn start_with(extra: &[&str], sim: SimConfig) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let sim = Simulator::start(sim).await.unwrap();
         let data = tempfile::tempdir().unwrap();
@@ -82,12 +82,15 @@ impl HttpServer {
         }
     }
 
-    async fn client(&self) -> RunningService<RoleClient, TestClient> {
+    pub(crate) async fn client(&self) -> RunningService<RoleClient, TestClient> {
         self.client_with_key(None).await
     }
 
     /// A client that sends its own CometAPI key, when given.
-    async fn client_with_key(&self, key: Option<&str>) -> RunningService<RoleClient, TestClient> {
+    pub(crate) async fn client_with_key(
+        &self,
+        key: Option<&str>,
+    ) -> RunningService<RoleClient, TestClient> {
         let mut headers = std::collections::HashMap::new();
         if let Some(key) = key {
             headers.insert(
@@ -102,7 +105,7 @@ impl HttpServer {
         TestClient::default().serve(transport).await.unwrap()
     }
 
-    async fn post(&self, headers: &[(&str, &str)], body: String) -> reqwest::Response {
+    pub(crate) async fn post(&self, headers: &[(&str, &str)], body: String) -> reqwest::Response {
         let mut request = reqwest::Client::new()
             .post(&self.url)
             .header("content-type", "application/json")
@@ -114,13 +117,13 @@ impl HttpServer {
     }
 }
 
-fn initialize() -> String {
+pub(crate) fn initialize() -> String {
     json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
         "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}})
     .to_string()
 }
 
-async fn call(
+pub(crate) async fn call(
     client: &RunningService<RoleClient, TestClient>,
     tool: &'static str,
     args: Value,

@@ -1,4 +1,4 @@
-//! Long jobs: bounded waits with progress, cancellation, shared polling, downloads, the journal
+//! Long jobs: bounded waits with progress, cancellation, shared polling, downloads, the task store
 //! across restarts, and fault injection (a create is never sent twice for one tool call).
 
 use std::time::Duration;
@@ -319,7 +319,7 @@ async fn downloads_land_atomically_and_failures_leave_nothing() {
 }
 
 #[tokio::test]
-async fn the_journal_survives_a_restart() {
+async fn the_task_store_survives_a_restart() {
     let h = Harness::with(Setup {
         sim: Some(SimConfig {
             finish_after_polls: 1,

@@ -29,7 +29,7 @@ pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_kling-omni-mcp");
 pub(crate) struct Harness {
     pub(crate) client: RunningService<RoleClient, TestClient>,
     pub(crate) sim: Option<Simulator>,
-    /// Holds the journal and downloads of this server.
+    /// Holds the task store and downloads of this server.
     pub(crate) data: tempfile::TempDir,
     stderr: Arc<Mutex<String>>,
     stderr_task: tokio::task::JoinHandle<()>,
@@ -47,6 +47,8 @@ pub(crate) struct Setup {
     pub(crate) data: Option<tempfile::TempDir>,
     /// Extra environment, applied last (e.g. `KLING_MCP_STORE` to share a store).
     pub(crate) env: Vec<(&'static str, String)>,
+    /// The server's working directory (the test's own when `None`).
+    pub(crate) cwd: Option<std::path::PathBuf>,
 }
 
 /// An MCP client that offers roots when it has some.
@@ -57,6 +59,14 @@ pub(crate) struct TestClient {
 }
 
 impl TestClient {
+    /// A client that offers these `file://` URIs as its MCP roots.
+    pub(crate) fn with_roots(roots: Vec<String>) -> Self {
+        Self {
+            roots,
+            ..Self::default()
+        }
+    }
+
     /// The progress notifications received so far: (progress, message).
     pub(crate) fn progress(&self) -> Vec<(f64, String)> {
         self.progress.lock().unwrap().clone()
@@ -111,6 +121,7 @@ impl Default for Setup {
             roots: Vec::new(),
             data: None,
             env: Vec::new(),
+            cwd: None,
         }
     }
 }
@@ -138,7 +149,11 @@ impl Harness {
             .env("KLING_MCP_STORE", data.path().join("tasks.sqlite3"))
             // Never the real per-user data directory (nor a journal found there).
             .env("XDG_DATA_HOME", data.path())
-            .env("KLING_MCP_OUTPUT_DIR", data.path().join("videos"));
+            .env("KLING_MCP_OUTPUT_DIR", data.path().join("videos"))
+            .env_remove("KLING_MCP_ALLOWED_DIRS");
+        if let Some(cwd) = setup.cwd {
+            command.current_dir(cwd);
+        }
         let base = setup
             .base_url
             .or_else(|| sim.as_ref().map(|s| s.url().to_string()));

@@ -47,7 +47,7 @@ async fn annotations_say_what_each_tool_does_to_the_world() {
     assert_eq!(list["readOnlyHint"], true);
     assert_eq!(
         list["openWorldHint"], false,
-        "it reads the local journal only"
+        "it reads the local task store only"
     );
     h.stop().await;
 }

@@ -101,13 +101,12 @@ impl Check {
         let Some(id) = self.request.external_task_id.clone() else {
             return;
         };
-        let ok_chars = id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_.:".contains(c));
-        if id.len() > 64 || !ok_chars {
+        // The same check as the client's task id check, so the lookup by external id after an
+        // ambiguous create can always be made.
+        if let Some(problem) = crate::comet::id_problem(&id, crate::comet::MAX_EXTERNAL_ID_LEN) {
             self.fail(
                 "external_task_id",
-                "must be 1-64 characters of letters, digits, '-', '_', '.' or ':'",
+                problem,
                 "use a simpler id, or omit it to get a generated one",
             );
         }

@@ -1,0 +1,272 @@
+//! Accepting HTTP connections so that slow or idle clients cannot hold the server: a deadline
+//! for request headers, an idle timeout, and a cap on open connections.
+//!
+//! The cap is what keeps `/healthz` and real clients answering during a slowloris attack. A
+//! connection that has a request in flight (a tool call, an SSE stream) is never touched; a
+//! connection that is *waiting for a request* (new, or kept alive between requests) costs an
+//! attacker nothing to hold. So when the cap is reached, a new connection replaces the one
+//! that has waited longest without sending a complete request. A real client sends its headers
+//! in microseconds and is served; attackers only displace each other. Only when every open
+//! connection is busy with a request is a new one closed at once. Refusing new connections at
+//! the cap instead would let a few hundred slow sockets lock everyone out until their header
+//! deadline, and then take the freed slots again.
+
+use std::convert::Infallible;
+use std::pin::{Pin, pin};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::Request;
+use axum::response::Response;
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::Service;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use super::http_slots::{RequestGuard, Slot, Table};
+
+/// Limits on HTTP connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// A request's headers must arrive within this long: on a new connection, and between
+    /// requests on a kept-alive one.
+    pub header_timeout: Duration,
+    /// A connection on which no byte moves either way for this long is closed.
+    pub idle_timeout: Duration,
+    /// Most connections open at once.
+    pub max_connections: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            max_connections: 4096,
+        }
+    }
+}
+
+/// Accepts connections and serves `app` on each until `stopping` is cancelled; then stops
+/// accepting, lets each connection finish its current request, and returns once all closed.
+pub(super) async fn serve_connections(
+    listener: TcpListener,
+    app: Router,
+    limits: ConnectionLimits,
+    stopping: CancellationToken,
+) {
+    let table = Arc::new(Table::new(limits.max_connections));
+    let tasks = TaskTracker::new();
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_timeout);
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            () = stopping.cancelled() => break,
+        };
+        let tcp = match accepted {
+            Ok((tcp, _)) => tcp,
+            Err(err) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!(%err, "accepting a connection failed");
+                tokio::select! {
+                    () = tokio::time::sleep(Duration::from_millis(100)) => continue,
+                    () = stopping.cancelled() => break,
+                }
+            }
+        };
+        let Some(slot) = table.admit() else {
+            tracing::debug!(
+                limit = limits.max_connections,
+                "connection closed at once: every open connection is busy"
+            );
+            continue;
+        };
+        // Small SSE frames must not wait for Nagle's algorithm (a 40 ms delayed-ACK stall).
+        if let Err(err) = tcp.set_nodelay(true) {
+            tracing::debug!(%err, "TCP_NODELAY not set");
+        }
+        tasks.spawn(serve_one(
+            tcp,
+            slot,
+            app.clone(),
+            builder.clone(),
+            limits.idle_timeout,
+            stopping.clone(),
+        ));
+    }
+    tasks.close();
+    tasks.wait().await;
+}
+
+/// Serves one connection until it ends, goes idle, is displaced, or the server stops.
+async fn serve_one(
+    tcp: TcpStream,
+    slot: Slot,
+    app: Router,
+    builder: http1::Builder,
+    idle_timeout: Duration,
+    stopping: CancellationToken,
+) {
+    let activity = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let io = TokioIo::new(Watched {
+        inner: tcp,
+        activity: activity.clone(),
+        started,
+    });
+    let slot = Arc::new(slot);
+    let service_slot = slot.clone();
+    let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+        let request_guard = service_slot.request_started();
+        let call = TowerToHyperService::new(app.clone()).call(request.map(Body::new));
+        async move {
+            let response: Response = call.await?;
+            Ok::<_, Infallible>(response.map(|inner| GuardedBody {
+                inner,
+                _guard: request_guard,
+            }))
+        }
+    });
+    let mut connection = pin!(builder.serve_connection(io, service));
+    let mut shutting_down = false;
+    loop {
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(err) = result {
+                    tracing::debug!(%err, "connection ended");
+                }
+                break;
+            }
+            () = slot.displaced.cancelled() => {
+                tracing::debug!("connection closed: the connection limit was reached and it had waited longest without a request");
+                break;
+            }
+            () = idle(&activity, started, idle_timeout) => {
+                tracing::debug!("connection closed: idle");
+                break;
+            }
+            () = stopping.cancelled(), if !shutting_down => {
+                connection.as_mut().graceful_shutdown();
+                shutting_down = true;
+            }
+        }
+    }
+}
+
+/// Completes once nothing was read or written for `timeout`.
+async fn idle(activity: &AtomicU64, started: Instant, timeout: Duration) {
+    loop {
+        let last = started + Duration::from_millis(activity.load(Ordering::Relaxed));
+        let deadline = last + timeout;
+        if Instant::now() >= deadline {
+            return;
+        }
+        tokio::time::sleep_until(deadline).await;
+    }
+}
+
+/// A socket that records when a byte last moved (milliseconds since `started`).
+struct Watched {
+    inner: TcpStream,
+    activity: Arc<AtomicU64>,
+    started: Instant,
+}
+
+impl Watched {
+    fn touch(&self) {
+        let elapsed = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.activity.store(elapsed, Ordering::Relaxed);
+    }
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let result = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(result, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.touch();
+        }
+        result
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write(cx, buf);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        result
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
+            self.touch();
+        }
+        result
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A response body that marks its request finished when hyper is done with it.
+struct GuardedBody {
+    inner: Body,
+    _guard: RequestGuard,
+}
+
+impl http_body::Body for GuardedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
