@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Store, StoreError, StoredStatus, TaskRecord, to_json_list};
+use super::{Store, StoreError, StoredStatus, TaskRecord};
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -148,30 +148,6 @@ fn into_record(line: JournalLine) -> Option<TaskRecord> {
             .map(|legacy| format!("legacy:{legacy}"))
             .unwrap_or_default(),
     })
-}
-
-impl Store {
-    /// Adds a record as it is, unless the store already has its external or task id.
-    /// Returns whether it was added.
-    pub async fn import_record(&self, record: &TaskRecord) -> Result<bool, StoreError> {
-        let row = ImportRow {
-            record: record.clone(),
-            video_urls: to_json_list(&record.video_urls),
-            local_files: to_json_list(&record.local_files),
-        };
-        match &self.backend {
-            super::Backend::Sqlite(s) => s.import_record(row).await,
-            super::Backend::Postgres(s) => s.import_record(row).await,
-        }
-    }
-}
-
-/// A record with its lists encoded, as the backends bind it.
-#[derive(Debug)]
-pub(super) struct ImportRow {
-    pub(super) record: TaskRecord,
-    pub(super) video_urls: String,
-    pub(super) local_files: String,
 }
 
 #[cfg(test)]

@@ -10,10 +10,12 @@
 mod error;
 mod import;
 mod location;
+mod ops;
 mod postgres;
 mod sql;
 mod sqlite;
 mod status;
+mod value;
 
 use std::sync::Arc;
 
@@ -27,6 +29,7 @@ pub use status::StoredStatus;
 
 use postgres::PostgresStore;
 use sqlite::SqliteStore;
+use value::{Row, Value};
 
 /// What the store knows about one task.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -113,16 +116,6 @@ enum Backend {
     Postgres(PostgresStore),
 }
 
-/// Runs the same call on whichever backend is in use.
-macro_rules! on_backend {
-    ($store:expr, $s:ident => $call:expr) => {
-        match &$store.backend {
-            Backend::Sqlite($s) => $call.await,
-            Backend::Postgres($s) => $call.await,
-        }
-    };
-}
-
 impl Store {
     /// Opens the store at `location`, creating and migrating it as needed. A damaged SQLite
     /// file or a store written by a newer version is refused, never modified; PostgreSQL that
@@ -153,164 +146,38 @@ impl Store {
         &self.location
     }
 
-    /// Records a task about to be submitted, durably, before anything is sent. Fails with
-    /// [`StoreError::ExternalIdTaken`] when a live record already uses its external id.
-    pub async fn insert_submitting(&self, task: &NewTask, now_ms: i64) -> Result<(), StoreError> {
-        on_backend!(self, s => s.insert_submitting(task.clone(), now_ms))
-    }
-
-    /// Binds the upstream task id found for `external_task_id`; forward only.
-    pub async fn set_created(
+    /// Runs a statement that changes rows; the number changed. `durable` syncs the commit
+    /// to disk before returning (SQLite; PostgreSQL commits are durable).
+    async fn run(
         &self,
-        external_task_id: &str,
-        task_id: &str,
-        status: StoredStatus,
-        now_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let (external, task_id) = (external_task_id.to_owned(), task_id.to_owned());
-        on_backend!(self, s => s.set_created(external, task_id, status, now_ms))
+        statement: &'static str,
+        params: Vec<Value>,
+        durable: bool,
+    ) -> Result<u64, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.run(statement, params, durable).await,
+            Backend::Postgres(p) => p.run(statement, params).await,
+        }
     }
 
-    /// Ends a submit without a task id (`submit_failed`, `submit_uncertain`).
-    pub async fn set_submit_outcome(
+    /// Runs a query.
+    async fn query(
         &self,
-        external_task_id: &str,
-        status: StoredStatus,
-        message: &str,
-        now_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let (external, message) = (external_task_id.to_owned(), message.to_owned());
-        on_backend!(self, s => s.set_submit_outcome(external, status, message, now_ms))
+        statement: &'static str,
+        params: Vec<Value>,
+    ) -> Result<Vec<Row>, StoreError> {
+        match &self.backend {
+            Backend::Sqlite(s) => s.query(statement, params).await,
+            Backend::Postgres(p) => p.query(statement, params).await,
+        }
     }
 
-    /// Records what a status query learned about `task_id`; forward only, and a no-op when
-    /// nothing changed. Returns whether a record changed.
-    pub async fn record_status(
-        &self,
-        task_id: &str,
-        status: StoredStatus,
-        message: Option<&str>,
-        video_urls: &[String],
-        now_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let update = StatusUpdate {
-            task_id: task_id.to_owned(),
-            status,
-            message: message.map(str::to_owned),
-            video_urls: to_json_list(video_urls),
-            now_ms,
-        };
-        on_backend!(self, s => s.record_status(update))
-    }
-
-    /// Records the files a download saved for `task_id`.
-    pub async fn set_local_files(
-        &self,
-        task_id: &str,
-        files: &[String],
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        let (task_id, files) = (task_id.to_owned(), to_json_list(files));
-        on_backend!(self, s => s.set_local_files(task_id, files, now_ms))
-    }
-
-    /// The record of upstream task `task_id`, if this store has one.
-    pub async fn get_by_task_id(&self, task_id: &str) -> Result<Option<TaskRecord>, StoreError> {
-        let task_id = task_id.to_owned();
-        on_backend!(self, s => s.get_by_task_id(task_id))
-    }
-
-    /// `owner`'s records, newest first, optionally only those with `status`.
-    pub async fn list(
-        &self,
-        owner: &str,
-        status: Option<StoredStatus>,
-        limit: usize,
-    ) -> Result<Vec<TaskRecord>, StoreError> {
-        let owner = owner.to_owned();
-        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        on_backend!(self, s => s.list(owner, status, limit))
-    }
-
-    /// `owner`'s records still `submitting` since before `before_ms`.
-    pub async fn stale_submitting(
-        &self,
-        owner: &str,
-        before_ms: i64,
-    ) -> Result<Vec<TaskRecord>, StoreError> {
-        let owner = owner.to_owned();
-        on_backend!(self, s => s.stale_submitting(owner, before_ms))
-    }
-
-    /// Takes a stale record for recovery; `true` for exactly one of several racing processes.
-    pub async fn claim_recovery(
-        &self,
-        record: &TaskRecord,
-        now_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let (external, seen) = (record.external_task_id.clone(), record.updated_at_ms);
-        on_backend!(self, s => s.claim_recovery(external, seen, now_ms))
-    }
-
-    /// Moves the tasks recorded under `legacy` (an owner fingerprint of earlier versions) to
-    /// `owner`.
-    pub async fn adopt_owner(&self, legacy: &str, owner: &str) -> Result<u64, StoreError> {
-        let (legacy, owner) = (legacy.to_owned(), owner.to_owned());
-        on_backend!(self, s => s.adopt_owner(legacy, owner))
-    }
-
-    /// The shared poll state of `task_id` for `owner`.
-    pub async fn read_poll(
-        &self,
-        task_id: &str,
-        owner: &str,
-    ) -> Result<Option<PollRow>, StoreError> {
-        let (task_id, owner) = (task_id.to_owned(), owner.to_owned());
-        on_backend!(self, s => s.read_poll(task_id, owner))
-    }
-
-    /// Tries to take the next upstream query of `task_id`: `seen` is the poll count read
-    /// before (`None`: nobody polled yet), `next_at_ms` when the query after it is due.
-    /// `true` for exactly one of several racing waiters.
-    pub async fn claim_poll(
-        &self,
-        task_id: &str,
-        owner: &str,
-        seen: Option<i64>,
-        now_ms: i64,
-        next_at_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let claim = PollClaim {
-            task_id: task_id.to_owned(),
-            owner: owner.to_owned(),
-            seen,
-            now_ms,
-            next_at_ms,
-        };
-        on_backend!(self, s => s.claim_poll(claim))
-    }
-
-    /// Shares the answer of a poll with the other waiters.
-    pub async fn put_snapshot(
-        &self,
-        task_id: &str,
-        owner: &str,
-        snapshot: &str,
-        at_ms: i64,
-    ) -> Result<(), StoreError> {
-        let (task_id, owner, snapshot) =
-            (task_id.to_owned(), owner.to_owned(), snapshot.to_owned());
-        on_backend!(self, s => s.put_snapshot(task_id, owner, snapshot, at_ms))
-    }
-
-    /// Forgets poll state last due before `before_ms`.
-    pub async fn prune_polls(&self, before_ms: i64) -> Result<(), StoreError> {
-        on_backend!(self, s => s.prune_polls(before_ms))
-    }
-
-    /// Reachability, schema version and writability, for `doctor`.
-    pub async fn health(&self) -> Result<Health, StoreError> {
-        on_backend!(self, s => s.health())
+    /// Whether a write would go through now.
+    async fn writable(&self) -> bool {
+        match &self.backend {
+            Backend::Sqlite(s) => s.writable().await,
+            Backend::Postgres(p) => p.writable().await,
+        }
     }
 }
 
@@ -325,26 +192,6 @@ pub struct Health {
     pub tasks: i64,
     /// Whether a write went through.
     pub writable: bool,
-}
-
-/// A status change, as the backends bind it.
-#[derive(Debug)]
-struct StatusUpdate {
-    task_id: String,
-    status: StoredStatus,
-    message: Option<String>,
-    video_urls: String,
-    now_ms: i64,
-}
-
-/// A poll claim, as the backends bind it.
-#[derive(Debug)]
-struct PollClaim {
-    task_id: String,
-    owner: String,
-    seen: Option<i64>,
-    now_ms: i64,
-    next_at_ms: i64,
 }
 
 /// Now, Unix milliseconds.
