@@ -1,6 +1,7 @@
 //! The streamable HTTP transport, driven by rmcp's HTTP client and by raw requests.
 
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
@@ -16,11 +17,12 @@ use crate::support::{BIN, TEST_KEY, TestClient, assert_ok, error_meta, structure
 
 pub(crate) const TOKEN: &str = "http-test-token-4f1c9a";
 
-/// A server process listening on a loopback HTTP port, against its own simulator.
+/// A server process listening on a loopback HTTP port, against a simulator (its own, or one
+/// it shares with other instances).
 pub(crate) struct HttpServer {
     pub(crate) child: tokio::process::Child,
     pub(crate) url: String,
-    pub(crate) sim: Simulator,
+    pub(crate) sim: Arc<Simulator>,
     _data: tempfile::TempDir,
 }
 
@@ -37,8 +39,17 @@ impl HttpServer {
     }
 
     pub(crate) async fn start_with(extra: &[&str], sim: SimConfig) -> Self {
+        let sim = Arc::new(Simulator::start(sim).await.unwrap());
+        Self::start_on(extra, sim, &[]).await
+    }
+
+    /// An instance on `sim`, with `env` applied after the defaults (e.g. a shared store).
+    pub(crate) async fn start_on(
+        extra: &[&str],
+        sim: Arc<Simulator>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let sim = Simulator::start(sim).await.unwrap();
         let data = tempfile::tempdir().unwrap();
         let mut child = tokio::process::Command::new(BIN)
             .args(["--http", "127.0.0.1:0"])
@@ -52,6 +63,7 @@ impl HttpServer {
             .env("XDG_DATA_HOME", data.path())
             .env("KLING_MCP_OUTPUT_DIR", data.path().join("videos"))
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())

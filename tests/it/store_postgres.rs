@@ -5,23 +5,16 @@
 //! without it these tests say so and pass, unless `KLING_MCP_REQUIRE_POSTGRES` is set.
 //! Run with `cargo test --test it store_postgres::`.
 
-use std::process::Stdio;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use kling_omni_mcp::jobs::PollSchedule;
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
-use rmcp::transport::StreamableHttpClientTransport;
-use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
-use rmcp::{RoleClient, ServiceExt};
-use serde_json::{Value, json};
-use tokio::io::{AsyncBufReadExt, BufReader};
+use serde_json::json;
 
-use crate::support::{BIN, TEST_KEY, TestClient, assert_ok, error_meta, structured};
-
-const TOKEN: &str = "pg-test-token-91d2";
+use crate::http::{HttpServer, call};
+use crate::support::{assert_ok, error_meta, structured};
 
 /// The admin URL of the test server, or `None` (with a note) when there is none.
 fn admin_url() -> Option<String> {
@@ -63,71 +56,10 @@ async fn fresh_database(admin_url: &str) -> (String, String) {
     (name.clone(), format!("{base}/{name}"))
 }
 
-/// One `--http` instance on `store`.
-struct Instance {
-    _child: tokio::process::Child,
-    url: String,
-    _data: tempfile::TempDir,
-}
-
-impl Instance {
-    async fn start(sim: &Simulator, store: &str) -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let mut child = tokio::process::Command::new(BIN)
-            .args(["--http", "127.0.0.1:0"])
-            .env("COMETAPI_KEY", TEST_KEY)
-            .env("COMETAPI_BASE_URL", sim.url().as_str())
-            .env("KLING_MCP_HTTP_TOKEN", TOKEN)
-            .env("KLING_MCP_POLL_MIN", "0.05")
-            .env("KLING_MCP_RETRY_BASE_MS", "5")
-            .env("KLING_MCP_STORE", store)
-            .env("XDG_DATA_HOME", data.path())
-            .env("KLING_MCP_OUTPUT_DIR", data.path().join("videos"))
-            .env_remove("KLING_MCP_JOURNAL")
-            .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut url = None;
-        while let Some(line) = lines.next_line().await.unwrap() {
-            if let Some(rest) = line.split("MCP streamable HTTP listening url=").nth(1) {
-                url = rest.split_whitespace().next().map(str::to_owned);
-                break;
-            }
-        }
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self {
-            _child: child,
-            url: url.expect("the instance listens"),
-            _data: data,
-        }
-    }
-
-    async fn client(&self) -> RunningService<RoleClient, TestClient> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let config =
-            StreamableHttpClientTransportConfig::with_uri(self.url.as_str()).auth_header(TOKEN);
-        let transport = StreamableHttpClientTransport::with_client(reqwest::Client::new(), config);
-        TestClient::default().serve(transport).await.unwrap()
-    }
-}
-
-async fn call(
-    client: &RunningService<RoleClient, TestClient>,
-    tool: &'static str,
-    args: Value,
-) -> CallToolResult {
-    let Value::Object(args) = args else {
-        unreachable!()
-    };
-    client
-        .call_tool(CallToolRequestParams::new(tool).with_arguments(args))
-        .await
-        .unwrap()
+/// One `--http` instance on `store`, against the shared simulator.
+async fn instance(sim: &Arc<Simulator>, store: &str) -> HttpServer {
+    let env = [("KLING_MCP_STORE", store), ("KLING_MCP_POLL_MIN", "0.05")];
+    HttpServer::start_on(&[], sim.clone(), &env).await
 }
 
 #[tokio::test]
@@ -135,15 +67,17 @@ async fn two_instances_share_one_database_and_its_polling() {
     let Some(admin_url) = admin_url() else { return };
     let (_, store) = fresh_database(&admin_url).await;
     // The job takes a second, however often it is polled.
-    let sim = Simulator::start(SimConfig {
-        finish_after_polls: u32::MAX,
-        finish_after: Some(Duration::from_secs(1)),
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
+    let sim = Arc::new(
+        Simulator::start(SimConfig {
+            finish_after_polls: u32::MAX,
+            finish_after: Some(Duration::from_secs(1)),
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap(),
+    );
     // Both start on an empty database at once: the migration runs once, under its lock.
-    let (a, b) = tokio::join!(Instance::start(&sim, &store), Instance::start(&sim, &store));
+    let (a, b) = tokio::join!(instance(&sim, &store), instance(&sim, &store));
     let (a, b) = (a.client().await, b.client().await);
     let submitted = call(
         &a,
@@ -216,14 +150,16 @@ pub(crate) fn polls_within(span: Duration) -> usize {
 async fn a_database_that_goes_away_stops_purchases_but_not_queries() {
     let Some(admin_url) = admin_url() else { return };
     let (name, store) = fresh_database(&admin_url).await;
-    let sim = Simulator::start(SimConfig {
-        finish_after_polls: 1,
-        ..SimConfig::default()
-    })
-    .await
-    .unwrap();
-    let instance = Instance::start(&sim, &store).await;
-    let client = instance.client().await;
+    let sim = Arc::new(
+        Simulator::start(SimConfig {
+            finish_after_polls: 1,
+            ..SimConfig::default()
+        })
+        .await
+        .unwrap(),
+    );
+    let server = instance(&sim, &store).await;
+    let client = server.client().await;
     let first = call(
         &client,
         "generate_video",
@@ -292,10 +228,9 @@ async fn an_unreachable_database_at_start_refuses_purchases() {
         .local_addr()
         .unwrap()
         .port();
-    let sim = Simulator::start(SimConfig::default()).await.unwrap();
-    let instance =
-        Instance::start(&sim, &format!("postgres://nobody:pw@127.0.0.1:{port}/none")).await;
-    let client = instance.client().await;
+    let sim = Arc::new(Simulator::start(SimConfig::default()).await.unwrap());
+    let server = instance(&sim, &format!("postgres://nobody:pw@127.0.0.1:{port}/none")).await;
+    let client = server.client().await;
     let refused = call(
         &client,
         "generate_video",
