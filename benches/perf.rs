@@ -186,7 +186,8 @@ impl Stdio_ {
         let mut child = tokio::process::Command::new(BIN)
             .env("COMETAPI_KEY", "sk-bench")
             .env("COMETAPI_BASE_URL", sim.url().as_str())
-            .env("KLING_MCP_STORE", "off")
+            // The default a user gets: a SQLite task store that already exists.
+            .env("KLING_MCP_STORE", store_path())
             .env("RUST_LOG", "warn")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -256,6 +257,13 @@ impl Stdio_ {
     }
 }
 
+/// One SQLite task store for every server the bench starts, under `target/`.
+fn store_path() -> String {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("perf-store");
+    let _ = std::fs::create_dir_all(&dir);
+    dir.join("tasks.sqlite3").display().to_string()
+}
+
 async fn spawn_http(sim: &Simulator) -> (tokio::process::Child, String) {
     let mut child = tokio::process::Command::new(BIN)
         .args([
@@ -268,7 +276,7 @@ async fn spawn_http(sim: &Simulator) -> (tokio::process::Child, String) {
         ])
         .env("COMETAPI_KEY", "sk-bench")
         .env("COMETAPI_BASE_URL", sim.url().as_str())
-        .env("KLING_MCP_STORE", "off")
+        .env("KLING_MCP_STORE", store_path())
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
