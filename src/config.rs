@@ -9,8 +9,8 @@ use clap::Parser;
 use reqwest::Url;
 use secrecy::SecretString;
 
-use crate::comet::{ApiKey, ClientOptions, DEFAULT_BASE_URL};
-use crate::jobs::{JobsConfig, PollSchedule, RetryPolicy};
+use crate::comet::{ApiKey, ClientOptions, DEFAULT_BASE_URL, DownloadOptions};
+use crate::jobs::{DownloadLimits, JobsConfig, PollSchedule, RetryPolicy};
 use crate::local_images::AllowedRoots;
 use crate::server::{HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS};
 use crate::store::{BadLocation, StoreLocation};
@@ -28,7 +28,8 @@ const ENV_HELP: &str = "Environment:
     KLING_MCP_CREATE_TIMEOUT, KLING_MCP_QUERY_TIMEOUT, KLING_MCP_RETRY_BASE_MS, KLING_MCP_MAX_CALLS,
   KLING_MCP_ALLOWED_HOSTS, KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_MAX_SESSIONS, KLING_MCP_SESSION_IDLE,
     KLING_MCP_MAX_BODY_BYTES, KLING_MCP_SHUTDOWN_GRACE, KLING_MCP_ALLOW_CLIENT_KEYS,
-    KLING_MCP_HEADER_TIMEOUT, KLING_MCP_IDLE_TIMEOUT, KLING_MCP_MAX_CONNECTIONS
+    KLING_MCP_HEADER_TIMEOUT, KLING_MCP_IDLE_TIMEOUT, KLING_MCP_MAX_CONNECTIONS,
+    KLING_MCP_ALLOW_PRIVATE_DOWNLOADS, KLING_MCP_MAX_VIDEOS_PER_TASK, KLING_MCP_MAX_DOWNLOAD_BYTES
                       the same as the flags of those names
   KLING_MCP_HTTP_TOKEN
                       bearer token HTTP clients must send (never logged)
@@ -59,6 +60,25 @@ pub struct Cli {
     /// Where downloaded videos go [default: your Videos folder, in kling-omni-mcp/].
     #[arg(global = true, long, env = "KLING_MCP_OUTPUT_DIR", value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+
+    /// Also download videos from loopback, private and link-local addresses, and follow
+    /// redirects to http (for local test servers; implied by --simulate).
+    #[arg(global = true, long, env = "KLING_MCP_ALLOW_PRIVATE_DOWNLOADS")]
+    pub allow_private_downloads: bool,
+
+    /// Most videos downloaded for one task; a reply listing more is not downloaded at all.
+    #[arg(
+        global = true,
+        long,
+        env = "KLING_MCP_MAX_VIDEOS_PER_TASK",
+        default_value_t = 4,
+        value_name = "N"
+    )]
+    pub max_videos_per_task: usize,
+
+    /// Most bytes downloaded for one task, all its videos together (default 1 GiB).
+    #[arg(global = true, long, env = "KLING_MCP_MAX_DOWNLOAD_BYTES", default_value_t = 1024 * 1024 * 1024, value_name = "BYTES")]
+    pub max_download_bytes: u64,
 
     /// The task store: a file path or sqlite:PATH (SQLite), postgres://… or postgresql://…
     /// (PostgreSQL, for several instances), or `off` (memory only) [default: tasks.sqlite3 in
@@ -240,6 +260,8 @@ pub struct Config {
     pub allowed_roots: AllowedRoots,
     /// Job settings: waits, polling, retries, downloads.
     pub jobs: JobsConfig,
+    /// How result videos are fetched.
+    pub download: DownloadOptions,
     /// Where the task store lives.
     pub store: StoreLocation,
     /// A journal of earlier versions to import into the store, if it exists.
@@ -309,6 +331,10 @@ impl Config {
                 ..RetryPolicy::default()
             },
             output_dir: cli.output_dir.unwrap_or_else(default_output_dir),
+            downloads: DownloadLimits {
+                max_videos: cli.max_videos_per_task.max(1),
+                max_bytes: cli.max_download_bytes.max(1),
+            },
             create_timeout: seconds("create-timeout", cli.create_timeout)?,
         };
         let (store, legacy_journal, deprecations) = store_settings(cli.store, cli.journal)?;
@@ -318,6 +344,11 @@ impl Config {
             simulate: cli.simulate,
             allowed_roots: AllowedRoots::new(dirs),
             jobs,
+            download: DownloadOptions {
+                // The simulator serves its videos on loopback.
+                allow_private: cli.allow_private_downloads || cli.simulate,
+                ..DownloadOptions::default()
+            },
             store,
             legacy_journal,
             deprecations,

@@ -150,6 +150,8 @@ impl Harness {
             // Never the real per-user data directory (nor a journal found there).
             .env("XDG_DATA_HOME", data.path())
             .env("KLING_MCP_OUTPUT_DIR", data.path().join("videos"))
+            // The simulator serves its videos on loopback.
+            .env("KLING_MCP_ALLOW_PRIVATE_DOWNLOADS", "true")
             .env_remove("KLING_MCP_ALLOWED_DIRS");
         if let Some(cwd) = setup.cwd {
             command.current_dir(cwd);
