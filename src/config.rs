@@ -10,7 +10,7 @@ use reqwest::Url;
 use secrecy::SecretString;
 
 use crate::comet::{ApiKey, ClientOptions, DEFAULT_BASE_URL, DownloadOptions};
-use crate::jobs::{DownloadLimits, JobsConfig, PollSchedule, RetryPolicy};
+use crate::jobs::{JobsConfig, PollSchedule, RetryPolicy};
 use crate::local_images::AllowedRoots;
 use crate::server::{HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS};
 use crate::store::{BadLocation, StoreLocation};
@@ -61,24 +61,9 @@ pub struct Cli {
     #[arg(global = true, long, env = "KLING_MCP_OUTPUT_DIR", value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
-    /// Also download videos from loopback, private and link-local addresses, and follow
-    /// redirects to http (for local test servers; implied by --simulate).
-    #[arg(global = true, long, env = "KLING_MCP_ALLOW_PRIVATE_DOWNLOADS")]
-    pub allow_private_downloads: bool,
-
-    /// Most videos downloaded for one task; a reply listing more is not downloaded at all.
-    #[arg(
-        global = true,
-        long,
-        env = "KLING_MCP_MAX_VIDEOS_PER_TASK",
-        default_value_t = 4,
-        value_name = "N"
-    )]
-    pub max_videos_per_task: usize,
-
-    /// Most bytes downloaded for one task, all its videos together (default 1 GiB).
-    #[arg(global = true, long, env = "KLING_MCP_MAX_DOWNLOAD_BYTES", default_value_t = 1024 * 1024 * 1024, value_name = "BYTES")]
-    pub max_download_bytes: u64,
+    /// Which addresses downloads may reach, and the caps per task.
+    #[command(flatten)]
+    pub downloads: DownloadFlags,
 
     /// The task store: a file path or sqlite:PATH (SQLite), postgres://… or postgresql://…
     /// (PostgreSQL, for several instances), or `off` (memory only) [default: tasks.sqlite3 in
@@ -331,10 +316,7 @@ impl Config {
                 ..RetryPolicy::default()
             },
             output_dir: cli.output_dir.unwrap_or_else(default_output_dir),
-            downloads: DownloadLimits {
-                max_videos: cli.max_videos_per_task.max(1),
-                max_bytes: cli.max_download_bytes.max(1),
-            },
+            downloads: cli.downloads.limits(),
             create_timeout: seconds("create-timeout", cli.create_timeout)?,
         };
         let (store, legacy_journal, deprecations) = store_settings(cli.store, cli.journal)?;
@@ -344,11 +326,7 @@ impl Config {
             simulate: cli.simulate,
             allowed_roots: AllowedRoots::new(dirs),
             jobs,
-            download: DownloadOptions {
-                // The simulator serves its videos on loopback.
-                allow_private: cli.allow_private_downloads || cli.simulate,
-                ..DownloadOptions::default()
-            },
+            download: cli.downloads.options(cli.simulate),
             store,
             legacy_journal,
             deprecations,
@@ -480,6 +458,11 @@ fn default_root() -> Option<PathBuf> {
 mod http_flags;
 
 pub use http_flags::ConnectionFlags;
+
+#[path = "config_download.rs"]
+mod download_flags;
+
+pub use download_flags::DownloadFlags;
 
 #[cfg(test)]
 #[path = "config_tests.rs"]

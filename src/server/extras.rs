@@ -12,6 +12,7 @@ use rmcp::model::{
 };
 
 use super::KlingServer;
+use crate::jobs::StoredStatus;
 use crate::local_images::file_uri;
 
 /// Largest video returned inline by `resources/read`; bigger ones are opened from disk.
@@ -90,7 +91,7 @@ impl KlingServer {
     }
 
     async fn downloaded_files(&self) -> Vec<(PathBuf, String)> {
-        let records = match self.jobs.list(None, 200).await {
+        let records = match self.jobs.list(Some(StoredStatus::Succeed), 200).await {
             Ok(records) => records,
             Err(err) => {
                 tracing::warn!(%err, "cannot list downloaded videos");

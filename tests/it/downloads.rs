@@ -352,3 +352,32 @@ async fn a_video_downloaded_by_one_process_is_readable_from_another() {
     b.stop().await;
     a.stop().await;
 }
+
+#[tokio::test]
+async fn the_cli_reports_download_failed_with_its_own_advice() {
+    let sim = kling_omni_mcp::simulator::Simulator::start(Default::default())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let output = tokio::process::Command::new(crate::support::BIN)
+        .args(["generate", "--prompt", "a cat [sim:polls=1]"])
+        .args(["--aspect-ratio", "1:1", "--download", out.to_str().unwrap()])
+        .env("COMETAPI_BASE_URL", sim.url().as_str())
+        .env("COMETAPI_KEY", crate::support::TEST_KEY)
+        .env("KLING_MCP_POLL_MIN", "0.02")
+        .env("KLING_MCP_STORE", "off")
+        .env("XDG_DATA_HOME", dir.path())
+        .env_remove("KLING_MCP_ALLOW_PRIVATE_DOWNLOADS")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // The simulator is on loopback, which downloads refuse without the flag.
+    assert!(stderr.contains("error [download_failed]"), "{stderr}");
+    assert!(stderr.contains("--allow-private-downloads"), "{stderr}");
+    assert!(!stderr.contains("COMETAPI_BASE_URL"), "{stderr}");
+    assert_eq!(output.status.code(), Some(3));
+    assert!(names(&out).is_empty());
+}
