@@ -9,7 +9,7 @@ use clap::Parser;
 use reqwest::Url;
 use secrecy::SecretString;
 
-use crate::comet::{ApiKey, ClientOptions, DEFAULT_BASE_URL};
+use crate::comet::{ApiKey, ClientOptions, DEFAULT_BASE_URL, DownloadOptions};
 use crate::jobs::{JobsConfig, PollSchedule, RetryPolicy};
 use crate::local_images::AllowedRoots;
 use crate::server::{HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS};
@@ -28,7 +28,8 @@ const ENV_HELP: &str = "Environment:
     KLING_MCP_CREATE_TIMEOUT, KLING_MCP_QUERY_TIMEOUT, KLING_MCP_RETRY_BASE_MS, KLING_MCP_MAX_CALLS,
   KLING_MCP_ALLOWED_HOSTS, KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_MAX_SESSIONS, KLING_MCP_SESSION_IDLE,
     KLING_MCP_MAX_BODY_BYTES, KLING_MCP_SHUTDOWN_GRACE, KLING_MCP_ALLOW_CLIENT_KEYS,
-    KLING_MCP_HEADER_TIMEOUT, KLING_MCP_IDLE_TIMEOUT, KLING_MCP_MAX_CONNECTIONS
+    KLING_MCP_HEADER_TIMEOUT, KLING_MCP_IDLE_TIMEOUT, KLING_MCP_MAX_CONNECTIONS,
+    KLING_MCP_ALLOW_PRIVATE_DOWNLOADS, KLING_MCP_MAX_VIDEOS_PER_TASK, KLING_MCP_MAX_DOWNLOAD_BYTES
                       the same as the flags of those names
   KLING_MCP_HTTP_TOKEN
                       bearer token HTTP clients must send (never logged)
@@ -59,6 +60,10 @@ pub struct Cli {
     /// Where downloaded videos go [default: your Videos folder, in kling-omni-mcp/].
     #[arg(global = true, long, env = "KLING_MCP_OUTPUT_DIR", value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+
+    /// Which addresses downloads may reach, and the caps per task.
+    #[command(flatten)]
+    pub downloads: DownloadFlags,
 
     /// The task store: a file path or sqlite:PATH (SQLite), postgres://… or postgresql://…
     /// (PostgreSQL, for several instances), or `off` (memory only) [default: tasks.sqlite3 in
@@ -240,6 +245,8 @@ pub struct Config {
     pub allowed_roots: AllowedRoots,
     /// Job settings: waits, polling, retries, downloads.
     pub jobs: JobsConfig,
+    /// How result videos are fetched.
+    pub download: DownloadOptions,
     /// Where the task store lives.
     pub store: StoreLocation,
     /// A journal of earlier versions to import into the store, if it exists.
@@ -309,6 +316,7 @@ impl Config {
                 ..RetryPolicy::default()
             },
             output_dir: cli.output_dir.unwrap_or_else(default_output_dir),
+            downloads: cli.downloads.limits(),
             create_timeout: seconds("create-timeout", cli.create_timeout)?,
         };
         let (store, legacy_journal, deprecations) = store_settings(cli.store, cli.journal)?;
@@ -318,6 +326,7 @@ impl Config {
             simulate: cli.simulate,
             allowed_roots: AllowedRoots::new(dirs),
             jobs,
+            download: cli.downloads.options(cli.simulate),
             store,
             legacy_journal,
             deprecations,
@@ -449,6 +458,11 @@ fn default_root() -> Option<PathBuf> {
 mod http_flags;
 
 pub use http_flags::ConnectionFlags;
+
+#[path = "config_download.rs"]
+mod download_flags;
+
+pub use download_flags::DownloadFlags;
 
 #[cfg(test)]
 #[path = "config_tests.rs"]

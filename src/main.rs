@@ -73,7 +73,16 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
         output_dir = %config.jobs.output_dir.display(),
         "task store and downloads"
     );
-    let jobs = Jobs::new(client, config.jobs.clone(), store.clone());
+    let downloader = comet::Downloader::new(config.download.clone())?;
+    let jobs = Jobs::new(client, downloader, config.jobs.clone(), store.clone());
+    // Before any call can start a download, so only orphans of stopped processes are swept.
+    let swept = jobs.remove_stale_partials().await;
+    if swept > 0 {
+        tracing::info!(
+            removed = swept,
+            "removed temporary download files left by a stopped process"
+        );
+    }
     // Settle what a crashed process left behind, without delaying the start.
     let recovering = jobs.clone();
     tokio::spawn(async move {

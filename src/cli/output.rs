@@ -111,6 +111,9 @@ pub(super) fn exit_for(err: &jobs::Error) -> Exit {
         jobs::Error::Store(err) if err.retryable() => Exit::Upstream,
         jobs::Error::Store(StoreError::ExternalIdTaken { .. }) => Exit::BadInput,
         jobs::Error::Store(_) => Exit::AuthOrConfig,
+        jobs::Error::Download(crate::comet::DownloadError::Cancelled) => Exit::Interrupted,
+        jobs::Error::Download(err) if err.retryable() => Exit::Upstream,
+        jobs::Error::Download(_) => Exit::AuthOrConfig,
         jobs::Error::Comet(inner) => match inner.kind() {
             ErrorKind::InvalidRequest | ErrorKind::ContentRejected | ErrorKind::NotFound => {
                 Exit::BadInput

@@ -202,13 +202,16 @@ async fn follow(jobs: &Jobs, task: Task, how: &FollowArgs) -> Exit {
     }
     let mut files: Vec<DownloadedFile> = Vec::new();
     if let Some(dir) = download.filter(|_| task.status == TaskStatus::Succeed) {
-        match jobs.download_to(&task, dir).await {
+        // Ctrl-C stops the transfer and removes what was written so far.
+        let (cancel, _stop_listening) = cancel_on_ctrl_c();
+        match jobs.download_to(&task, dir, &cancel).await {
             Ok(saved) => files = saved,
             Err(err) => {
                 print_task(&task, &[], json);
                 eprintln!(
-                    "error [{}]: the download failed: {err} (the URLs above still work)",
-                    err.kind()
+                    "error [{}]: the download failed: {err} (fix: {})",
+                    err.kind(),
+                    err.fix()
                 );
                 return exit_for(&err);
             }
@@ -220,15 +223,7 @@ async fn follow(jobs: &Jobs, task: Task, how: &FollowArgs) -> Exit {
 
 /// Follows a task until it finishes or Ctrl-C is pressed.
 async fn wait_to_the_end(jobs: &Jobs, task_id: &str) -> Result<(Task, WaitEnd), jobs::Error> {
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    let _stop_listening = cancel.clone().drop_guard();
-    tokio::spawn(async move {
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => if result.is_ok() { on_ctrl_c.cancel() },
-            () = on_ctrl_c.cancelled() => {}
-        }
-    });
+    let (cancel, _stop_listening) = cancel_on_ctrl_c();
     let display = WaitDisplay::new(task_id);
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Task>();
     let result = loop {
@@ -250,4 +245,18 @@ async fn wait_to_the_end(jobs: &Jobs, task_id: &str) -> Result<(Task, WaitEnd), 
     };
     display.finish();
     result
+}
+
+/// A token cancelled by Ctrl-C; dropping the guard stops listening.
+fn cancel_on_ctrl_c() -> (CancellationToken, tokio_util::sync::DropGuard) {
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    let guard = cancel.clone().drop_guard();
+    tokio::spawn(async move {
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => if result.is_ok() { on_ctrl_c.cancel() },
+            () = on_ctrl_c.cancelled() => {}
+        }
+    });
+    (cancel, guard)
 }

@@ -10,7 +10,7 @@ use super::ids::checked_task_id;
 use super::redact::{Redactor, display_url};
 use super::response::{CreatedTask, Task, parse_create, parse_query};
 use super::secret::ApiKey;
-use super::validate::{ValidRequest, Violation};
+use super::validate::ValidRequest;
 
 /// CometAPI's production origin. Kling routes hang off the root, not `/v1`.
 pub const DEFAULT_BASE_URL: &str = "https://api.cometapi.com";
@@ -37,8 +37,6 @@ pub struct ClientOptions {
     pub query_timeout: Duration,
     /// Total time allowed for a create.
     pub create_timeout: Duration,
-    /// Total time allowed for downloading one result video.
-    pub download_timeout: Duration,
     /// Other secrets to keep out of upstream text (the HTTP bearer token); the key and the
     /// base URL's user name and password are always kept out.
     pub other_secrets: Vec<secrecy::SecretString>,
@@ -53,7 +51,6 @@ impl ClientOptions {
             connect_timeout: Duration::from_secs(10),
             query_timeout: Duration::from_secs(30),
             create_timeout: Duration::from_secs(60),
-            download_timeout: Duration::from_secs(600),
             other_secrets: Vec::new(),
         }
     }
@@ -224,67 +221,6 @@ impl Client {
             body,
             retry_after,
         })
-    }
-
-    /// Streams a result video into `file` without holding it in memory; returns its size.
-    /// Sends no key: result URLs are public CDN links, and the key must not leave CometAPI.
-    pub async fn download<W>(&self, url: &str, file: &mut W, max_bytes: u64) -> Result<u64, Error>
-    where
-        W: tokio::io::AsyncWrite + Unpin,
-    {
-        self.download_raw(url, file, max_bytes)
-            .await
-            .map_err(|e| self.redactor.error(e))
-    }
-
-    async fn download_raw<W>(&self, url: &str, file: &mut W, max_bytes: u64) -> Result<u64, Error>
-    where
-        W: tokio::io::AsyncWrite + Unpin,
-    {
-        use tokio::io::AsyncWriteExt;
-        let parsed = Url::parse(url).map_err(|_| {
-            Error::Invalid(vec![Violation::new(
-                "url",
-                "is not a valid URL",
-                "use a video URL from get_video_task",
-            )])
-        })?;
-        let timeout = self.options.download_timeout;
-        let transport_error = |e: reqwest::Error| transport_error(e, &parsed, timeout);
-        let write_error = |e: std::io::Error| Error::Network {
-            url: parsed.to_string(),
-            detail: format!("writing the file failed: {e}"),
-            before_send: false,
-        };
-        let mut response = self
-            .http
-            .get(parsed.clone())
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(transport_error)?;
-        let status = response.status().as_u16();
-        if !response.status().is_success() {
-            return Err(Error::MalformedResponse {
-                status,
-                url: parsed.to_string(),
-                detail: "the video could not be downloaded (the URL may have expired)".to_owned(),
-            });
-        }
-        let mut written: u64 = 0;
-        while let Some(chunk) = response.chunk().await.map_err(transport_error)? {
-            written += chunk.len() as u64;
-            if written > max_bytes {
-                return Err(Error::MalformedResponse {
-                    status,
-                    url: parsed.to_string(),
-                    detail: format!("the video is larger than {max_bytes} bytes"),
-                });
-            }
-            file.write_all(&chunk).await.map_err(write_error)?;
-        }
-        file.flush().await.map_err(write_error)?;
-        Ok(written)
     }
 }
 

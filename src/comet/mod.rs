@@ -1,12 +1,14 @@
 //! The CometAPI client for Kling Omni Video: request and response types (both reply shapes),
-//! errors with a stable kind, and the HTTP client. Knows nothing about MCP or the CLI.
+//! errors with a stable kind, the HTTP client, and the result-video downloader. Knows nothing about MCP or the CLI.
 
 mod client;
+mod download;
 mod enums;
 mod error;
 mod ids;
 mod inputs;
 mod mode;
+mod public_addr;
 mod redact;
 mod request;
 mod response;
@@ -16,10 +18,12 @@ mod validate;
 pub mod wire;
 
 pub use client::{Client, ClientOptions, DEFAULT_BASE_URL};
+pub use download::{DownloadError, DownloadOptions, Downloader};
 pub use error::{ApiError, Error, ErrorKind};
 pub use ids::{ID_CHARS, MAX_EXTERNAL_ID_LEN, id_problem, is_id_char};
 pub use inputs::looks_like_local_path;
 pub use mode::{GenerationMode, infer_mode};
+pub use public_addr::{Refusal, is_public};
 pub use redact::{REDACTED, Redactor, display_url};
 pub use request::{
     AspectRatio, CreateTaskRequest, ElementRef, ImageInput, ImageType, KeepOriginalSound,

@@ -22,6 +22,9 @@ pub enum Error {
     /// be recorded is not bought).
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// A result video could not be downloaded; nothing of the task was kept.
+    #[error(transparent)]
+    Download(#[from] comet::DownloadError),
 }
 
 impl Error {
@@ -31,6 +34,7 @@ impl Error {
             Self::Comet(err) => err.kind().as_str(),
             Self::SubmitUncertain { .. } => "submit_uncertain",
             Self::Store(err) => err.kind(),
+            Self::Download(err) => err.kind(),
         }
     }
 
@@ -40,6 +44,7 @@ impl Error {
             Self::Comet(err) => err.retryable(),
             Self::SubmitUncertain { .. } => false,
             Self::Store(err) => err.retryable(),
+            Self::Download(err) => err.retryable(),
         }
     }
 
@@ -65,6 +70,7 @@ impl Error {
             Self::Store(StoreError::ExternalIdTaken { .. }) => {
                 "Use a new external_task_id (or leave it out to get a generated one).".to_owned()
             }
+            Self::Download(err) => err.fix().to_owned(),
         }
     }
 
@@ -72,7 +78,7 @@ impl Error {
     pub fn comet(&self) -> Option<&comet::Error> {
         match self {
             Self::Comet(err) | Self::SubmitUncertain { cause: err, .. } => Some(err),
-            Self::Store(_) => None,
+            Self::Store(_) | Self::Download(_) => None,
         }
     }
 }

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
-pub use download::DownloadedFile;
+pub use download::{DownloadLimits, DownloadedFile};
 pub use error::Error;
 pub use poller::{PollSchedule, PollState};
 pub use retry::{RetryPolicy, retry_create, retry_query};
@@ -37,6 +37,8 @@ pub struct JobsConfig {
     pub retry: RetryPolicy,
     /// Where downloads go.
     pub output_dir: PathBuf,
+    /// The caps on one task's downloads.
+    pub downloads: DownloadLimits,
     /// Timeout of one create request; with the retry policy it bounds how long a live
     /// process can leave a task `submitting`.
     pub create_timeout: Duration,
@@ -49,6 +51,7 @@ impl Default for JobsConfig {
             schedule: PollSchedule::default(),
             retry: RetryPolicy::default(),
             output_dir: PathBuf::from("."),
+            downloads: DownloadLimits::default(),
             create_timeout: Duration::from_secs(60),
         }
     }
@@ -90,6 +93,7 @@ pub struct Waited {
 #[derive(Debug, Clone)]
 pub struct Jobs {
     client: comet::Client,
+    downloader: comet::Downloader,
     config: Arc<JobsConfig>,
     pollers: Pollers,
     store: Store,
@@ -98,11 +102,17 @@ pub struct Jobs {
 }
 
 impl Jobs {
-    /// Jobs over `client`, recording into `store`.
-    pub fn new(client: comet::Client, config: JobsConfig, store: Store) -> Self {
+    /// Jobs over `client`, downloading with `downloader`, recording into `store`.
+    pub fn new(
+        client: comet::Client,
+        downloader: comet::Downloader,
+        config: JobsConfig,
+        store: Store,
+    ) -> Self {
         let pollers = Pollers::new(client.clone(), &config, store.clone(), String::new());
         Self {
             client,
+            downloader,
             config: Arc::new(config),
             pollers,
             store,
@@ -130,6 +140,7 @@ impl Jobs {
                 owner.clone(),
             ),
             client,
+            downloader: self.downloader.clone(),
             config: self.config.clone(),
             store: self.store.clone(),
             owner,
@@ -265,18 +276,26 @@ impl Jobs {
     }
 
     /// Downloads a finished task's videos into the output directory.
-    pub async fn download(&self, task: &Task) -> Result<Vec<DownloadedFile>, Error> {
-        self.download_to(task, &self.config.output_dir.clone())
+    pub async fn download(
+        &self,
+        task: &Task,
+        cancel: &CancellationToken,
+    ) -> Result<Vec<DownloadedFile>, Error> {
+        self.download_to(task, &self.config.output_dir.clone(), cancel)
             .await
     }
 
-    /// Downloads a finished task's videos into `dir`, and records the files in the store.
+    /// Downloads a finished task's videos into `dir`, all or nothing (capped by the configured
+    /// [`DownloadLimits`]), and records the files in the store. Cancelling stops the transfer
+    /// and keeps nothing.
     pub async fn download_to(
         &self,
         task: &Task,
         dir: &std::path::Path,
+        cancel: &CancellationToken,
     ) -> Result<Vec<DownloadedFile>, Error> {
-        let files = download::download_videos(&self.client, task, dir).await?;
+        let limits = self.config.downloads;
+        let files = download::download_videos(&self.downloader, task, dir, limits, cancel).await?;
         let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
         if let Err(err) = self
             .store
@@ -286,6 +305,15 @@ impl Jobs {
             tracing::warn!(%err, task_id = %task.task_id, "downloaded, but cannot record the files in the task store");
         }
         Ok(files)
+    }
+
+    /// Removes the temporary download files a stopped process left in the output directory;
+    /// returns how many. Downloads still running in other processes keep theirs.
+    pub async fn remove_stale_partials(&self) -> usize {
+        let dir = self.config.output_dir.clone();
+        tokio::task::spawn_blocking(move || download::remove_stale_partials(&dir))
+            .await
+            .unwrap_or(0)
     }
 
     /// Records what a query learned (for tasks the store knows). A store failure is logged,

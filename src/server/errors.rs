@@ -112,6 +112,12 @@ impl ToolFailure {
                 )
                 .with_kind(err.kind(), err.retryable())
             }
+            jobs::Error::Download(_) => Self::bare(
+                ErrorKind::Network,
+                format!("{err}. Fix: {}", err.fix()),
+                None,
+            )
+            .with_kind(err.kind(), err.retryable()),
             jobs::Error::SubmitUncertain {
                 external_task_id,
                 cause,

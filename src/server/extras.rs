@@ -12,6 +12,7 @@ use rmcp::model::{
 };
 
 use super::KlingServer;
+use crate::jobs::StoredStatus;
 use crate::local_images::file_uri;
 
 /// Largest video returned inline by `resources/read`; bigger ones are opened from disk.
@@ -21,12 +22,14 @@ const MAX_INLINE_VIDEO_BYTES: u64 = 25 * 1024 * 1024;
 const PROMPT_NAME: &str = "make_video";
 
 impl KlingServer {
-    /// Downloaded videos known to the task store that still exist on disk, newest first.
+    /// Downloaded videos known to the task store that still exist on disk, inside the output
+    /// directory (the same rule as [`Self::read_video`]), newest first.
     pub(super) async fn video_resources(&self) -> ListResourcesResult {
         let resources = self
             .downloaded_files()
             .await
             .into_iter()
+            .filter(|(path, _)| self.inside_output_dir(path))
             .filter_map(|(path, task)| {
                 let size = std::fs::metadata(&path).ok()?.len();
                 let mut resource =
@@ -88,7 +91,7 @@ impl KlingServer {
     }
 
     async fn downloaded_files(&self) -> Vec<(PathBuf, String)> {
-        let records = match self.jobs.list(None, 200).await {
+        let records = match self.jobs.list(Some(StoredStatus::Succeed), 200).await {
             Ok(records) => records,
             Err(err) => {
                 tracing::warn!(%err, "cannot list downloaded videos");

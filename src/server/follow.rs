@@ -84,7 +84,8 @@ impl Followed {
 
 impl KlingServer {
     /// Gets a task's status: waits up to `wait_seconds` when asked, then downloads its videos
-    /// when asked and it has succeeded. A failed download keeps the URLs and says why.
+    /// when asked and it has succeeded. A failed or cancelled download keeps no file of the
+    /// task, and the result keeps the URLs and says why.
     pub(super) async fn follow(
         &self,
         task_id: &str,
@@ -93,20 +94,20 @@ impl KlingServer {
         download: bool,
         context: &RequestContext<RoleServer>,
     ) -> Result<Followed, jobs::Error> {
+        // The wait and the download end when the client cancels or the server shuts down.
+        let cancel = context.ct.child_token();
+        let _stop_watching = cancel.clone().drop_guard();
+        let on_shutdown = (self.shutdown.clone(), cancel.clone());
+        tokio::spawn(async move {
+            let (shutdown, cancel) = on_shutdown;
+            tokio::select! {
+                () = shutdown.cancelled() => cancel.cancel(),
+                () = cancel.cancelled() => {}
+            }
+        });
         let (task, waited, end) = if wait_seconds > 0 {
             let (progress, forwarder) = progress_forwarder(context).unzip();
             let wait = Duration::from_secs(u64::from(wait_seconds));
-            // The wait ends when the client cancels or the server shuts down.
-            let cancel = context.ct.child_token();
-            let _stop_watching = cancel.clone().drop_guard();
-            let on_shutdown = (self.shutdown.clone(), cancel.clone());
-            tokio::spawn(async move {
-                let (shutdown, cancel) = on_shutdown;
-                tokio::select! {
-                    () = shutdown.cancelled() => cancel.cancel(),
-                    () = cancel.cancelled() => {}
-                }
-            });
             let waited = self
                 .jobs
                 .wait(task_id, wait, &cancel, progress.as_ref())
@@ -134,10 +135,11 @@ impl KlingServer {
             && followed.task.status == TaskStatus::Succeed
             && !followed.task.videos.is_empty()
         {
-            match self.jobs.download(&followed.task).await {
+            match self.jobs.download(&followed.task, &cancel).await {
                 Ok(files) => followed.files = files,
                 Err(err) => {
-                    followed.download_error = Some(format!("{err}; the URLs above still work"));
+                    tracing::info!(task_id = %followed.task.task_id, %err, "download failed; nothing of it was kept");
+                    followed.download_error = Some(format!("{err}. Fix: {}", err.fix()));
                 }
             }
         }

@@ -66,13 +66,17 @@ pub(super) fn task(
         TaskPhase::Succeeded => ("succeed", None),
         TaskPhase::Failed => ("failed", Some(format!("{FAILURE_REASON}{echo}"))),
     };
-    let video_url = format!("{origin}/_sim/videos/{}.mp4", task.id);
+    let urls = video_urls(task, origin);
+    let video_url = urls.first().cloned().unwrap_or_default();
     let videos = (phase == TaskPhase::Succeeded).then(|| {
-        vec![KlingVideo {
-            id: Some(format!("sim-video-{}", task.id)),
-            url: Some(video_url.clone()),
-            duration: Some("5.041".into()),
-        }]
+        urls.iter()
+            .enumerate()
+            .map(|(index, url)| KlingVideo {
+                id: Some(format!("sim-video-{}-{}", task.id, index + 1)),
+                url: Some(url.clone()),
+                duration: Some("5.041".into()),
+            })
+            .collect()
     });
     let native = KlingEnvelope {
         code: Some(0),
@@ -135,6 +139,29 @@ pub(super) fn task(
             data: Some(nested),
         }),
     })
+}
+
+/// The URLs a finished task lists, following its [`super::VideoPlan`].
+fn video_urls(task: &SimTask, origin: &str) -> Vec<String> {
+    let plan = &task.videos;
+    if let Some(url) = &plan.url {
+        return vec![url.clone()];
+    }
+    let route = if plan.redirect { "redirect" } else { "videos" };
+    (1..=plan.count.max(1))
+        .map(|n| {
+            let suffix = match n {
+                1 => String::new(),
+                n => format!("-{n}"),
+            };
+            let expired = if plan.expired == Some(n) {
+                "-expired"
+            } else {
+                ""
+            };
+            format!("{origin}/_sim/{route}/{}{suffix}{expired}.mp4", task.id)
+        })
+        .collect()
 }
 
 /// A Kling business error with the HTTP status of spec §6.2.

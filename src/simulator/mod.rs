@@ -7,8 +7,11 @@
 //! code; also `quota`, `token`, `html`), `[sim:wrapper]` (replies in the older wrapper shape),
 //! `[sim:url_in_fail_reason]` (wrapper success with the URL only in `fail_reason`),
 //! `[sim:polls=N]` (finish on the N-th poll), `[sim:hang]` (the task is created but the reply
-//! never comes). Tests also script transport faults with [`Simulator::inject`], and make it
-//! echo the caller's key with `SimConfig::echo_key`.
+//! never comes). For downloads: `[sim:videos=N]` (the result lists N videos),
+//! `[sim:video_url=URL]` (its video URL is URL: a hostile upstream), `[sim:redirect]` (the video
+//! URLs redirect to the files), `[sim:expired=N]` (the N-th video answers 403). Tests also
+//! script transport faults with [`Simulator::inject`], and make it echo the caller's key with
+//! `SimConfig::echo_key`.
 
 mod bodies;
 #[cfg(test)]
@@ -97,6 +100,8 @@ pub enum Fault {
     HtmlError,
     /// HTTP 200 with a 2 MB body (larger than any real reply).
     Huge,
+    /// HTTP 200 whose body starts and then never ends (a stalled transfer).
+    Stall,
 }
 
 /// A running simulator. Dropping it stops the server.
@@ -262,6 +267,21 @@ struct SimTask {
     fails: bool,
     wrapper: bool,
     url_in_fail_reason: bool,
+    /// What the finished task's video list looks like.
+    videos: VideoPlan,
+}
+
+/// The video list of a finished simulated task.
+#[derive(Debug, Clone, Default)]
+struct VideoPlan {
+    /// How many videos (at least 1).
+    count: u32,
+    /// Name this URL instead of the simulator's own files.
+    url: Option<String>,
+    /// Route the URLs through a redirect.
+    redirect: bool,
+    /// This video (1-based) answers 403, like an expired CDN link.
+    expired: Option<u32>,
 }
 
 /// Locks a mutex, recovering the data if a panicking holder poisoned it.

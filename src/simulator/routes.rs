@@ -14,7 +14,7 @@ use axum::routing::{get, post};
 use serde_json::Value;
 
 use super::bodies::{self, TaskPhase};
-use super::{Endpoint, Fault, RecordedRequest, SimTask, State, lock, rules};
+use super::{Endpoint, Fault, RecordedRequest, SimTask, State, VideoPlan, lock, rules};
 
 /// Task ids look like Kling's: 18 digits.
 const FIRST_TASK_ID: u64 = 880_000_000_000_000_000;
@@ -24,6 +24,7 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route("/kling/v1/videos/omni-video", post(create))
         .route("/kling/v1/videos/omni-video/{task_id}", get(query))
         .route("/_sim/videos/{file}", get(video))
+        .route("/_sim/redirect/{file}", get(redirect))
         .fallback(not_found)
         .with_state(state)
 }
@@ -76,6 +77,15 @@ async fn create(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: B
         fails: directive(&prompt, "fail").is_some(),
         wrapper: state.config.wrapper_shape || directive(&prompt, "wrapper").is_some(),
         url_in_fail_reason: directive(&prompt, "url_in_fail_reason").is_some(),
+        videos: VideoPlan {
+            count: directive(&prompt, "videos")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1)
+                .clamp(1, 100_000),
+            url: directive(&prompt, "video_url"),
+            redirect: directive(&prompt, "redirect").is_some(),
+            expired: directive(&prompt, "expired").and_then(|n| n.parse().ok()),
+        },
     };
     let reply = bodies::created(&task);
     lock(&state.tasks).insert(id, task);
@@ -150,10 +160,31 @@ async fn video(
     if !file.ends_with(".mp4") {
         return StatusCode::NOT_FOUND.into_response();
     }
+    if file.ends_with("-expired.mp4") {
+        // What a CDN answers for a signed link past its expiry.
+        return (StatusCode::FORBIDDEN, "Request has expired").into_response();
+    }
     if let Some(reply) = apply_fault(state.take_fault(Endpoint::Video), "").await {
         return reply;
     }
     ([(header::CONTENT_TYPE, "video/mp4")], bodies::fake_mp4()).into_response()
+}
+
+/// A CDN-style redirect to the video file of the same name.
+async fn redirect(
+    Extract(state): Extract<Arc<State>>,
+    Path(file): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    record(
+        &state,
+        Method::GET,
+        &format!("/_sim/redirect/{file}"),
+        &headers,
+        None,
+    );
+    let target = format!("{}/_sim/videos/{file}", state.origin);
+    (StatusCode::FOUND, [(header::LOCATION, target)]).into_response()
 }
 
 /// The reply a scripted fault calls for; `None` to answer normally (after any delay).
@@ -204,6 +235,14 @@ async fn apply_fault(fault: Option<Fault>, echo: &str) -> Option<Response> {
             ),
         )
             .into_response(),
+        Fault::Stall => {
+            let start = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(
+                b"\x00\x00\x00\x18ftypisom",
+            ))]);
+            let body =
+                Body::from_stream(futures::StreamExt::chain(start, futures::stream::pending()));
+            (StatusCode::OK, [(header::CONTENT_TYPE, "video/mp4")], body).into_response()
+        }
         Fault::Huge => {
             let mut body = b"{\"code\":0,\"message\":\"".to_vec();
             body.resize(2 * 1024 * 1024, b'x');

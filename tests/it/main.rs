@@ -12,6 +12,7 @@
 mod support;
 
 mod cli;
+mod downloads;
 mod errors;
 mod faults;
 mod hardening;

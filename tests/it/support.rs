@@ -32,6 +32,8 @@ pub(crate) struct Harness {
     /// Holds the task store and downloads of this server.
     pub(crate) data: tempfile::TempDir,
     stderr: Arc<Mutex<String>>,
+    /// Changes whenever more stderr arrives; closed when the server's stderr ends.
+    stderr_seen: tokio::sync::watch::Receiver<usize>,
     stderr_task: tokio::task::JoinHandle<()>,
 }
 
@@ -150,6 +152,8 @@ impl Harness {
             // Never the real per-user data directory (nor a journal found there).
             .env("XDG_DATA_HOME", data.path())
             .env("KLING_MCP_OUTPUT_DIR", data.path().join("videos"))
+            // The simulator serves its videos on loopback.
+            .env("KLING_MCP_ALLOW_PRIVATE_DOWNLOADS", "true")
             .env_remove("KLING_MCP_ALLOWED_DIRS");
         if let Some(cwd) = setup.cwd {
             command.current_dir(cwd);
@@ -172,6 +176,7 @@ impl Harness {
         let captured = Arc::new(Mutex::new(String::new()));
         let sink = captured.clone();
         let mut stderr = stderr.unwrap();
+        let (seen, stderr_seen) = tokio::sync::watch::channel(0);
         let stderr_task = tokio::spawn(async move {
             let mut buf = [0u8; 4096];
             while let Ok(n) = stderr.read(&mut buf).await {
@@ -181,6 +186,7 @@ impl Harness {
                 sink.lock()
                     .await
                     .push_str(&String::from_utf8_lossy(&buf[..n]));
+                seen.send_modify(|n| *n += 1);
             }
         });
         let client = TestClient {
@@ -195,6 +201,7 @@ impl Harness {
             sim,
             data,
             stderr: captured,
+            stderr_seen,
             stderr_task,
         }
     }
@@ -254,6 +261,21 @@ impl Harness {
             }
         }
         panic!("task {task_id} did not finish in 10 polls");
+    }
+
+    /// Waits until the server has logged `needle` on stderr; returns the log so far. Panics if
+    /// the server's stderr ends first.
+    pub(crate) async fn wait_for_log(&self, needle: &str) -> String {
+        let mut seen = self.stderr_seen.clone();
+        loop {
+            let log = self.stderr.lock().await.clone();
+            if log.contains(needle) {
+                return log;
+            }
+            if seen.changed().await.is_err() {
+                panic!("the server stopped before logging {needle:?}:\n{log}");
+            }
+        }
     }
 
     /// Stops the server and returns everything it wrote to stderr.

@@ -1,0 +1,268 @@
+//! Which addresses a result download may reach. A reply names its video URLs, and a hostile or
+//! broken upstream could name loopback services or the cloud metadata endpoint, so downloads
+//! connect only to public addresses: checked after DNS resolution (at connect time, so a name
+//! that resolves differently later cannot dodge it), for literal addresses in URLs (which skip
+//! the resolver), and for every redirect target.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+
+use reqwest::Url;
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use reqwest::redirect::Policy;
+
+/// Whether `ip` is a public unicast address: not loopback, private, link-local, shared
+/// (carrier-grade NAT), unspecified, multicast, broadcast, documentation, benchmarking or
+/// reserved, also when an IPv6 address wraps an IPv4 one (mapped, NAT64, 6to4).
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => is_public_v6(v6),
+    }
+}
+
+/// Why a download target was refused; reqwest carries it as the source of its error.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    /// The host is, or resolves only to, a non-public address.
+    #[error(
+        "{host} is a loopback, private, link-local or otherwise non-public address ({ip}); downloads connect only to public addresses"
+    )]
+    NotPublic {
+        /// The host as named in the URL.
+        host: String,
+        /// The address it is or resolved to.
+        ip: IpAddr,
+    },
+    /// A URL scheme downloads do not use.
+    #[error("{url}: downloads follow only {allowed} URLs")]
+    Scheme {
+        /// The refused URL.
+        url: String,
+        /// The schemes allowed.
+        allowed: &'static str,
+    },
+    /// Too many redirects in a row.
+    #[error("more than {0} redirects")]
+    TooManyRedirects(usize),
+}
+
+/// Checks a URL before any connection is made: http(s) only (redirect targets https only unless
+/// private addresses are allowed), and a literal IP host must be public unless allowed.
+pub(super) fn check_url(url: &Url, allow_private: bool, redirect: bool) -> Result<(), Refusal> {
+    let scheme_ok = match url.scheme() {
+        "https" => true,
+        // A redirect from https to http would drop TLS; only test servers need it.
+        "http" => !redirect || allow_private,
+        _ => false,
+    };
+    if !scheme_ok {
+        return Err(Refusal::Scheme {
+            url: url.to_string(),
+            allowed: if redirect && !allow_private {
+                "https"
+            } else {
+                "http(s)"
+            },
+        });
+    }
+    if allow_private {
+        return Ok(());
+    }
+    let host = url.host_str().unwrap_or_default();
+    // IPv6 literals come bracketed; names are checked by [`PublicOnly`] once resolved.
+    let literal = host.trim_start_matches('[').trim_end_matches(']');
+    let Ok(ip) = literal.parse::<IpAddr>() else {
+        return Ok(());
+    };
+    match is_public(ip) {
+        true => Ok(()),
+        false => Err(Refusal::NotPublic {
+            host: host.to_owned(),
+            ip,
+        }),
+    }
+}
+
+/// Follows up to `max` redirects, checking each target with [`check_url`].
+pub(super) fn redirect_policy(allow_private: bool, max: usize) -> Policy {
+    Policy::custom(move |attempt| {
+        if attempt.previous().len() > max {
+            return attempt.error(Refusal::TooManyRedirects(max));
+        }
+        match check_url(attempt.url(), allow_private, true) {
+            Ok(()) => attempt.follow(),
+            Err(refusal) => attempt.error(refusal),
+        }
+    })
+}
+
+/// A resolver that keeps only public addresses, so a connection can never be made to anything
+/// else, whatever the name resolves to at that moment.
+#[derive(Debug, Clone, Copy, Default)]
+pub(super) struct PublicOnly;
+
+impl Resolve for PublicOnly {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let all: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let public: Vec<SocketAddr> =
+                all.iter().copied().filter(|a| is_public(a.ip())).collect();
+            match (public.is_empty(), all.first()) {
+                (true, Some(first)) => Err(Box::new(Refusal::NotPublic {
+                    host,
+                    ip: first.ip(),
+                })
+                    as Box<dyn std::error::Error + Send + Sync>),
+                _ => Ok(Box::new(public.into_iter()) as Addrs),
+            }
+        })
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, c, _] = ip.octets();
+    let special = a == 0 // "this network", including 0.0.0.0
+        || ip.is_loopback()
+        || ip.is_private()
+        || ip.is_link_local() // 169.254/16: cloud metadata lives here
+        || (a == 100 && (64..128).contains(&b)) // 100.64/10, carrier-grade NAT
+        || (a == 192 && b == 0 && c == 0) // 192.0.0/24, protocol assignments
+        || ip.is_documentation()
+        || (a == 198 && (b == 18 || b == 19)) // 198.18/15, benchmarking
+        || ip.is_multicast()
+        || a >= 240; // reserved, and 255.255.255.255
+    !special
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return is_public_v4(v4);
+    }
+    let [s0, s1, s2, s3, s4, s5, s6, s7] = ip.segments();
+    let embedded = |high: u16, low: u16| {
+        let [a, b] = high.to_be_bytes();
+        let [c, d] = low.to_be_bytes();
+        Ipv4Addr::new(a, b, c, d)
+    };
+    // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) reach the IPv4 address they embed.
+    if (s0, s1, s2, s3, s4, s5) == (0x64, 0xff9b, 0, 0, 0, 0) {
+        return is_public_v4(embedded(s6, s7));
+    }
+    if s0 == 0x2002 {
+        return is_public_v4(embedded(s1, s2));
+    }
+    let special = (s0, s1, s2, s3, s4, s5) == (0, 0, 0, 0, 0, 0) // ::, ::1, IPv4-compatible
+        || ip.is_multicast()
+        || (s0 & 0xfe00) == 0xfc00 // fc00::/7, unique local
+        || (s0 & 0xffc0) == 0xfe80 // fe80::/10, link-local
+        || (s0 & 0xffc0) == 0xfec0 // fec0::/10, deprecated site-local
+        || (s0, s1) == (0x2001, 0x0db8); // documentation
+    !special
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn only_public_unicast_addresses_are_public() {
+        let refused = [
+            "127.0.0.1",
+            "127.255.0.9",
+            "10.1.2.3",
+            "172.16.0.1",
+            "172.31.255.255",
+            "192.168.1.1",
+            "169.254.169.254",
+            "100.64.0.1",
+            "100.127.255.255",
+            "0.0.0.0",
+            "0.1.2.3",
+            "224.0.0.1",
+            "255.255.255.255",
+            "240.0.0.1",
+            "192.0.2.1",
+            "198.18.0.1",
+            "::",
+            "::1",
+            "fc00::1",
+            "fd12:3456::1",
+            "fe80::1",
+            "ff02::1",
+            "::ffff:127.0.0.1",
+            "::ffff:169.254.169.254",
+            "::ffff:10.0.0.1",
+            "64:ff9b::a9fe:a9fe",
+            "2002:7f00:1::",
+            "::127.0.0.1",
+            "2001:db8::1",
+        ];
+        for text in refused {
+            assert!(!is_public(ip(text)), "{text} must not be public");
+        }
+        let allowed = [
+            "8.8.8.8",
+            "1.1.1.1",
+            "172.32.0.1",
+            "100.128.0.1",
+            "169.255.0.1",
+            "2606:4700:4700::1111",
+            "::ffff:8.8.8.8",
+            "64:ff9b::808:808",
+        ];
+        for text in allowed {
+            assert!(is_public(ip(text)), "{text} is public");
+        }
+    }
+
+    #[test]
+    fn literal_private_hosts_and_bad_schemes_are_refused_before_connecting() {
+        let url = |s: &str| Url::parse(s).unwrap();
+        for bad in [
+            "http://127.0.0.1:8080/v.mp4",
+            "http://169.254.169.254/latest/meta-data/",
+            "https://[::1]/v.mp4",
+            "http://2130706433/v.mp4",
+            "https://[::ffff:192.168.0.1]/v.mp4",
+        ] {
+            assert!(
+                matches!(
+                    check_url(&url(bad), false, false),
+                    Err(Refusal::NotPublic { .. })
+                ),
+                "{bad}"
+            );
+            assert_eq!(check_url(&url(bad), true, false), Ok(()), "{bad}");
+        }
+        assert!(check_url(&url("file:///etc/passwd"), true, false).is_err());
+        assert!(check_url(&url("ftp://cdn.example/v.mp4"), false, false).is_err());
+        assert_eq!(
+            check_url(&url("http://cdn.example/v.mp4"), false, false),
+            Ok(())
+        );
+        assert!(check_url(&url("http://cdn.example/v.mp4"), false, true).is_err());
+        assert_eq!(
+            check_url(&url("http://127.0.0.1:1/v.mp4"), true, true),
+            Ok(())
+        );
+        assert_eq!(
+            check_url(&url("https://cdn.example/v.mp4"), false, true),
+            Ok(())
+        );
+    }
+
+    #[tokio::test]
+    async fn names_that_resolve_to_loopback_are_refused() {
+        let name: Name = "localhost".parse().unwrap();
+        let err = match PublicOnly.resolve(name).await {
+            Ok(addrs) => panic!("resolved: {:?}", addrs.collect::<Vec<_>>()),
+            Err(err) => err,
+        };
+        assert!(err.downcast_ref::<Refusal>().is_some(), "{err}");
+    }
+}
