@@ -83,9 +83,11 @@ pub enum Endpoint {
 /// A scripted failure, for fault-injection tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Fault {
-    /// HTTP 429 with Kling code 1303 (a retryable concurrency limit), optionally with
-    /// `Retry-After: 1`.
+    /// HTTP 429 with Kling code 1303 (a retryable concurrency limit) and `Retry-After: 0`.
     RateLimited,
+    /// HTTP 429 with Kling code 1303 and `Retry-After` of this many whole seconds, as a busy
+    /// upstream that asks for a long pause.
+    RateLimitedFor(Duration),
     /// HTTP 500 with code 5000; nothing was created.
     ServerError,
     /// The task is created, but the reply is HTTP 500 (the ambiguous case for a create).
@@ -94,6 +96,8 @@ pub enum Fault {
     Delay(Duration),
     /// The connection breaks in the middle of the body.
     Reset,
+    /// HTTP 200 and the start of a body, then nothing more: a body that never ends.
+    StallBody,
     /// HTTP 200 with a body that is not JSON.
     Malformed,
     /// HTTP 502 with an HTML error page, as a proxy in front of the API would send.

@@ -190,16 +190,8 @@ async fn redirect(
 /// The reply a scripted fault calls for; `None` to answer normally (after any delay).
 async fn apply_fault(fault: Option<Fault>, echo: &str) -> Option<Response> {
     let reply = match fault? {
-        Fault::RateLimited => {
-            let mut reply = bodies::kling_error(
-                1303,
-                "Parallel task limit of the resource pack exceeded; wait for running tasks to finish and try again",
-            );
-            reply
-                .headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("0"));
-            reply
-        }
+        Fault::RateLimited => rate_limited(0),
+        Fault::RateLimitedFor(pause) => rate_limited(pause.as_secs()),
         Fault::ServerError => {
             bodies::kling_error(5000, "Internal server error, please try again later")
         }
@@ -214,6 +206,19 @@ async fn apply_fault(fault: Option<Fault>, echo: &str) -> Option<Response> {
                 Err(std::io::Error::other("simulated connection reset")),
             ];
             let body = Body::from_stream(futures::stream::iter(chunks));
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, "application/json")],
+                body,
+            )
+                .into_response()
+        }
+        Fault::StallBody => {
+            let start = futures::stream::once(async {
+                Ok::<&'static [u8], std::io::Error>(b"{\"code\":0,\"message\":\"SUCC")
+            });
+            let body =
+                Body::from_stream(futures::StreamExt::chain(start, futures::stream::pending()));
             (
                 StatusCode::OK,
                 [(header::CONTENT_TYPE, "application/json")],
@@ -255,6 +260,18 @@ async fn apply_fault(fault: Option<Fault>, echo: &str) -> Option<Response> {
         }
     };
     Some(reply)
+}
+
+/// HTTP 429 with code 1303 (concurrency limit) and `Retry-After: secs`.
+fn rate_limited(secs: u64) -> Response {
+    let mut reply = bodies::kling_error(
+        1303,
+        "Parallel task limit of the resource pack exceeded; wait for running tasks to finish and try again",
+    );
+    if let Ok(value) = header::HeaderValue::from_str(&secs.to_string()) {
+        reply.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    reply
 }
 
 async fn not_found(uri: Uri) -> Response {
