@@ -24,7 +24,8 @@ const ENV_HELP: &str = "Environment:
   KLING_MCP_ALLOWED_DIRS
                       directories local images may be read from, separated like PATH
                       [default: the current directory, or the home directory when that is /]
-    KLING_MCP_OUTPUT_DIR, KLING_MCP_STORE, KLING_MCP_MAX_WAIT, KLING_MCP_POLL_MIN, KLING_MCP_POLL_MAX,
+    KLING_MCP_OUTPUT_DIR, KLING_MCP_STORE, KLING_MCP_MAX_WAIT, KLING_MCP_CALL_DEADLINE,
+    KLING_MCP_POLL_MIN, KLING_MCP_POLL_MAX,
     KLING_MCP_CREATE_TIMEOUT, KLING_MCP_QUERY_TIMEOUT, KLING_MCP_RETRY_BASE_MS, KLING_MCP_MAX_CALLS,
   KLING_MCP_ALLOWED_HOSTS, KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_MAX_SESSIONS, KLING_MCP_SESSION_IDLE,
     KLING_MCP_MAX_BODY_BYTES, KLING_MCP_SHUTDOWN_GRACE, KLING_MCP_ALLOW_CLIENT_KEYS,
@@ -90,6 +91,12 @@ pub struct Cli {
         value_name = "SECS"
     )]
     pub max_wait: f64,
+
+    /// The most one tool call may take, retries and `Retry-After` pauses included; then it
+    /// answers with what it knows. Under 60 s (when MCP clients give up) [default: --max-wait
+    /// plus 5 s, at most 55 s].
+    #[arg(long, env = "KLING_MCP_CALL_DEADLINE", value_name = "SECS")]
+    pub call_deadline: Option<f64>,
 
     /// Shortest time between two polls of a task; the interval then grows 1.5x per poll.
     #[arg(
@@ -275,6 +282,11 @@ pub enum ConfigError {
     /// The store setting cannot be used.
     #[error(transparent)]
     BadStore(#[from] BadLocation),
+    /// `--call-deadline` is not under the 60 s after which MCP clients give up.
+    #[error(
+        "--call-deadline must be a positive number of seconds under 60 (MCP clients give up on a call after about 60 s), got {0}"
+    )]
+    BadCallDeadline(f64),
     /// The token file cannot be read.
     #[error("cannot read --http-token-file {0}: {1}")]
     TokenFile(PathBuf, std::io::Error),
@@ -318,6 +330,7 @@ impl Config {
             output_dir: cli.output_dir.unwrap_or_else(default_output_dir),
             downloads: cli.downloads.limits(),
             create_timeout: seconds("create-timeout", cli.create_timeout)?,
+            call_deadline: call_deadline(cli.call_deadline, seconds("max-wait", cli.max_wait)?)?,
         };
         let (store, legacy_journal, deprecations) = store_settings(cli.store, cli.journal)?;
         Ok(Self {
@@ -393,6 +406,18 @@ impl Config {
             ..ClientOptions::new(base_url, api_key)
         }
     }
+}
+
+/// `--call-deadline`, or `max_wait` + 5 s (at most 55 s). An explicit value of 60 s or more
+/// is refused rather than clamped: the user asked for something clients cannot wait for.
+fn call_deadline(value: Option<f64>, max_wait: Duration) -> Result<Duration, ConfigError> {
+    let Some(secs) = value else {
+        return Ok((max_wait + Duration::from_secs(5)).min(Duration::from_secs(55)));
+    };
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero() && *d < Duration::from_secs(60))
+        .ok_or(ConfigError::BadCallDeadline(secs))
 }
 
 #[path = "config_paths.rs"]

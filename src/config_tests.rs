@@ -134,3 +134,26 @@ fn the_store_takes_every_documented_form_and_a_journal_is_imported() {
         "never imported into (and renamed for) memory"
     );
 }
+
+#[test]
+fn the_call_deadline_follows_max_wait_and_stays_under_a_minute() {
+    let deadline = |args: &[&str]| Config::new(cli(args), |_| None).map(|c| c.jobs.call_deadline);
+    assert_eq!(deadline(&[]).unwrap(), Duration::from_secs(55));
+    assert_eq!(
+        deadline(&["--max-wait", "2"]).unwrap(),
+        Duration::from_secs(7)
+    );
+    assert_eq!(
+        deadline(&["--max-wait", "58"]).unwrap(),
+        Duration::from_secs(55),
+        "the default never reaches the clients' 60 s"
+    );
+    assert_eq!(
+        deadline(&["--call-deadline", "3.5"]).unwrap(),
+        Duration::from_millis(3500)
+    );
+    for bad in ["60", "90", "0", "-1"] {
+        let err = deadline(&[&format!("--call-deadline={bad}")]).unwrap_err();
+        assert!(err.to_string().contains("under 60"), "{err}");
+    }
+}

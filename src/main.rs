@@ -86,7 +86,9 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
     // Settle what a crashed process left behind, without delaying the start.
     let recovering = jobs.clone();
     tokio::spawn(async move {
-        let resolved = recovering.recover_stale().await;
+        let resolved = recovering
+            .recover_stale(kling_omni_mcp::jobs::Deadline::none())
+            .await;
         if resolved > 0 {
             tracing::info!(
                 resolved,

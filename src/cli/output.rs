@@ -107,7 +107,7 @@ pub(super) fn fail(err: &jobs::Error) -> Exit {
 /// The exit code for an error.
 pub(super) fn exit_for(err: &jobs::Error) -> Exit {
     match err {
-        jobs::Error::SubmitUncertain { .. } => Exit::Upstream,
+        jobs::Error::SubmitUncertain { .. } | jobs::Error::OutOfTime { .. } => Exit::Upstream,
         jobs::Error::Store(err) if err.retryable() => Exit::Upstream,
         jobs::Error::Store(StoreError::ExternalIdTaken { .. }) => Exit::BadInput,
         jobs::Error::Store(_) => Exit::AuthOrConfig,

@@ -16,7 +16,7 @@ use super::Exit;
 use super::output::{WaitDisplay, exit_for, exit_for_task, fail, print_task};
 use super::request::{build_request, refuse};
 use crate::comet::{Task, TaskStatus};
-use crate::jobs::{self, DownloadedFile, Jobs, StoredStatus, WaitEnd};
+use crate::jobs::{self, Deadline, DownloadedFile, Jobs, StoredStatus, WaitEnd};
 
 /// `generate` arguments.
 #[derive(Debug, Args)]
@@ -115,7 +115,7 @@ pub(super) async fn generate(args: GenerateArgs, jobs: &Jobs) -> Exit {
         eprintln!("dry run ({} mode): nothing was sent", valid.mode().as_str());
         return Exit::Ok;
     }
-    let created = match jobs.submit(&valid).await {
+    let created = match jobs.submit(&valid, Deadline::none()).await {
         Ok(created) => created,
         Err(err) => return fail(&err),
     };
@@ -131,7 +131,7 @@ pub(super) async fn generate(args: GenerateArgs, jobs: &Jobs) -> Exit {
 }
 
 pub(super) async fn status(args: StatusArgs, jobs: &Jobs) -> Exit {
-    let task = match jobs.query(&args.task_id).await {
+    let task = match jobs.query(&args.task_id, Deadline::none()).await {
         Ok(task) => task,
         Err(err) => return fail(&err),
     };
@@ -139,7 +139,10 @@ pub(super) async fn status(args: StatusArgs, jobs: &Jobs) -> Exit {
 }
 
 pub(super) async fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
-    let records = match jobs.list(args.status, args.limit.max(1)).await {
+    let records = match jobs
+        .list(args.status, args.limit.max(1), Deadline::none())
+        .await
+    {
         Ok(records) => records,
         Err(err) => return fail(&err),
     };
@@ -228,7 +231,15 @@ async fn wait_to_the_end(jobs: &Jobs, task_id: &str) -> Result<(Task, WaitEnd), 
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Task>();
     let result = loop {
         let waited = {
-            let wait = jobs.wait(task_id, Duration::from_secs(3600), &cancel, Some(&sender));
+            // A person follows the task to the end: no call deadline, each status query is still
+            // bounded (see `Jobs::query`).
+            let wait = jobs.wait(
+                task_id,
+                Duration::from_secs(3600),
+                Deadline::none(),
+                &cancel,
+                Some(&sender),
+            );
             tokio::pin!(wait);
             loop {
                 tokio::select! {

@@ -126,6 +126,17 @@ impl Client {
     ///
     /// API: <https://apidoc.cometapi.com/api/video/kling/omni-video>
     pub async fn create_task(&self, request: &ValidRequest) -> Result<CreatedTask, Error> {
+        self.create_task_within(request, None).await
+    }
+
+    /// [`Client::create_task`] taking at most `limit` (or the create timeout, if shorter): a
+    /// caller with a deadline of its own passes the time it has left.
+    pub async fn create_task_within(
+        &self,
+        request: &ValidRequest,
+        limit: Option<Duration>,
+    ) -> Result<CreatedTask, Error> {
+        let timeout = shortest(self.options.create_timeout, limit);
         let wire = request.body();
         let key = self.key()?;
         let url = self.endpoint.clone();
@@ -134,10 +145,10 @@ impl Client {
             .http
             .post(url.clone())
             .header(header::AUTHORIZATION, key.bearer())
-            .timeout(self.options.create_timeout)
+            .timeout(timeout)
             .json(wire);
         let reply = self
-            .send(builder, &url, self.options.create_timeout)
+            .send(builder, &url, timeout)
             .await
             .map_err(|e| self.redactor.error(e))?;
         reply
@@ -150,6 +161,17 @@ impl Client {
     ///
     /// API: <https://apidoc.cometapi.com/api/video/kling/omni-query>
     pub async fn get_task(&self, task_id: &str) -> Result<Task, Error> {
+        self.get_task_within(task_id, None).await
+    }
+
+    /// [`Client::get_task`] taking at most `limit` (or the query timeout, if shorter). The
+    /// timeout covers the whole exchange, body included, so a body that never ends is cut too.
+    pub async fn get_task_within(
+        &self,
+        task_id: &str,
+        limit: Option<Duration>,
+    ) -> Result<Task, Error> {
+        let timeout = shortest(self.options.query_timeout, limit);
         let task_id = checked_task_id(task_id)?;
         let key = self.key()?;
         let mut url = self.endpoint.clone();
@@ -161,9 +183,9 @@ impl Client {
             .http
             .get(url.clone())
             .header(header::AUTHORIZATION, key.bearer())
-            .timeout(self.options.query_timeout);
+            .timeout(timeout);
         let reply = self
-            .send(builder, &url, self.options.query_timeout)
+            .send(builder, &url, timeout)
             .await
             .map_err(|e| self.redactor.error(e))?;
         reply
@@ -242,6 +264,11 @@ impl Reply {
             other => other,
         })
     }
+}
+
+/// The configured timeout, or `limit` when that is shorter.
+fn shortest(configured: Duration, limit: Option<Duration>) -> Duration {
+    limit.map_or(configured, |limit| configured.min(limit))
 }
 
 /// `{origin}/kling/v1/videos/omni-video`, keeping any path prefix of a proxy origin.

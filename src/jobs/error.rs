@@ -1,5 +1,8 @@
 //! Errors of the job layer: the client's errors, plus the outcomes only a whole job has.
 
+use std::time::Duration;
+
+use super::retry::GaveUp;
 use crate::comet;
 use crate::store::StoreError;
 
@@ -25,13 +28,25 @@ pub enum Error {
     /// A result video could not be downloaded; nothing of the task was kept.
     #[error(transparent)]
     Download(#[from] comet::DownloadError),
+    /// A failure that a later try may clear (rate limit, timeout, reset, 5xx) was still there
+    /// when the call's time ran out; the call answers instead of outliving its client.
+    #[error("{cause}; this call stopped at its time limit instead of retrying")]
+    OutOfTime {
+        /// The last failure.
+        cause: comet::Error,
+        /// When to try again: the server's `Retry-After`, else the next backoff step.
+        retry_after: Duration,
+        /// Whether this was a create (which, being retryable, provably started nothing).
+        submit: bool,
+    },
 }
 
 impl Error {
-    /// The stable kind name shown to agents.
+    /// The stable kind name shown to agents. Running out of time keeps the kind of the
+    /// failure that used the time up (`rate_limited`, `timeout`, `network`, …).
     pub fn kind(&self) -> &'static str {
         match self {
-            Self::Comet(err) => err.kind().as_str(),
+            Self::Comet(err) | Self::OutOfTime { cause: err, .. } => err.kind().as_str(),
             Self::SubmitUncertain { .. } => "submit_uncertain",
             Self::Store(err) => err.kind(),
             Self::Download(err) => err.kind(),
@@ -42,6 +57,7 @@ impl Error {
     pub fn retryable(&self) -> bool {
         match self {
             Self::Comet(err) => err.retryable(),
+            Self::OutOfTime { .. } => true,
             Self::SubmitUncertain { .. } => false,
             Self::Store(err) => err.retryable(),
             Self::Download(err) => err.retryable(),
@@ -52,6 +68,18 @@ impl Error {
     pub fn fix(&self) -> String {
         match self {
             Self::Comet(err) => err.kind().fix().to_owned(),
+            Self::OutOfTime {
+                retry_after,
+                submit: true,
+                ..
+            } => format!(
+                "Nothing was created or charged; call generate_video again in about {} s.",
+                whole_seconds(*retry_after)
+            ),
+            Self::OutOfTime { retry_after, .. } => format!(
+                "Call again in about {} s; a task keeps running upstream meanwhile.",
+                whole_seconds(*retry_after)
+            ),
             Self::SubmitUncertain {
                 external_task_id, ..
             } => format!(
@@ -77,8 +105,39 @@ impl Error {
     /// The client error underneath, if any.
     pub fn comet(&self) -> Option<&comet::Error> {
         match self {
-            Self::Comet(err) | Self::SubmitUncertain { cause: err, .. } => Some(err),
+            Self::Comet(err)
+            | Self::SubmitUncertain { cause: err, .. }
+            | Self::OutOfTime { cause: err, .. } => Some(err),
             Self::Store(_) | Self::Download(_) => None,
         }
     }
+
+    /// When to call again, for errors that know: the server's `Retry-After`, or the
+    /// pause the call's deadline cut short.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::OutOfTime { retry_after, .. } => Some(*retry_after),
+            Self::Comet(err) => err.retry_after(),
+            // Not a "call again" error: the advice is to look first.
+            Self::SubmitUncertain { .. } | Self::Store(_) | Self::Download(_) => None,
+        }
+    }
+
+    /// A retried call that gave up: out of time when the deadline stopped it.
+    pub(super) fn gave_up(gave_up: GaveUp, submit: bool) -> Self {
+        match gave_up.retry_in {
+            Some(retry_after) => Self::OutOfTime {
+                cause: gave_up.error,
+                retry_after,
+                submit,
+            },
+            None => Self::Comet(gave_up.error),
+        }
+    }
+}
+
+/// Whole seconds, rounded up, at least 1: what an agent can act on.
+pub(crate) fn whole_seconds(duration: Duration) -> u64 {
+    let secs = duration.as_secs() + u64::from(duration.subsec_nanos() > 0);
+    secs.max(1)
 }

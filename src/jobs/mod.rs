@@ -2,6 +2,7 @@
 //! re-send), query (with retries), wait (poll loops shared within a process and, through the
 //! task store, across processes and instances), download, list, and crash recovery.
 
+mod deadline;
 mod download;
 mod error;
 mod poller;
@@ -15,8 +16,10 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
+pub use deadline::Deadline;
 pub use download::{DownloadLimits, DownloadedFile};
 pub use error::Error;
+pub(crate) use error::whole_seconds;
 pub use poller::{PollSchedule, PollState};
 pub use retry::{RetryPolicy, retry_create, retry_query};
 
@@ -25,6 +28,13 @@ use crate::store::NewTask;
 pub use crate::store::{Store, StoredStatus, TaskRecord, now_ms};
 use poller::Pollers;
 use retry::with_retries;
+
+/// The default [`JobsConfig::call_deadline`]: `max_wait` (50 s) plus 5 s, under the
+/// about 60 s after which MCP clients give up on a call.
+const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(55);
+
+/// The most kept back from a call's deadline for a step that must come last.
+const MAX_RESERVE: Duration = Duration::from_secs(5);
 
 /// Settings of the job layer.
 #[derive(Debug, Clone)]
@@ -42,6 +52,9 @@ pub struct JobsConfig {
     /// Timeout of one create request; with the retry policy it bounds how long a live
     /// process can leave a task `submitting`.
     pub create_timeout: Duration,
+    /// The most one tool call may take, everything included: requests, retries and their
+    /// pauses (`Retry-After` too), waits. Also bounds each status query of the CLI.
+    pub call_deadline: Duration,
 }
 
 impl Default for JobsConfig {
@@ -53,6 +66,7 @@ impl Default for JobsConfig {
             output_dir: PathBuf::from("."),
             downloads: DownloadLimits::default(),
             create_timeout: Duration::from_secs(60),
+            call_deadline: DEFAULT_CALL_DEADLINE,
         }
     }
 }
@@ -64,6 +78,13 @@ impl JobsConfig {
     /// record forward (the live submit's own answer still binds the task id afterwards).
     pub fn submit_stale_after(&self) -> Duration {
         self.create_timeout
+    }
+
+    /// Time kept back from a call's deadline for the step that must come last (the lookup
+    /// after an uncertain create, the direct query after a wait that heard nothing): a
+    /// quarter of the deadline, at most 5 s.
+    pub fn reserve(&self) -> Duration {
+        (self.call_deadline / 4).min(MAX_RESERVE)
     }
 }
 
@@ -147,13 +168,15 @@ impl Jobs {
         }
     }
 
-    /// This key's tasks, newest first; stale `submitting` records are resolved first.
+    /// This key's tasks, newest first; stale `submitting` records are resolved first (those
+    /// that fit before `deadline`).
     pub async fn list(
         &self,
         status: Option<StoredStatus>,
         limit: usize,
+        deadline: Deadline,
     ) -> Result<Vec<TaskRecord>, Error> {
-        self.recover_stale().await;
+        self.recover_stale(deadline).await;
         Ok(self.store.list(&self.owner, status, limit).await?)
     }
 
@@ -172,10 +195,21 @@ impl Jobs {
         self.config.max_wait
     }
 
+    /// A tool call's deadline, starting now.
+    pub fn call_deadline(&self) -> Deadline {
+        Deadline::after(self.config.call_deadline)
+    }
+
     /// Submits a task: recorded durably first (a task that cannot be recorded is not bought),
     /// retried only when no task can have been created, and after an ambiguous failure looked
-    /// up once by its external id (spec §7) instead of sent again.
-    pub async fn submit(&self, valid: &ValidRequest) -> Result<CreatedTask, Error> {
+    /// up once by its external id (spec §7) instead of sent again. Everything ends by
+    /// `deadline`: the create (and its retries) gets all but [`JobsConfig::reserve`], kept
+    /// for that lookup; a create cut short by the deadline is ambiguous like any timeout.
+    pub async fn submit(
+        &self,
+        valid: &ValidRequest,
+        deadline: Deadline,
+    ) -> Result<CreatedTask, Error> {
         let body = valid.body();
         let external = body.external_task_id.clone().unwrap_or_default();
         let new = NewTask {
@@ -188,8 +222,9 @@ impl Jobs {
             aspect_ratio: body.aspect_ratio.map(|a| a.to_string()),
         };
         self.store.insert_submitting(&new, now_ms()).await?;
-        let result = with_retries(self.config.retry, retry_create, || {
-            self.client.create_task(valid)
+        let create_by = deadline.less(self.config.reserve());
+        let result = with_retries(self.config.retry, create_by, retry_create, || {
+            self.client.create_task_within(valid, create_by.limit())
         })
         .await;
         match result {
@@ -198,11 +233,14 @@ impl Jobs {
                     .await;
                 Ok(created)
             }
-            Err(err) if err.create_may_have_started() => self.recover(&external, err).await,
-            Err(err) => {
+            Err(gave_up) if gave_up.error.create_may_have_started() => {
+                self.recover(&external, gave_up.error, deadline).await
+            }
+            Err(gave_up) => {
+                let err = Error::gave_up(gave_up, true);
                 self.note_outcome(&external, StoredStatus::SubmitFailed, &err.to_string())
                     .await;
-                Err(Error::Comet(err))
+                Err(err)
             }
         }
     }
@@ -212,27 +250,36 @@ impl Jobs {
         Ok(self.client.get_task(task_id).await?)
     }
 
-    /// One status query, retried on transient failures.
-    pub async fn query(&self, task_id: &str) -> Result<Task, Error> {
-        let task = with_retries(self.config.retry, retry_query, || {
-            self.client.get_task(task_id)
+    /// One status query, retried on transient failures while time is left before `deadline`
+    /// (and never longer than one call deadline, so the CLI's queries are bounded too).
+    pub async fn query(&self, task_id: &str, deadline: Deadline) -> Result<Task, Error> {
+        let deadline = deadline.min(self.call_deadline());
+        let task = with_retries(self.config.retry, deadline, retry_query, || {
+            self.client.get_task_within(task_id, deadline.limit())
         })
-        .await?;
+        .await
+        .map_err(|gave_up| Error::gave_up(gave_up, false))?;
         self.record(&task).await;
         Ok(task)
     }
 
-    /// Waits up to `wait` (capped at the configured maximum) for a task to finish, sending each
-    /// new status to `progress`. Cancelling ends the wait at once; the task keeps running.
+    /// Waits up to `wait` (capped at the configured maximum, and ending in time to answer by
+    /// `deadline`) for a task to finish, sending each new status to `progress`. Cancelling
+    /// ends the wait at once; the task keeps running.
     pub async fn wait(
         &self,
         task_id: &str,
         wait: Duration,
+        deadline: Deadline,
         cancel: &CancellationToken,
         progress: Option<&UnboundedSender<Task>>,
     ) -> Result<Waited, Error> {
         let started = Instant::now();
-        let deadline = tokio::time::Instant::now() + wait.min(self.config.max_wait);
+        let mut until = tokio::time::Instant::now() + wait.min(self.config.max_wait);
+        // Keep time for one direct query in case the poll loop has not answered yet.
+        if let Some(answer_by) = deadline.less(self.config.reserve()).instant() {
+            until = until.min(answer_by);
+        }
         let mut receiver = self.pollers.watch(task_id);
         let mut last: Option<Task> = None;
         let end = loop {
@@ -259,14 +306,14 @@ impl Jobs {
             }
             tokio::select! {
                 changed = receiver.changed() => if changed.is_err() { break WaitEnd::TimedOut },
-                () = tokio::time::sleep_until(deadline) => break WaitEnd::TimedOut,
+                () = tokio::time::sleep_until(until) => break WaitEnd::TimedOut,
                 () = cancel.cancelled() => break WaitEnd::Cancelled,
             }
         };
         let task = match last {
             Some(task) => task,
             // Nothing heard yet (e.g. still retrying): one direct answer beats none.
-            None => self.query(task_id).await?,
+            None => self.query(task_id, deadline).await?,
         };
         Ok(Waited {
             task,

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::JobsConfig;
 use super::retry::{RetryPolicy, retry_query, with_retries};
+use super::{Deadline, JobsConfig};
 use crate::comet::{self, Task};
 use crate::store::{Store, now_ms};
 
@@ -118,9 +118,11 @@ impl Pollers {
             let pause = match self.next_turn(&task_id, local_count).await {
                 Turn::Poll { interval } => {
                     local_count += 1;
-                    let result =
-                        with_retries(self.retry, retry_query, || self.client.get_task(&task_id))
-                            .await;
+                    // No deadline: the loop is shared, and each waiter stops on its own.
+                    let result = with_retries(self.retry, Deadline::none(), retry_query, || {
+                        self.client.get_task(&task_id)
+                    })
+                    .await;
                     match result {
                         Ok(task) => {
                             seen_at = now_ms();
@@ -131,8 +133,8 @@ impl Pollers {
                                 break;
                             }
                         }
-                        Err(err) => {
-                            sender.send_replace(PollState::Failed(Arc::new(err)));
+                        Err(gave_up) => {
+                            sender.send_replace(PollState::Failed(Arc::new(gave_up.error)));
                             break;
                         }
                     }

@@ -2,20 +2,32 @@
 //! later for records a dead process left `submitting`. Either way: one lookup by the external
 //! id, then the found task or `submit_uncertain` — never a second create.
 
-use super::{Error, Jobs, now_ms};
+use std::time::Duration;
+
+use super::{Deadline, Error, Jobs, now_ms};
 use crate::comet::{self, CreatedTask};
 use crate::store::{StoredStatus, TaskRecord};
 
 impl Jobs {
     /// After an ambiguous create failure: one query by external id. Kling accepts either id
     /// in the query path; whether CometAPI does is unknown, so a miss proves nothing.
+    /// Without time left for the lookup before `deadline`, the submit is uncertain at once.
     pub(super) async fn recover(
         &self,
         external: &str,
         cause: comet::Error,
+        deadline: Deadline,
     ) -> Result<CreatedTask, Error> {
         tracing::warn!(%cause, external, "create outcome unknown; looking the task up by its external id");
-        match self.client.get_task(external).await {
+        let lookup = if deadline.allows(Duration::ZERO) {
+            self.client
+                .get_task_within(external, deadline.limit())
+                .await
+        } else {
+            tracing::warn!(external, "no time left to look the task up");
+            Err(cause.clone())
+        };
+        match lookup {
             Ok(task) if task.external_task_id.as_deref() == Some(external) => {
                 tracing::info!(task_id = %task.task_id, "found the task the failed create started");
                 self.note_created(external, &task.task_id, task.status.into())
@@ -41,8 +53,9 @@ impl Jobs {
 
     /// Resolves this key's records left `submitting` by a process that died (older than the
     /// longest a live submit can take). Racing processes each take different records. Returns
-    /// how many were resolved; store or network trouble leaves records for the next try.
-    pub async fn recover_stale(&self) -> usize {
+    /// how many were resolved; store or network trouble, or no time left before `deadline`,
+    /// leaves records for the next try.
+    pub async fn recover_stale(&self, deadline: Deadline) -> usize {
         let stale_after =
             i64::try_from(self.config.submit_stale_after().as_millis()).unwrap_or(i64::MAX);
         let before = now_ms().saturating_sub(stale_after);
@@ -55,8 +68,11 @@ impl Jobs {
         };
         let mut resolved = 0;
         for record in stale {
+            if !deadline.allows(Duration::ZERO) {
+                break;
+            }
             if matches!(self.store.claim_recovery(&record, now_ms()).await, Ok(true))
-                && self.resolve(&record).await
+                && self.resolve(&record, deadline).await
             {
                 resolved += 1;
             }
@@ -64,13 +80,17 @@ impl Jobs {
         resolved
     }
 
-    async fn resolve(&self, record: &TaskRecord) -> bool {
+    async fn resolve(&self, record: &TaskRecord, deadline: Deadline) -> bool {
         let external = record.external_task_id.as_str();
         tracing::info!(
             external,
             "resolving a submit interrupted by a stopped process"
         );
-        match self.client.get_task(external).await {
+        match self
+            .client
+            .get_task_within(external, deadline.limit())
+            .await
+        {
             Ok(task) if task.external_task_id.as_deref() == Some(external) => {
                 self.note_created(external, &task.task_id, task.status.into())
                     .await;

@@ -1,11 +1,13 @@
 //! When a failed call may be repeated, and how long to wait first (spec §7). Small pure rules,
-//! applied with `backon`'s exponential backoff, full jitter and `Retry-After`.
+//! applied with `backon`'s exponential steps, full jitter and `Retry-After`, inside the call's
+//! deadline.
 
 use std::future::Future;
 use std::time::Duration;
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::{BackoffBuilder, ExponentialBuilder};
 
+use super::deadline::Deadline;
 use crate::comet::{Error, ErrorKind};
 
 /// Backoff settings. Retry n waits `random(0, min(cap, base * 2^n))` (full jitter), or the
@@ -18,7 +20,7 @@ pub struct RetryPolicy {
     pub cap: Duration,
     /// Most retries after the first attempt.
     pub max_retries: usize,
-    /// Most total time spent waiting between attempts.
+    /// Most total time spent waiting between attempts (`Retry-After` pauses included).
     pub budget: Duration,
 }
 
@@ -50,28 +52,70 @@ pub fn retry_create(err: &Error) -> bool {
     }
 }
 
-/// Runs `attempt` until it succeeds, `should_retry` says no, or the policy is used up.
+/// How a retried call ended without success.
+#[derive(Debug)]
+pub(super) struct GaveUp {
+    /// The last failure.
+    pub(super) error: Error,
+    /// Set when the call's deadline, not the policy, stopped the retries: how long until the
+    /// next attempt was due (the server's `Retry-After`, else the backoff step).
+    pub(super) retry_in: Option<Duration>,
+}
+
+/// Runs `attempt` until it succeeds, `should_retry` says no, the policy is used up, or the
+/// next pause would leave no time before `deadline` for another attempt. The budget counts
+/// the pauses really taken, `Retry-After` included, so a server asking for 60 s again and
+/// again cannot stretch a call to minutes.
 pub(super) async fn with_retries<T, F, Fut>(
     policy: RetryPolicy,
+    deadline: Deadline,
     should_retry: fn(&Error) -> bool,
-    attempt: F,
-) -> Result<T, Error>
+    mut attempt: F,
+) -> Result<T, GaveUp>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, Error>>,
 {
-    let backoff = ExponentialBuilder::default()
+    // Unjittered steps: base, 2*base, … up to the cap; `delay_for` adds the jitter.
+    let mut steps = ExponentialBuilder::default()
         .with_min_delay(policy.base)
         .with_max_delay(policy.cap)
         .with_max_times(policy.max_retries)
-        .with_total_delay(Some(policy.budget));
-    attempt
-        .retry(backoff)
-        .sleep(tokio::time::sleep)
-        .when(should_retry)
-        .adjust(move |err, planned| planned.map(|step| delay_for(err, step, policy)))
-        .notify(|err, wait| tracing::info!(kind = err.kind().as_str(), %err, ?wait, "retrying"))
-        .await
+        .build();
+    let mut paused = Duration::ZERO;
+    loop {
+        let error = match attempt().await {
+            Ok(value) => return Ok(value),
+            Err(error) => error,
+        };
+        let step = match steps.next() {
+            Some(step) if should_retry(&error) => step,
+            _ => {
+                return Err(GaveUp {
+                    error,
+                    retry_in: None,
+                });
+            }
+        };
+        let pause = delay_for(&error, step, policy);
+        if paused.saturating_add(pause) > policy.budget {
+            return Err(GaveUp {
+                error,
+                retry_in: None,
+            });
+        }
+        if !deadline.allows(pause) {
+            let retry_in = error.retry_after().unwrap_or(step);
+            tracing::info!(kind = error.kind().as_str(), %error, ?retry_in, "not retrying: the call's time is up");
+            return Err(GaveUp {
+                error,
+                retry_in: Some(retry_in),
+            });
+        }
+        tracing::info!(kind = error.kind().as_str(), %error, wait = ?pause, "retrying");
+        tokio::time::sleep(pause).await;
+        paused = paused.saturating_add(pause);
+    }
 }
 
 /// The wait before a retry: the server's `Retry-After`, else full jitter over the step.
@@ -186,16 +230,17 @@ mod tests {
     #[tokio::test]
     async fn retries_stop_at_the_limit_and_on_final_errors() {
         let calls = AtomicUsize::new(0);
-        let result: Result<(), Error> = with_retries(fast(), retry_query, || async {
-            calls.fetch_add(1, Ordering::SeqCst);
-            Err(api(ErrorKind::UpstreamUnavailable, 503, "5001"))
-        })
-        .await;
+        let result: Result<(), GaveUp> =
+            with_retries(fast(), Deadline::none(), retry_query, || async {
+                calls.fetch_add(1, Ordering::SeqCst);
+                Err(api(ErrorKind::UpstreamUnavailable, 503, "5001"))
+            })
+            .await;
         assert!(result.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 4, "1 attempt + 3 retries");
 
         calls.store(0, Ordering::SeqCst);
-        let _ = with_retries(fast(), retry_query, || async {
+        let _ = with_retries(fast(), Deadline::none(), retry_query, || async {
             calls.fetch_add(1, Ordering::SeqCst);
             Err::<(), _>(api(ErrorKind::Auth, 401, "1001"))
         })
@@ -203,7 +248,7 @@ mod tests {
         assert_eq!(calls.load(Ordering::SeqCst), 1, "auth errors are final");
 
         calls.store(0, Ordering::SeqCst);
-        let value = with_retries(fast(), retry_query, || async {
+        let value = with_retries(fast(), Deadline::none(), retry_query, || async {
             match calls.fetch_add(1, Ordering::SeqCst) {
                 0 | 1 => Err(api(ErrorKind::RateLimited, 429, "1302")),
                 _ => Ok(42),
@@ -211,5 +256,52 @@ mod tests {
         })
         .await;
         assert_eq!(value.unwrap(), 42);
+    }
+
+    fn asks_for(pause: Duration) -> Error {
+        let mut err = api(ErrorKind::RateLimited, 429, "1303");
+        if let Error::Api(api) = &mut err {
+            api.retry_after = Some(pause);
+        }
+        err
+    }
+
+    #[tokio::test]
+    async fn a_retry_after_past_the_deadline_is_not_waited_for() {
+        let calls = AtomicUsize::new(0);
+        let policy = RetryPolicy {
+            budget: Duration::from_secs(3600),
+            ..fast()
+        };
+        let deadline = Deadline::after(Duration::from_secs(30));
+        let gave_up = with_retries(policy, deadline, retry_query, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(asks_for(Duration::from_secs(60)))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "no retry after 60 s");
+        assert_eq!(gave_up.retry_in, Some(Duration::from_secs(60)));
+        assert_eq!(gave_up.error.kind(), ErrorKind::RateLimited);
+    }
+
+    #[tokio::test]
+    async fn retry_after_pauses_count_against_the_budget() {
+        let calls = AtomicUsize::new(0);
+        let gave_up = with_retries(fast(), Deadline::none(), retry_query, || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err::<(), _>(asks_for(Duration::from_secs(7)))
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "7 s is over the 1 s budget"
+        );
+        assert_eq!(
+            gave_up.retry_in, None,
+            "the policy stopped it, not a deadline"
+        );
     }
 }

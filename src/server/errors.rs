@@ -40,6 +40,10 @@ pub(crate) struct ToolFailure {
     /// The external id of a task whose creation is uncertain.
     #[serde(skip_serializing_if = "Option::is_none")]
     external_task_id: Option<String>,
+    /// When calling again makes sense, in whole seconds: the upstream's `Retry-After`, or the
+    /// pause a call stopped at its time limit did not wait for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_seconds: Option<u64>,
     /// Every broken rule, when the request failed validation.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     violations: Vec<comet::Violation>,
@@ -94,6 +98,7 @@ impl ToolFailure {
             code: None,
             request_id: None,
             external_task_id: None,
+            retry_after_seconds: None,
             violations: Vec::new(),
         }
     }
@@ -102,6 +107,14 @@ impl ToolFailure {
     pub(crate) fn from_jobs(err: &jobs::Error) -> Self {
         match err {
             jobs::Error::Comet(inner) => Self::from_comet(inner),
+            // The upstream's own kind (`rate_limited`, `timeout`, …), made retryable, with
+            // when to call again.
+            jobs::Error::OutOfTime { cause, .. } => Self {
+                retryable: true,
+                message: format!("{err}. Fix: {}", err.fix()),
+                retry_after_seconds: err.retry_after().map(jobs::whole_seconds),
+                ..Self::from_comet(cause)
+            },
             jobs::Error::Store(store) => {
                 let field = matches!(store, StoreError::ExternalIdTaken { .. })
                     .then(|| "external_task_id".to_owned());
@@ -129,6 +142,7 @@ impl ToolFailure {
                 code: cause.code().map(str::to_owned),
                 request_id: cause.request_id().map(str::to_owned),
                 external_task_id: Some(external_task_id.clone()),
+                retry_after_seconds: None,
                 field: None,
                 violations: Vec::new(),
             },
@@ -156,6 +170,7 @@ impl ToolFailure {
             status: err.status(),
             code: err.code().map(str::to_owned),
             request_id: err.request_id().map(str::to_owned),
+            retry_after_seconds: err.retry_after().map(jobs::whole_seconds),
             ..Self::bare(kind, message, field)
         }
     }
@@ -170,6 +185,7 @@ impl ToolFailure {
             code: None,
             request_id: None,
             external_task_id: None,
+            retry_after_seconds: None,
             violations: Vec::new(),
         }
     }
@@ -255,5 +271,31 @@ mod tests {
         assert_eq!(meta["request_id"], "req-9");
         assert_eq!(meta["external_task_id"], "kmcp-abc");
         assert_eq!(meta["retryable"], false);
+    }
+
+    #[test]
+    fn running_out_of_time_keeps_the_upstream_kind_and_says_when_to_call_again() {
+        let cause = comet::Error::Api(ApiError {
+            kind: ErrorKind::RateLimited,
+            status: 429,
+            code: Some("1303".into()),
+            message: "Parallel task limit exceeded".into(),
+            request_id: None,
+            retry_after: Some(std::time::Duration::from_secs(60)),
+        });
+        let err = jobs::Error::OutOfTime {
+            cause,
+            retry_after: std::time::Duration::from_millis(59_500),
+            submit: false,
+        };
+        let result = ToolFailure::from_jobs(&err).into_result();
+        let text = text_of(&result);
+        assert!(text.starts_with("Error [rate_limited]"), "{text}");
+        assert!(text.contains("time limit"), "{text}");
+        assert!(text.contains("Call again in about 60 s"), "{text}");
+        let meta = &result.meta.unwrap().0[ERROR_META_KEY];
+        assert_eq!(meta["retryable"], true);
+        assert_eq!(meta["retry_after_seconds"], 60);
+        assert_eq!(meta["status"], 429);
     }
 }

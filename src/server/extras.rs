@@ -91,7 +91,12 @@ impl KlingServer {
     }
 
     async fn downloaded_files(&self) -> Vec<(PathBuf, String)> {
-        let records = match self.jobs.list(Some(StoredStatus::Succeed), 200).await {
+        let deadline = self.jobs.call_deadline();
+        let records = match self
+            .jobs
+            .list(Some(StoredStatus::Succeed), 200, deadline)
+            .await
+        {
             Ok(records) => records,
             Err(err) => {
                 tracing::warn!(%err, "cannot list downloaded videos");

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::KlingServer;
 use crate::comet::{Task, TaskStatus};
-use crate::jobs::{self, DownloadedFile, WaitEnd};
+use crate::jobs::{self, Deadline, DownloadedFile, WaitEnd};
 
 /// A downloaded video, in tool output.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
@@ -21,6 +21,20 @@ pub struct LocalFileOutput {
     /// Size in bytes.
     pub bytes: u64,
 }
+
+/// How a tool follows a task.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Follow {
+    /// Wait up to this long for the task to finish (0: answer at once).
+    pub(super) wait_seconds: u32,
+    /// Save the videos once it has succeeded.
+    pub(super) download: bool,
+    /// When the tool call must answer.
+    pub(super) deadline: Deadline,
+}
+
+/// The longest the last progress notifications may hold up a result.
+const NOTIFY_GRACE: Duration = Duration::from_secs(2);
 
 /// A task after the optional wait and download.
 #[derive(Debug, Clone)]
@@ -85,15 +99,20 @@ impl Followed {
 impl KlingServer {
     /// Gets a task's status: waits up to `wait_seconds` when asked, then downloads its videos
     /// when asked and it has succeeded. A failed or cancelled download keeps no file of the
-    /// task, and the result keeps the URLs and says why.
+    /// task, and the result keeps the URLs and says why. Everything but the download ends by
+    /// `deadline`.
     pub(super) async fn follow(
         &self,
         task_id: &str,
         known: Option<Task>,
-        wait_seconds: u32,
-        download: bool,
+        how: Follow,
         context: &RequestContext<RoleServer>,
     ) -> Result<Followed, jobs::Error> {
+        let Follow {
+            wait_seconds,
+            download,
+            deadline,
+        } = how;
         // The wait and the download end when the client cancels or the server shuts down.
         let cancel = context.ct.child_token();
         let _stop_watching = cancel.clone().drop_guard();
@@ -110,19 +129,22 @@ impl KlingServer {
             let wait = Duration::from_secs(u64::from(wait_seconds));
             let waited = self
                 .jobs
-                .wait(task_id, wait, &cancel, progress.as_ref())
+                .wait(task_id, wait, deadline, &cancel, progress.as_ref())
                 .await;
-            // Let the last notifications go out before the result does.
+            // Let the last notifications go out before the result does (within the deadline).
             drop(progress);
             if let Some(forwarder) = forwarder {
-                let _ = tokio::time::timeout(Duration::from_secs(2), forwarder).await;
+                let grace = deadline
+                    .limit()
+                    .map_or(NOTIFY_GRACE, |left| left.min(NOTIFY_GRACE));
+                let _ = tokio::time::timeout(grace, forwarder).await;
             }
             let waited = waited?;
             (waited.task, Some(waited.waited), Some(waited.end))
         } else if let Some(task) = known {
             (task, None, None)
         } else {
-            (self.jobs.query(task_id).await?, None, None)
+            (self.jobs.query(task_id, deadline).await?, None, None)
         };
         let mut followed = Followed {
             task,

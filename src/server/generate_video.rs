@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::args::{ArgumentError, ToolArgs, ToolInput, parse_arguments, take_flag, take_seconds};
 use super::errors::ToolFailure;
-use super::follow::{Followed, LocalFileOutput};
+use super::follow::{Follow, Followed, LocalFileOutput};
 use super::get_video_task::VideoOutput;
 use super::local_inputs::read_local_images;
 use super::schema::{input_schema, output_schema};
@@ -127,6 +127,7 @@ impl KlingServer {
         args: ToolArgs<GenerateVideoArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, rmcp::ErrorData> {
+        let deadline = self.jobs.call_deadline();
         let mut args = match args.0 {
             Ok(args) => args,
             Err(err) => {
@@ -158,7 +159,7 @@ impl KlingServer {
             return Ok(self.dry_run(&valid));
         }
         tracing::info!(external_task_id = ?valid.body().external_task_id, mode = ?valid.mode(), "generate_video");
-        let created = match self.jobs.submit(&valid).await {
+        let created = match self.jobs.submit(&valid, deadline).await {
             Ok(created) => created,
             Err(err) => return Ok(ToolFailure::from_jobs(&err).into_result()),
         };
@@ -167,8 +168,11 @@ impl KlingServer {
             .follow(
                 &created.task_id,
                 Some(submitted.clone()),
-                args.wait_seconds,
-                args.download,
+                Follow {
+                    wait_seconds: args.wait_seconds,
+                    download: args.download,
+                    deadline,
+                },
                 &context,
             )
             .await

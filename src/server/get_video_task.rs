@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 
 use super::args::{ArgumentError, ToolArgs, ToolInput, parse_arguments};
 use super::errors::ToolFailure;
-use super::follow::{Followed, LocalFileOutput};
+use super::follow::{Follow, Followed, LocalFileOutput};
 use super::schema::{input_schema, output_schema};
 use super::{KlingServer, is_false, structured_result};
 use crate::comet::{Task, TaskStatus};
@@ -125,21 +125,19 @@ impl KlingServer {
         args: ToolArgs<GetVideoTaskArgs>,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, rmcp::ErrorData> {
+        let deadline = self.jobs.call_deadline();
         let args = match args.0 {
             Ok(args) => args,
             Err(err) => {
                 return Ok(ToolFailure::from_arguments(err, "get_video_task").into_result());
             }
         };
-        let followed = self
-            .follow(
-                &args.task_id,
-                None,
-                args.wait_seconds,
-                args.download,
-                &context,
-            )
-            .await;
+        let how = Follow {
+            wait_seconds: args.wait_seconds,
+            download: args.download,
+            deadline,
+        };
+        let followed = self.follow(&args.task_id, None, how, &context).await;
         match followed {
             Ok(followed) => {
                 tracing::info!(task_id = %followed.task.task_id, status = followed.task.status.as_str(), "get_video_task");

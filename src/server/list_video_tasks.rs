@@ -62,6 +62,7 @@ impl KlingServer {
         &self,
         args: ToolArgs<ListVideoTasksArgs>,
     ) -> Result<CallToolResult, rmcp::ErrorData> {
+        let deadline = self.jobs.call_deadline();
         let args = match args.0 {
             Ok(args) => args,
             Err(err) => {
@@ -91,7 +92,7 @@ impl KlingServer {
             },
         };
         let limit = args.limit.unwrap_or(20).clamp(1, 100) as usize;
-        let tasks = match self.jobs.list(status, limit).await {
+        let tasks = match self.jobs.list(status, limit, deadline).await {
             Ok(tasks) => tasks,
             Err(err) => return Ok(ToolFailure::from_jobs(&err).into_result()),
         };
