@@ -12,6 +12,7 @@
 mod support;
 
 mod cli;
+mod deadlines;
 mod downloads;
 mod errors;
 mod faults;
