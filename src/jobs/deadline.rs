@@ -29,6 +29,11 @@ impl Deadline {
         Self(Instant::now().checked_add(after))
     }
 
+    /// A limit at `instant`.
+    pub fn at(instant: Instant) -> Self {
+        Self(Some(instant))
+    }
+
     /// The instant, when there is a limit.
     pub fn instant(self) -> Option<Instant> {
         self.0

@@ -312,8 +312,16 @@ impl Jobs {
         };
         let task = match last {
             Some(task) => task,
-            // Nothing heard yet (e.g. still retrying): one direct answer beats none.
-            None => self.query(task_id, deadline).await?,
+            // Nothing heard yet (e.g. still retrying): one direct answer beats none. A tool
+            // call gives it the reserve, so a short wait stays short when the upstream hangs;
+            // the CLI (no deadline) a whole query.
+            None => {
+                let answer_by = match deadline.instant() {
+                    Some(_) => Deadline::at(until + self.config.reserve()),
+                    None => Deadline::none(),
+                };
+                self.query(task_id, deadline.min(answer_by)).await?
+            }
         };
         Ok(Waited {
             task,

@@ -159,6 +159,34 @@ async fn a_wait_with_nothing_heard_ends_in_time_for_one_answer() {
 }
 
 #[tokio::test]
+async fn a_short_wait_stays_short_when_the_upstream_hangs() {
+    // A long deadline (50 s, so a 5 s reserve): a 1 s wait that heard nothing gets one last
+    // query within the reserve, not the whole deadline.
+    let h = Harness::with(Setup {
+        args: ["--max-wait", "2", "--call-deadline", "50"]
+            .map(String::from)
+            .to_vec(),
+        ..Setup::default()
+    })
+    .await;
+    let task_id = new_task(&h, "A cat").await;
+    h.sim().inject(Endpoint::Query, Fault::StallBody, 100);
+    let started = Instant::now();
+    let result = h
+        .call(
+            "get_video_task",
+            json!({"task_id": task_id, "wait_seconds": 1}),
+        )
+        .await;
+    let took = started.elapsed();
+    eprintln!("wait 1 s vs a body that never ends (deadline 50 s): answered after {took:?}");
+    let bound = Duration::from_secs(1 + 5) + Duration::from_secs(20);
+    assert!(took < bound && bound < Duration::from_secs(50), "{took:?}");
+    assert_retry_later(&result, "timeout", 1);
+    h.stop().await;
+}
+
+#[tokio::test]
 async fn a_wait_answers_with_the_last_status_when_polls_start_failing() {
     let h = start().await;
     let task_id = new_task(&h, "A slow cat [sim:polls=1000]").await;
