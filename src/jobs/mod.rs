@@ -200,6 +200,11 @@ impl Jobs {
         Deadline::after(self.config.call_deadline)
     }
 
+    /// How long a tool call may take (`--call-deadline`).
+    pub fn call_deadline_length(&self) -> Duration {
+        self.config.call_deadline
+    }
+
     /// Submits a task: recorded durably first (a task that cannot be recorded is not bought),
     /// retried only when no task can have been created, and after an ambiguous failure looked
     /// up once by its external id (spec §7) instead of sent again. Everything ends by

@@ -99,8 +99,8 @@ impl Followed {
 impl KlingServer {
     /// Gets a task's status: waits up to `wait_seconds` when asked, then downloads its videos
     /// when asked and it has succeeded. A failed or cancelled download keeps no file of the
-    /// task, and the result keeps the URLs and says why. Everything but the download ends by
-    /// `deadline`.
+    /// task, and the result keeps the URLs and says why. Everything ends by
+    /// `deadline`, the download included (cut there, keeping nothing).
     pub(super) async fn follow(
         &self,
         task_id: &str,
@@ -157,8 +157,28 @@ impl KlingServer {
             && followed.task.status == TaskStatus::Succeed
             && !followed.task.videos.is_empty()
         {
-            match self.jobs.download(&followed.task, &cancel).await {
+            // The download gets what is left of the call; at the deadline it is cancelled
+            // (which keeps nothing) and awaited, so its files are cleaned up before we answer.
+            let stop = cancel.child_token();
+            let download = self.jobs.download(&followed.task, &stop);
+            tokio::pin!(download);
+            let result = tokio::select! {
+                result = &mut download => result,
+                () = until(deadline) => {
+                    stop.cancel();
+                    download.await
+                }
+            };
+            let out_of_time = stop.is_cancelled() && !cancel.is_cancelled();
+            match result {
                 Ok(files) => followed.files = files,
+                Err(err) if out_of_time => {
+                    tracing::info!(task_id = %followed.task.task_id, %err, "download cut at the call deadline");
+                    followed.download_error = Some(format!(
+                        "the download did not finish within this call's time limit; nothing was saved. Fix: call get_video_task again with download: true and without wait_seconds (that call has the most time: {} s), or use the URLs above.",
+                        jobs::whole_seconds(self.jobs.call_deadline_length())
+                    ));
+                }
                 Err(err) => {
                     tracing::info!(task_id = %followed.task.task_id, %err, "download failed; nothing of it was kept");
                     followed.download_error = Some(format!("{err}. Fix: {}", err.fix()));
@@ -166,6 +186,14 @@ impl KlingServer {
             }
         }
         Ok(followed)
+    }
+}
+
+/// Sleeps until the deadline, or forever without one.
+async fn until(deadline: Deadline) {
+    match deadline.instant() {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
     }
 }
 

@@ -280,3 +280,32 @@ async fn a_create_refused_for_a_minute_says_nothing_was_created() {
     assert_eq!(h.sim().task_count(), 0);
     h.stop().await;
 }
+
+#[tokio::test]
+async fn a_download_that_would_outlive_the_call_is_cut_and_keeps_nothing() {
+    let h = start().await;
+    let done = h
+        .run_job(json!({"prompt": "A cat", "aspect_ratio": "16:9"}))
+        .await;
+    let task_id = structured(&done)["task_id"].as_str().unwrap().to_owned();
+    h.sim().inject(Endpoint::Video, Fault::Delay(FAULT), 100);
+    let result = timed(
+        &h,
+        "download vs a video host that answers after 60 s",
+        "get_video_task",
+        json!({"task_id": task_id, "download": true}),
+    )
+    .await;
+    assert_ok(&result);
+    let output = structured(&result);
+    assert_eq!(output["status"], "succeed");
+    let error = output["download_error"].as_str().unwrap_or_default();
+    assert!(error.contains("time limit"), "{output}");
+    assert!(output.get("local_files").is_none_or(|f| f == &json!([])));
+    let videos = h.data.path().join("videos");
+    let left: Vec<_> = std::fs::read_dir(&videos)
+        .map(|dir| dir.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "nothing kept in {videos:?}: {left:?}");
+    h.stop().await;
+}
