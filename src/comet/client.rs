@@ -7,6 +7,7 @@ use reqwest::{Url, header};
 
 use super::error::Error;
 use super::ids::checked_task_id;
+use super::lazy_http::LazyHttp;
 use super::redact::{Redactor, display_url};
 use super::response::{CreatedTask, Task, parse_create, parse_query};
 use super::secret::ApiKey;
@@ -59,7 +60,7 @@ impl ClientOptions {
 /// A CometAPI client. Cheap to clone: clones share one connection pool.
 #[derive(Debug, Clone)]
 pub struct Client {
-    http: reqwest::Client,
+    http: LazyHttp,
     endpoint: Url,
     options: ClientOptions,
     /// Cleans every string taken from a reply before it is returned.
@@ -69,24 +70,20 @@ pub struct Client {
 impl Client {
     /// Builds the client. Fails only if the TLS stack cannot be set up.
     pub fn new(options: ClientOptions) -> Result<Self, Error> {
-        // reqwest is built without a bundled crypto provider; ring is the light choice.
-        // An `Err` only means a provider is already installed, which is fine.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
-            .user_agent(concat!(
-                env!("CARGO_PKG_NAME"),
-                "/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .connect_timeout(options.connect_timeout)
-            // A redirect means a wrong base URL; following it could send the key elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::Network {
-                url: options.base_url.to_string(),
-                detail: format!("could not set up the HTTP client: {e}"),
-                before_send: true,
-            })?;
+        let connect_timeout = options.connect_timeout;
+        // Built on first use: see `LazyHttp`.
+        let http = LazyHttp::new(move || {
+            reqwest::Client::builder()
+                .user_agent(concat!(
+                    env!("CARGO_PKG_NAME"),
+                    "/",
+                    env!("CARGO_PKG_VERSION")
+                ))
+                .connect_timeout(connect_timeout)
+                // A redirect means a wrong base URL; following it could send the key elsewhere.
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+        });
         let endpoint = endpoint_url(&options.base_url);
         let mut redactor = Redactor::default().with_url_userinfo(&options.base_url);
         for secret in &options.other_secrets {
@@ -111,6 +108,15 @@ impl Client {
         client.redactor = client.redactor.with(api_key.expose());
         client.options.api_key = Some(api_key);
         client
+    }
+
+    /// The HTTP client, built on first use.
+    fn http(&self) -> Result<&reqwest::Client, Error> {
+        self.http.get().map_err(|detail| Error::Network {
+            url: display_url(&self.options.base_url),
+            detail: format!("could not set up the HTTP client: {detail}"),
+            before_send: true,
+        })
     }
 
     /// The create endpoint URL, for messages and diagnostics.
@@ -142,7 +148,7 @@ impl Client {
         let url = self.endpoint.clone();
         tracing::debug!(url = %display_url(&url), external_task_id = ?wire.external_task_id, "create task");
         let builder = self
-            .http
+            .http()?
             .post(url.clone())
             .header(header::AUTHORIZATION, key.bearer())
             .timeout(timeout)
@@ -180,7 +186,7 @@ impl Client {
         }
         tracing::debug!(url = %display_url(&url), "query task");
         let builder = self
-            .http
+            .http()?
             .get(url.clone())
             .header(header::AUTHORIZATION, key.bearer())
             .timeout(timeout);

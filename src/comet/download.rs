@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
+use super::lazy_http::LazyHttp;
 use super::public_addr::{PublicOnly, Refusal, check_url, redirect_policy};
 
 /// Most redirects followed for one video.
@@ -149,29 +150,29 @@ impl DownloadError {
 /// A client for result videos. Cheap to clone: clones share one connection pool.
 #[derive(Debug, Clone)]
 pub struct Downloader {
-    http: reqwest::Client,
+    http: LazyHttp,
     options: DownloadOptions,
 }
 
 impl Downloader {
     /// Builds the client. Fails only if the TLS stack cannot be set up.
     pub fn new(options: DownloadOptions) -> Result<Self, DownloadError> {
-        // reqwest is built without a bundled crypto provider; an `Err` only means one is set.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let mut builder = reqwest::Client::builder()
-            .user_agent(concat!(
-                env!("CARGO_PKG_NAME"),
-                "/",
-                env!("CARGO_PKG_VERSION")
-            ))
-            .connect_timeout(options.connect_timeout)
-            .redirect(redirect_policy(options.allow_private, MAX_REDIRECTS));
-        if !options.allow_private {
-            builder = builder.dns_resolver(PublicOnly);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| DownloadError::Setup(error_chain(&e)))?;
+        let (connect_timeout, allow_private) = (options.connect_timeout, options.allow_private);
+        // Built on first use: most sessions never download (see `LazyHttp`).
+        let http = LazyHttp::new(move || {
+            let builder = reqwest::Client::builder()
+                .user_agent(concat!(
+                    env!("CARGO_PKG_NAME"),
+                    "/",
+                    env!("CARGO_PKG_VERSION")
+                ))
+                .connect_timeout(connect_timeout)
+                .redirect(redirect_policy(allow_private, MAX_REDIRECTS));
+            match allow_private {
+                true => builder.build(),
+                false => builder.dns_resolver(PublicOnly).build(),
+            }
+        });
         Ok(Self { http, options })
     }
 
@@ -199,8 +200,8 @@ impl Downloader {
             }
         })?;
         let failed = |e: reqwest::Error| self.transport_error(e, url);
-        let mut response = self
-            .http
+        let http = self.http.get().map_err(DownloadError::Setup)?;
+        let mut response = http
             .get(parsed)
             .timeout(self.options.timeout)
             .send()

@@ -7,6 +7,7 @@ mod enums;
 mod error;
 mod ids;
 mod inputs;
+mod lazy_http;
 mod mode;
 mod public_addr;
 mod redact;
