@@ -233,6 +233,7 @@ impl Pollers {
         let mut loops = lock(&self.loops);
         if sender.receiver_count() == 0 {
             loops.remove(task_id);
+            tracing::debug!(task_id, "poll loop ended: nobody waits any more");
             return true;
         }
         false

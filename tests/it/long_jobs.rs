@@ -95,24 +95,20 @@ async fn a_wait_that_runs_out_says_what_to_do_next() {
 async fn cancelling_a_wait_stops_polling_but_not_the_job() {
     let h = Harness::start().await;
     let task_id = submit(&h, 1000).await;
+    let polled_before = h.sim().requests_for(&task_id);
     let waiting = h.call(
         "get_video_task",
         json!({"task_id": task_id, "wait_seconds": 50}),
     );
-    // Dropping the call makes rmcp's client send notifications/cancelled.
-    assert!(
-        tokio::time::timeout(Duration::from_millis(300), waiting)
-            .await
-            .is_err()
-    );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Once the wait has polled, drop the call: rmcp's client sends notifications/cancelled.
+    tokio::select! {
+        _ = waiting => panic!("a 50 s wait on an unfinished task ended by itself"),
+        () = h.sim().wait_until(|requests| {
+            requests.iter().filter(|r| r.path.ends_with(&task_id)).count() > polled_before
+        }) => {}
+    }
+    h.wait_for_log("poll loop ended").await;
     let settled = h.sim().requests_for(&task_id);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        h.sim().requests_for(&task_id),
-        settled,
-        "the poll loop stopped with its last waiter"
-    );
     // The server answers the next call at once, and the task is still there.
     let result = tokio::time::timeout(
         Duration::from_secs(5),
@@ -121,6 +117,11 @@ async fn cancelling_a_wait_stops_polling_but_not_the_job() {
     .await
     .expect("the server is not stuck");
     assert_eq!(structured(&result)["status"], "processing");
+    assert_eq!(
+        h.sim().requests_for(&task_id),
+        settled + 1,
+        "only the new call's own query: the poll loop stopped with its last waiter"
+    );
     assert_eq!(h.sim().task_count(), 1);
     h.stop().await;
 }
