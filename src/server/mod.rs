@@ -3,7 +3,6 @@
 
 mod args;
 mod errors;
-mod extras;
 mod follow;
 mod generate_video;
 mod get_video_task;
@@ -12,6 +11,8 @@ mod http_conn;
 mod http_slots;
 mod list_video_tasks;
 mod local_inputs;
+mod prompts;
+mod resources;
 mod schema;
 mod stdio;
 
@@ -53,7 +54,9 @@ pub use list_video_tasks::{ListVideoTasksArgs, ListVideoTasksOutput};
 
 /// Parses and validates a tool call's arguments exactly as the tools do, without running it:
 /// `Ok` with the tool's name, or the error text the tool would return. (For fuzzing the input
-/// path; no network, no files beyond what validation reads.)
+/// path; no network, no files beyond what validation reads.) Built only for cargo-fuzz and
+/// this crate's own tests.
+#[cfg(any(fuzzing, test))]
 pub fn check_tool_call(tool: &str, arguments: rmcp::model::JsonObject) -> Result<(), String> {
     use args::ToolInput;
     let refused = |err: args::ArgumentError| format!("{err:?}");
@@ -304,7 +307,7 @@ impl ServerHandler for KlingServer {
         _request: Option<PaginatedRequestParams>,
         _context: RequestContext<RoleServer>,
     ) -> Result<ListPromptsResult, rmcp::ErrorData> {
-        Ok(extras::prompts())
+        Ok(prompts::prompts())
     }
 
     async fn get_prompt(
@@ -312,7 +315,7 @@ impl ServerHandler for KlingServer {
         request: GetPromptRequestParams,
         _context: RequestContext<RoleServer>,
     ) -> Result<GetPromptResponse, rmcp::ErrorData> {
-        extras::prompt(&request).map(Into::into)
+        prompts::prompt(&request).map(Into::into)
     }
     #[allow(
         deprecated,
@@ -368,4 +371,23 @@ fn structured_result<T: Serialize>(
 /// `serde(skip_serializing_if)` helper.
 fn is_false(value: &bool) -> bool {
     !*value
+}
+
+#[cfg(test)]
+mod fuzz_entry_tests {
+    use serde_json::json;
+
+    use super::check_tool_call;
+
+    #[test]
+    fn the_fuzzed_input_path_checks_arguments_like_the_tools() {
+        let object = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+        let ok = json!({"prompt": "p", "aspect_ratio": "1:1"});
+        assert!(check_tool_call("generate_video", object(ok)).is_ok());
+        let missing = check_tool_call("generate_video", object(json!({"prompt": "p"})));
+        assert!(missing.unwrap_err().contains("aspect_ratio"));
+        assert!(check_tool_call("get_video_task", object(json!({"task_id": 5}))).is_ok());
+        assert!(check_tool_call("list_video_tasks", object(json!({"bogus": 1}))).is_err());
+        assert!(check_tool_call("nope", object(json!({}))).is_err());
+    }
 }
