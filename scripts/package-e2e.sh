@@ -19,7 +19,10 @@ version=$(node -p 'require("./npm/kling-omni-mcp/package.json").version')
 dist=$PWD/target/dist
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-# The server keeps its task store and secret in per-user directories: keep them in $work.
+# The server keeps its task store and secret in per-user directories: keep them in $work
+# (the Rust toolchain stays where it is).
+export RUSTUP_HOME="${RUSTUP_HOME:-$HOME/.rustup}" CARGO_HOME="${CARGO_HOME:-$HOME/.cargo}"
+export NPM_CONFIG_CACHE="${NPM_CONFIG_CACHE:-$HOME/.npm}" NPM_CONFIG_UPDATE_NOTIFIER=false
 export HOME="$work/home" XDG_DATA_HOME="$work/home/data" XDG_CONFIG_HOME="$work/home/config"
 mkdir -p "$HOME"
 

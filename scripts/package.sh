@@ -65,6 +65,7 @@ done
 # 3. npm: the launcher and a platform package for each binary there is.
 echo "== npm packages"
 cp -R npm/kling-omni-mcp "$dist/npm/kling-omni-mcp"
+cp LICENSE-MIT LICENSE-APACHE "$dist/npm/kling-omni-mcp/"
 (cd "$dist/npm" && npm pack --silent ./kling-omni-mcp >/dev/null)
 while read -r key target; do
   bin=$(binary_for "$target")
@@ -73,6 +74,7 @@ while read -r key target; do
     continue
   fi
   node scripts/packaging.mjs npm-platform "$key" "$bin" "$dist/npm/$key"
+  cp LICENSE-MIT LICENSE-APACHE "$dist/npm/$key/"
   (cd "$dist/npm" && npm pack --silent "./$key" >/dev/null)
   echo "   $key from $bin"
 done < <(node -e 'for (const [k, v] of Object.entries(require("./npm/kling-omni-mcp/platforms.json"))) if (k !== "//") console.log(k, v.target)')
@@ -94,6 +96,7 @@ node scripts/packaging.mjs server-json "$dist/kling-omni-mcp-$version.mcpb" "$di
 node scripts/packaging.mjs validate-server-json "$SERVER_SCHEMA" "$dist/server.json"
 
 # 6. Checksums and a listing.
-(cd "$dist" && sha256sum -- *.tar.gz *.zip *.mcpb server.json 2>/dev/null >SHA256SUMS || true)
+(cd "$dist" && shopt -s nullglob && sha256sum -- *.tar.gz *.zip *.mcpb server.json >SHA256SUMS)
 echo "== target/dist"
-(cd "$dist" && ls -l -- *.tar.gz *.zip *.mcpb npm/*.tgz server.json SHA256SUMS 2>/dev/null | awk '{printf "   %10d  %s\n", $5, $9}')
+(cd "$dist" && shopt -s nullglob && ls -l -- *.tar.gz *.zip *.mcpb npm/*.tgz server.json SHA256SUMS \
+  | awk '{printf "   %10d  %s\n", $5, $9}')

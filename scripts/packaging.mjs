@@ -168,7 +168,7 @@ function npmPlatform([key, binary, outdir]) {
     repository: launcher.repository,
     os: [entry.os],
     cpu: [entry.cpu],
-    files: [`bin/${entry.binary}`],
+    files: [`bin/${entry.binary}`, "README.md", "LICENSE-MIT", "LICENSE-APACHE"],
     preferUnplugged: true,
   });
   writeFileSync(path.join(outdir, "README.md"),
