@@ -66,9 +66,16 @@ fn platform_keys() -> Vec<String> {
         .filter(|k| *k != "//")
         .cloned()
         .collect();
+    // serde_json's maps are sorted by key.
     assert_eq!(
         keys,
-        ["linux-x64", "linux-arm64", "darwin-x64", "darwin-arm64", "win32-x64"],
+        [
+            "darwin-arm64",
+            "darwin-x64",
+            "linux-arm64",
+            "linux-x64",
+            "win32-x64"
+        ],
         "the npm platforms"
     );
     keys
@@ -76,36 +83,63 @@ fn platform_keys() -> Vec<String> {
 
 #[test]
 fn every_committed_copy_carries_the_cargo_version() {
-    let mut wrong = Vec::new();
-    let mut check = |file: &str, what: &str, found: &str| {
-        if found != VERSION {
-            wrong.push(format!("{file} {what} is {found}"));
-        }
+    let mut found = Vec::new();
+    let mut check = |file: &str, what: &str, version: &str| {
+        found.push((format!("{file} {what}"), version.to_owned()));
     };
 
     let launcher = json("npm/kling-omni-mcp/package.json");
-    check("npm/kling-omni-mcp/package.json", "version", str_at(&launcher, "/version", "launcher"));
+    check(
+        "npm/kling-omni-mcp/package.json",
+        "version",
+        str_at(&launcher, "/version", "launcher"),
+    );
     for (name, spec) in launcher["optionalDependencies"].as_object().unwrap() {
-        check("npm/kling-omni-mcp/package.json", name, spec.as_str().unwrap());
+        check(
+            "npm/kling-omni-mcp/package.json",
+            name,
+            spec.as_str().unwrap(),
+        );
     }
 
     let manifest = json("packaging/mcpb/manifest.json");
-    check("packaging/mcpb/manifest.json", "version", str_at(&manifest, "/version", "manifest"));
+    check(
+        "packaging/mcpb/manifest.json",
+        "version",
+        str_at(&manifest, "/version", "manifest"),
+    );
 
     let server = json("packaging/server.json");
-    check("packaging/server.json", "version", str_at(&server, "/version", "server.json"));
+    check(
+        "packaging/server.json",
+        "version",
+        str_at(&server, "/version", "server.json"),
+    );
+    let mut wrong = Vec::new();
     for package in server["packages"].as_array().unwrap() {
         let kind = str_at(package, "/registryType", "server.json");
-        check("packaging/server.json", kind, str_at(package, "/version", "server.json"));
+        check(
+            "packaging/server.json",
+            kind,
+            str_at(package, "/version", "server.json"),
+        );
         if kind == "mcpb" {
             let url = str_at(package, "/identifier", "server.json");
             let tail = format!("/releases/download/v{VERSION}/kling-omni-mcp-{VERSION}.mcpb");
             if !url.ends_with(&tail) {
-                wrong.push(format!("packaging/server.json mcpb identifier {url} does not end {tail}"));
+                wrong.push(format!(
+                    "packaging/server.json mcpb identifier {url} does not end {tail}"
+                ));
             }
         }
     }
 
+    wrong.extend(
+        found
+            .into_iter()
+            .filter(|(_, version)| version != VERSION)
+            .map(|(what, version)| format!("{what} is {version}")),
+    );
     assert!(
         wrong.is_empty(),
         "Cargo.toml has version {VERSION}, but:\n  {}\n{FIX}",
@@ -119,23 +153,60 @@ fn every_committed_copy_names_the_same_owner() {
     let (base, name) = (release.base(), release.mcp_name());
 
     let server = json("packaging/server.json");
-    assert_eq!(str_at(&server, "/name", "server.json"), name, "server.json name; {FIX}");
-    assert_eq!(str_at(&server, "/repository/url", "server.json"), base, "{FIX}");
+    assert_eq!(
+        str_at(&server, "/name", "server.json"),
+        name,
+        "server.json name; {FIX}"
+    );
+    assert_eq!(
+        str_at(&server, "/repository/url", "server.json"),
+        base,
+        "{FIX}"
+    );
 
     let launcher = json("npm/kling-omni-mcp/package.json");
-    assert_eq!(str_at(&launcher, "/mcpName", "launcher"), name, "npm mcpName (the registry's npm ownership proof); {FIX}");
-    assert_eq!(str_at(&launcher, "/repository/url", "launcher"), format!("git+{base}.git"), "{FIX}");
-    let deps: Vec<&String> = launcher["optionalDependencies"].as_object().unwrap().keys().collect();
-    let expected: Vec<String> = platform_keys().iter().map(|k| format!("@{}/{k}", release.scope)).collect();
-    assert_eq!(deps, expected.iter().collect::<Vec<_>>(), "the launcher's platform packages; {FIX}");
+    assert_eq!(
+        str_at(&launcher, "/mcpName", "launcher"),
+        name,
+        "npm mcpName (the registry's npm ownership proof); {FIX}"
+    );
+    assert_eq!(
+        str_at(&launcher, "/repository/url", "launcher"),
+        format!("git+{base}.git"),
+        "{FIX}"
+    );
+    let deps: Vec<&String> = launcher["optionalDependencies"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect();
+    let expected: Vec<String> = platform_keys()
+        .iter()
+        .map(|k| format!("@{}/{k}", release.scope))
+        .collect();
+    assert_eq!(
+        deps,
+        expected.iter().collect::<Vec<_>>(),
+        "the launcher's platform packages; {FIX}"
+    );
 
     let manifest = json("packaging/mcpb/manifest.json");
-    assert_eq!(str_at(&manifest, "/repository/url", "manifest"), base, "{FIX}");
+    assert_eq!(
+        str_at(&manifest, "/repository/url", "manifest"),
+        base,
+        "{FIX}"
+    );
 
-    assert_eq!(env!("CARGO_PKG_REPOSITORY"), base, "Cargo.toml repository; {FIX}");
+    assert_eq!(
+        env!("CARGO_PKG_REPOSITORY"),
+        base,
+        "Cargo.toml repository; {FIX}"
+    );
     let readme = read("README.md");
     assert!(
-        readme.lines().any(|line| line == format!("mcp-name: {name}")),
+        readme
+            .lines()
+            .any(|line| line == format!("mcp-name: {name}")),
         "README.md needs the line `mcp-name: {name}` (the registry's crates.io ownership proof); {FIX}"
     );
 }
@@ -147,31 +218,50 @@ fn bundle_manifest_keeps_the_key_secret_and_covers_the_platforms() {
     assert_eq!(manifest["server"]["type"], "binary");
     let config = &manifest["server"]["mcp_config"];
     assert_eq!(config["env"]["COMETAPI_KEY"], "${user_config.cometapi_key}");
-    assert_eq!(config["env"]["KLING_MCP_OUTPUT_DIR"], "${user_config.output_dir}");
+    assert_eq!(
+        config["env"]["KLING_MCP_OUTPUT_DIR"],
+        "${user_config.output_dir}"
+    );
     assert!(
         !config["args"].to_string().contains("user_config"),
         "user settings reach the server through its environment only"
     );
     let key = &manifest["user_config"]["cometapi_key"];
-    assert_eq!(key["sensitive"], true, "the key is stored as a secret by the host");
+    assert_eq!(
+        key["sensitive"], true,
+        "the key is stored as a secret by the host"
+    );
     assert_eq!(manifest["user_config"]["output_dir"]["type"], "directory");
 
     let platforms = manifest["compatibility"]["platforms"].as_array().unwrap();
     assert_eq!(platforms.len(), 3);
     for platform in platforms {
         let platform = platform.as_str().unwrap();
-        let command = str_at(config, &format!("/platform_overrides/{platform}/command"), "manifest");
-        assert!(command.starts_with("${__dirname}/server/"), "{platform}: {command}");
+        let command = str_at(
+            config,
+            &format!("/platform_overrides/{platform}/command"),
+            "manifest",
+        );
+        assert!(
+            command.starts_with("${__dirname}/server/"),
+            "{platform}: {command}"
+        );
     }
     let entry = str_at(&manifest, "/server/entry_point", "manifest");
-    assert_eq!(str_at(config, "/command", "manifest"), format!("${{__dirname}}/{entry}"));
+    assert_eq!(
+        str_at(config, "/command", "manifest"),
+        format!("${{__dirname}}/{entry}")
+    );
 }
 
 #[test]
 fn registry_entry_marks_the_key_secret_in_every_package() {
     let server = json("packaging/server.json");
     let packages = server["packages"].as_array().unwrap();
-    let kinds: Vec<&str> = packages.iter().map(|p| str_at(p, "/registryType", "server.json")).collect();
+    let kinds: Vec<&str> = packages
+        .iter()
+        .map(|p| str_at(p, "/registryType", "server.json"))
+        .collect();
     assert_eq!(kinds, ["npm", "cargo", "mcpb"]);
     for package in packages {
         let key = package["environmentVariables"]
@@ -205,7 +295,10 @@ fn release_workflow_builds_every_target_the_packages_name() {
         "lipo -create",
         "SHA256SUMS",
     ] {
-        assert!(workflow.contains(needed), "the release workflow no longer runs `{needed}`");
+        assert!(
+            workflow.contains(needed),
+            "the release workflow no longer runs `{needed}`"
+        );
     }
     // cargo binstall finds the archives the workflow publishes.
     let cargo = read("Cargo.toml");
