@@ -116,7 +116,12 @@ impl CreateTaskRequest {
     /// assert!(body["external_task_id"].as_str().unwrap().starts_with("kmcp-"));
     /// ```
     pub fn for_wire(&self) -> Self {
-        let mut wire = self.clone();
+        self.clone().into_wire()
+    }
+
+    /// [`CreateTaskRequest::for_wire`] without a copy: image payloads can be megabytes.
+    pub fn into_wire(self) -> Self {
+        let mut wire = self;
         wire.mode.get_or_insert(QualityMode::Pro);
         for video in &mut wire.video_list {
             let refer = *video.refer_type.get_or_insert(ReferType::Base);

@@ -134,18 +134,25 @@ impl KlingServer {
                 return Ok(ToolFailure::from_arguments(err, "generate_video").into_result());
             }
         };
-        let file_problems = read_local_images(
+        let cancel = context.ct.child_token();
+        let Ok(images) = read_local_images(
             &mut args.request,
             &self.allowed_roots,
             self.client_roots.then_some(&context.peer),
+            deadline,
+            &cancel,
         )
-        .await;
-        let valid = match (args.request.validate(), file_problems.is_empty()) {
+        .await
+        else {
+            return Ok(ToolFailure::images_busy().into_result());
+        };
+        // Moved, not copied: the request may hold megabytes of image base64.
+        let valid = match (args.request.into_valid(), images.violations.is_empty()) {
             (Ok(valid), true) => valid,
             (checked, _) => {
                 // A file that could not be read is still a path, which validation also flags:
                 // report the file's own problem once.
-                let mut violations = file_problems;
+                let mut violations = images.violations;
                 for problem in checked.err().unwrap_or_default() {
                     if !violations.iter().any(|v| v.field == problem.field) {
                         violations.push(problem);
@@ -159,7 +166,12 @@ impl KlingServer {
             return Ok(self.dry_run(&valid));
         }
         tracing::info!(external_task_id = ?valid.body().external_task_id, mode = ?valid.mode(), "generate_video");
-        let created = match self.jobs.submit(&valid, deadline).await {
+        let submitted = self.jobs.submit(&valid, deadline).await;
+        // Sent (or given up): free the images and their share of the budget before waiting.
+        let base = self.base_output(&valid);
+        drop(valid);
+        drop(images.budget);
+        let created = match submitted {
             Ok(created) => created,
             Err(err) => return Ok(ToolFailure::from_jobs(&err).into_result()),
         };
@@ -187,7 +199,7 @@ impl KlingServer {
                     download_error: None,
                 }
             });
-        let output = self.submitted_output(&valid, created, &followed);
+        let output = submitted_output(base, created, &followed);
         let mut summary = format!(
             "Submitted video task {} ({}).{}",
             followed.task.task_id,
@@ -204,30 +216,6 @@ impl KlingServer {
             summary,
             followed.resource_links(),
         ))
-    }
-
-    fn submitted_output(
-        &self,
-        valid: &ValidRequest,
-        created: CreatedTask,
-        followed: &Followed,
-    ) -> GenerateVideoOutput {
-        let task = &followed.task;
-        GenerateVideoOutput {
-            task_id: Some(task.task_id.clone()),
-            status: Some(task.status),
-            status_message: task.status_message.clone(),
-            videos: VideoOutput::list(task),
-            local_files: followed.local_files(),
-            download_error: followed.download_error.clone(),
-            external_task_id: created
-                .external_task_id
-                .or_else(|| valid.body().external_task_id.clone()),
-            created_at_ms: created.created_at_ms,
-            request_id: created.request_id,
-            next_step: followed.next_step(),
-            ..self.base_output(valid)
-        }
     }
 
     fn dry_run(&self, valid: &ValidRequest) -> CallToolResult {
@@ -266,6 +254,28 @@ impl KlingServer {
             next_step: String::new(),
             simulated: self.simulated,
         }
+    }
+}
+
+/// The output of a submitted task: `base` (from the request) with what the task says.
+fn submitted_output(
+    base: GenerateVideoOutput,
+    created: CreatedTask,
+    followed: &Followed,
+) -> GenerateVideoOutput {
+    let task = &followed.task;
+    GenerateVideoOutput {
+        task_id: Some(task.task_id.clone()),
+        status: Some(task.status),
+        status_message: task.status_message.clone(),
+        videos: VideoOutput::list(task),
+        local_files: followed.local_files(),
+        download_error: followed.download_error.clone(),
+        external_task_id: created.external_task_id.or(base.external_task_id.clone()),
+        created_at_ms: created.created_at_ms,
+        request_id: created.request_id,
+        next_step: followed.next_step(),
+        ..base
     }
 }
 
