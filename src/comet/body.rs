@@ -82,19 +82,8 @@ fn split(request: &CreateTaskRequest) -> Result<Option<Vec<Part>>, serde_json::E
             frame: image.frame,
         })
         .collect();
-    // Every field but the images, so a new field cannot be left out unnoticed.
-    let skeleton = CreateTaskRequest {
-        model_name: request.model_name,
-        prompt: request.prompt.clone(),
-        image_list,
-        element_list: request.element_list.clone(),
-        video_list: request.video_list.clone(),
-        mode: request.mode,
-        aspect_ratio: request.aspect_ratio,
-        duration: request.duration,
-        callback_url: request.callback_url.clone(),
-        external_task_id: request.external_task_id.clone(),
-    };
+    let mut skeleton = request.without_images();
+    skeleton.image_list = image_list;
     let json = Bytes::from(serde_json::to_vec(&skeleton)?);
     let mut parts = Vec::with_capacity(2 * streamed.len() + 1);
     let mut from = 0;

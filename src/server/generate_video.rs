@@ -17,7 +17,8 @@ use super::local_inputs::read_local_images;
 use super::schema::{input_schema, output_schema};
 use super::{KlingServer, is_false, structured_result};
 use crate::comet::{
-    self, CreateTaskRequest, CreatedTask, GenerationMode, Task, TaskStatus, ValidRequest,
+    self, CreateTaskRequest, CreatedTask, GenerationMode, ImageInput, Task, TaskStatus,
+    ValidRequest,
 };
 
 /// Arguments of `generate_video`: the API request plus control flags.
@@ -219,8 +220,7 @@ impl KlingServer {
     }
 
     fn dry_run(&self, valid: &ValidRequest) -> CallToolResult {
-        let mut body = serde_json::to_value(valid.body()).unwrap_or(Value::Null);
-        shorten_base64(&mut body);
+        let body = preview_body(valid.body());
         let output = GenerateVideoOutput {
             dry_run: true,
             request_body: Some(body),
@@ -285,16 +285,29 @@ fn warning_text(warnings: &[String]) -> String {
 
 /// Replaces base64 image data in a request body with a marker giving its size, so a dry run
 /// shows the body without megabytes of data.
-fn shorten_base64(body: &mut Value) {
-    let Some(images) = body.get_mut("image_list").and_then(Value::as_array_mut) else {
-        return;
-    };
-    for image in images {
-        if let Some(Value::String(url)) = image.get_mut("image_url")
-            && !url.starts_with("http://")
-            && !url.starts_with("https://")
-        {
-            *url = format!("<base64 image data, {} characters>", url.len());
-        }
+/// The body a dry run shows: base64 images as their length. Built without them, so megabytes
+/// of base64 are not copied only to be dropped.
+fn preview_body(request: &CreateTaskRequest) -> Value {
+    let mut body = serde_json::to_value(request.without_images()).unwrap_or(Value::Null);
+    let images: Vec<ImageInput> = request
+        .image_list
+        .iter()
+        .map(|image| ImageInput {
+            image_url: if image.image_url.starts_with("http://")
+                || image.image_url.starts_with("https://")
+            {
+                image.image_url.clone()
+            } else {
+                format!("<base64 image data, {} characters>", image.image_url.len())
+            },
+            frame: image.frame,
+        })
+        .collect();
+    if let (Value::Object(fields), false) = (&mut body, images.is_empty()) {
+        fields.insert(
+            "image_list".to_owned(),
+            serde_json::to_value(images).unwrap_or(Value::Null),
+        );
     }
+    body
 }

@@ -18,7 +18,7 @@ const ROOTS_TIMEOUT: Duration = Duration::from_secs(5);
 /// Most base64 of local images all calls together may hold, in bytes. A call holds its share
 /// from reading its images until its request has been sent, so one call with seven 10 MB
 /// images (93 MB) fits, and concurrent calls wait their turn instead of multiplying memory.
-pub(crate) const IMAGE_BUDGET_BYTES: u32 = 160_000_000;
+pub const IMAGE_BUDGET_BYTES: u32 = 160_000_000;
 
 /// The budget, process-wide: HTTP sessions share the machine's memory too.
 static IMAGE_BUDGET: Semaphore = Semaphore::const_new(IMAGE_BUDGET_BYTES as usize);
@@ -127,6 +127,8 @@ async fn wait_for_budget(
         }
     };
     tokio::select! {
+        // A free budget is taken even when the deadline has just passed.
+        biased;
         permit = IMAGE_BUDGET.acquire_many(permits) => permit.map(Some).map_err(|_| BudgetBusy),
         () = cancel.cancelled() => Err(BudgetBusy),
         () = out_of_time => {
@@ -162,5 +164,31 @@ async fn client_roots(peer: &Peer<RoleServer>) -> Vec<PathBuf> {
             tracing::warn!("roots/list timed out; using the configured directories only");
             Vec::new()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_call_waiting_for_the_budget_stops_when_cancelled_or_out_of_time() {
+        // Nothing else in this test binary reads local images, so the budget is free here.
+        let all = IMAGE_BUDGET.acquire_many(IMAGE_BUDGET_BYTES).await.unwrap();
+        let cancel = CancellationToken::new();
+        cancel.cancel();
+        assert!(wait_for_budget(1, Deadline::none(), &cancel).await.is_err());
+        let passed = Deadline::at(tokio::time::Instant::now());
+        let open = CancellationToken::new();
+        assert!(wait_for_budget(1, passed, &open).await.is_err());
+        // Nothing needed, nothing waited for.
+        assert!(wait_for_budget(0, passed, &open).await.unwrap().is_none());
+        drop(all);
+        // More than the budget takes all of it rather than waiting forever.
+        let whole = wait_for_budget(u64::MAX, passed, &open)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(whole.num_permits(), IMAGE_BUDGET_BYTES as usize);
     }
 }

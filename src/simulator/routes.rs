@@ -333,7 +333,7 @@ fn record(state: &State, method: Method, path: &str, headers: &HeaderMap, body: 
 }
 
 /// A copy of `value` for the request log, with each string over [`RECORDED_STRING_BYTES`]
-/// (image payloads) replaced by `<N bytes, sha256 HEX>`: tests that send many large images
+/// (image payloads) replaced by `<N bytes, hash HEX>`: tests that send many large images
 /// would otherwise keep every payload in memory.
 fn elide_huge_strings(value: &Value) -> Value {
     match value {
@@ -351,12 +351,13 @@ fn elide_huge_strings(value: &Value) -> Value {
     }
 }
 
-/// How the request log shows a string over [`RECORDED_STRING_BYTES`].
+/// How the request log shows a string over [`RECORDED_STRING_BYTES`]: its length and a hash
+/// (std's SipHash, fixed keys: fast even in a debug build, and enough to tell payloads apart).
 pub fn elided(data: &[u8]) -> String {
-    use sha2::Digest;
-    let hash = sha2::Sha256::digest(data);
-    let hex: String = hash.iter().map(|b| format!("{b:02x}")).collect();
-    format!("<{} bytes, sha256 {hex}>", data.len())
+    use std::hash::Hasher;
+    let mut hasher = std::hash::DefaultHasher::new();
+    hasher.write(data);
+    format!("<{} bytes, hash {:016x}>", data.len(), hasher.finish())
 }
 
 /// The value of `[sim:NAME]` or `[sim:NAME=VALUE]` in a prompt (`""` for the bare form).

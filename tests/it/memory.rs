@@ -13,14 +13,16 @@ use crate::support::{Harness, Setup, assert_ok};
 /// Seven images, the most a request takes.
 const IMAGES: usize = 7;
 /// Just under the API's 10 MB limit.
-const FILE_BYTES: usize = 9_990_000;
-/// The base64 of one file.
-const ENCODED_BYTES: usize = FILE_BYTES.div_ceil(3) * 4;
-/// The encoded payload of one call: about 93 MB.
-const PAYLOAD: u64 = (IMAGES * ENCODED_BYTES) as u64;
+const LARGEST_FILE: usize = 9_990_000;
 
-/// Writes seven valid ~10 MB PNGs (a real header, then filler the server never decodes).
-fn write_images(dir: &std::path::Path) -> Vec<String> {
+/// The encoded payload of a call with seven files of `file_bytes`: about 93 MB for the largest.
+fn payload(file_bytes: usize) -> u64 {
+    (IMAGES * file_bytes.div_ceil(3) * 4) as u64
+}
+
+/// Writes seven valid PNGs of `file_bytes` (a real header, then filler the server never
+/// decodes).
+fn write_images(dir: &std::path::Path, file_bytes: usize) -> Vec<String> {
     let mut seed = 0x2545_f491_4f6c_dd1d_u64;
     (0..IMAGES)
         .map(|index| {
@@ -29,13 +31,13 @@ fn write_images(dir: &std::path::Path) -> Vec<String> {
             data.extend(720u32.to_be_bytes());
             data.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
             // Incompressible filler, as real pixels would be.
-            while data.len() < FILE_BYTES {
+            while data.len() < file_bytes {
                 seed ^= seed << 13;
                 seed ^= seed >> 7;
                 seed ^= seed << 17;
                 data.extend(seed.to_le_bytes());
             }
-            data.truncate(FILE_BYTES);
+            data.truncate(file_bytes);
             let path = dir.join(format!("frame{index}.png"));
             std::fs::write(&path, &data).unwrap();
             path.display().to_string()
@@ -74,7 +76,14 @@ fn peak_rss(pid: u32) -> u64 {
 
 async fn harness(dir: &std::path::Path) -> Harness {
     Harness::with(Setup {
-        args: vec!["--allow-dir".into(), dir.display().to_string()],
+        // The longest deadline there is: calls waiting for the image budget wait for the
+        // others to be sent, which a debug build on a busy machine does slowly.
+        args: vec![
+            "--allow-dir".into(),
+            dir.display().to_string(),
+            "--call-deadline".into(),
+            "59".into(),
+        ],
         // Debug logs would format every request; the figures are for the default level.
         env: vec![("RUST_LOG", "info".into())],
         ..Setup::default()
@@ -111,7 +120,8 @@ fn assert_payloads_arrived(h: &Harness, paths: &[String], calls: usize) {
 #[tokio::test]
 async fn one_call_with_seven_10_mb_images_holds_about_one_copy_of_its_payload() {
     let dir = tempfile::tempdir().unwrap();
-    let paths = write_images(dir.path());
+    let paths = write_images(dir.path(), LARGEST_FILE);
+    let payload = payload(LARGEST_FILE);
     let h = harness(dir.path()).await;
     let baseline = peak_rss(h.pid);
     let result = h.call("generate_video", arguments(&paths)).await;
@@ -119,16 +129,16 @@ async fn one_call_with_seven_10_mb_images_holds_about_one_copy_of_its_payload() 
     let grown = peak_rss(h.pid).saturating_sub(baseline);
     eprintln!(
         "one call: payload {} MB, peak RSS grew {} MB (baseline {} MB)",
-        PAYLOAD / 1_000_000,
+        payload / 1_000_000,
         grown / 1_000_000,
         baseline / 1_000_000
     );
     assert_payloads_arrived(&h, &paths, 1);
-    // One copy of the payload, one file being read, and allocator slack; a second copy of
-    // the payload (a cloned request, or the body serialised next to it) would not fit.
+    // One copy of the payload, one piece of a file being read, and allocator slack; a second
+    // copy of the payload (a cloned request, or the body serialised next to it) would not fit.
     assert!(
-        grown < PAYLOAD * 3 / 2,
-        "peak RSS grew by {grown} bytes for a {PAYLOAD}-byte payload"
+        grown < payload * 3 / 2,
+        "peak RSS grew by {grown} bytes for a {payload}-byte payload"
     );
     h.stop().await;
 }
@@ -136,8 +146,13 @@ async fn one_call_with_seven_10_mb_images_holds_about_one_copy_of_its_payload() 
 #[cfg(target_os = "linux")]
 #[tokio::test]
 async fn eight_concurrent_calls_share_the_image_budget() {
+    // Seven 3 MB files: 28 MB of base64 a call, 224 MB for eight, so the 160 MB budget admits
+    // five calls at a time (smaller than the largest files so a debug build sends all eight
+    // well within the call deadline).
+    const FILE: usize = 3_000_000;
     let dir = tempfile::tempdir().unwrap();
-    let paths = write_images(dir.path());
+    let paths = write_images(dir.path(), FILE);
+    let payload = payload(FILE);
     let h = harness(dir.path()).await;
     let baseline = peak_rss(h.pid);
     let calls = (0..8).map(|_| h.call("generate_video", arguments(&paths)));
@@ -147,16 +162,17 @@ async fn eight_concurrent_calls_share_the_image_budget() {
     let grown = peak_rss(h.pid).saturating_sub(baseline);
     eprintln!(
         "eight calls: payload {} MB each, peak RSS grew {} MB (baseline {} MB)",
-        PAYLOAD / 1_000_000,
+        payload / 1_000_000,
         grown / 1_000_000,
         baseline / 1_000_000
     );
     assert_payloads_arrived(&h, &paths, 8);
-    // The budget admits one 93 MB payload at a time (160 MB in flight at most): without it,
-    // eight calls would hold 750 MB.
+    // The budget, plus one file being read per call and allocator slack: eight calls at once
+    // holding a copy each (224 MB), let alone two, would not fit.
+    let budget = u64::from(kling_omni_mcp::server::IMAGE_BUDGET_BYTES);
     assert!(
-        grown < PAYLOAD * 5 / 2,
-        "peak RSS grew by {grown} bytes for eight calls of {PAYLOAD} bytes each"
+        grown < budget + payload * 2,
+        "peak RSS grew by {grown} bytes for eight calls of {payload} bytes each"
     );
     h.stop().await;
 }
