@@ -102,7 +102,7 @@ fn split(request: &CreateTaskRequest) -> Result<Option<Vec<Part>>, serde_json::E
     Ok(Some(parts))
 }
 
-/// Whether serde_json writes `text` as it is (it escapes only `"`, `\` and control characters).
+/// Whether `serde_json` writes `text` as it is (it escapes only `"`, `\` and control characters).
 fn needs_no_escaping(text: &str) -> bool {
     !text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20)
 }
