@@ -351,7 +351,7 @@ fn elide_huge_strings(value: &Value) -> Value {
     }
 }
 
-/// How the request log shows a string over [`RECORDED_STRING_BYTES`]: its length and a hash
+/// How the request log shows a string over 1 MiB: its length and a hash
 /// (std's `SipHash`, fixed keys: fast even in a debug build, and enough to tell payloads apart).
 pub fn elided(data: &[u8]) -> String {
     use std::hash::Hasher;
