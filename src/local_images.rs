@@ -3,6 +3,8 @@
 //! turned into the bare base64 the API takes.
 
 use std::fmt;
+use std::fs::File;
+use std::io::{BufReader, Read, Seek};
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
@@ -126,6 +128,21 @@ pub enum LocalImageError {
 
 /// Reads and checks a local image given as a path or `file://` URI.
 pub fn load_image(input: &str, roots: &AllowedRoots) -> Result<LocalImage, LocalImageError> {
+    find_image(input, roots)?.read()
+}
+
+/// A local image file that passed the path and size checks, not read yet: its size tells
+/// what reading it will cost before any memory is spent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageFile {
+    path: PathBuf,
+    shown: String,
+    bytes: u64,
+}
+
+/// Resolves a path or `file://` URI inside the allowed roots and checks its size, without
+/// reading it.
+pub fn find_image(input: &str, roots: &AllowedRoots) -> Result<ImageFile, LocalImageError> {
     let first_root = roots.dirs().first().ok_or(LocalImageError::NoRoots)?;
     let path = to_path(input.trim(), first_root)?;
     let shown = path.display().to_string();
@@ -152,29 +169,112 @@ pub fn load_image(input: &str, roots: &AllowedRoots) -> Result<LocalImage, Local
     if metadata.len() > MAX_IMAGE_BYTES {
         return Err(LocalImageError::TooLarge(metadata.len()));
     }
-    let data = std::fs::read(&canonical).map_err(|_| LocalImageError::NotFound(shown))?;
-    let format = match data.get(..8) {
-        Some(b"\x89PNG\r\n\x1a\n") => "png",
-        Some([0xFF, 0xD8, 0xFF, ..]) => "jpeg",
-        _ => return Err(LocalImageError::NotPngOrJpeg),
-    };
-    let size = imagesize::blob_size(&data).map_err(|_| LocalImageError::NotPngOrJpeg)?;
-    let (width, height) = (size.width, size.height);
-    if width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE {
-        return Err(LocalImageError::TooSmall(width, height));
-    }
-    let ratio = width as f64 / height as f64;
-    if !(1.0 / MAX_ASPECT..=MAX_ASPECT).contains(&ratio) {
-        return Err(LocalImageError::BadAspect(width, height));
-    }
-    Ok(LocalImage {
+    Ok(ImageFile {
         path: canonical,
-        format,
-        width,
-        height,
+        shown,
         bytes: metadata.len(),
-        base64: base64::engine::general_purpose::STANDARD.encode(&data),
     })
+}
+
+impl ImageFile {
+    /// The size of its base64, the memory reading it takes.
+    pub fn encoded_len(&self) -> u64 {
+        self.bytes.div_ceil(3).saturating_mul(4)
+    }
+
+    /// Reads the file, checks its format and size from the header, and encodes it. The file
+    /// is streamed into a string of the exact final size, so the only large allocation is the
+    /// base64 itself (not the file's bytes as well).
+    pub fn read(self) -> Result<LocalImage, LocalImageError> {
+        let not_found = || LocalImageError::NotFound(self.shown.clone());
+        let file = File::open(&self.path).map_err(|_| not_found())?;
+        let mut reader = BufReader::new(file);
+        let mut magic = [0u8; 8];
+        reader
+            .read_exact(&mut magic)
+            .map_err(|_| LocalImageError::NotPngOrJpeg)?;
+        let format = match magic {
+            [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'] => "png",
+            [0xFF, 0xD8, 0xFF, ..] => "jpeg",
+            _ => return Err(LocalImageError::NotPngOrJpeg),
+        };
+        reader.rewind().map_err(|_| not_found())?;
+        let size =
+            imagesize::reader_size(&mut reader).map_err(|_| LocalImageError::NotPngOrJpeg)?;
+        let (width, height) = (size.width, size.height);
+        if width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE {
+            return Err(LocalImageError::TooSmall(width, height));
+        }
+        let ratio = width as f64 / height as f64;
+        if !(1.0 / MAX_ASPECT..=MAX_ASPECT).contains(&ratio) {
+            return Err(LocalImageError::BadAspect(width, height));
+        }
+        reader.rewind().map_err(|_| not_found())?;
+        let (base64, bytes) =
+            encode_file(reader.into_inner(), self.encoded_len()).map_err(|err| match err {
+                EncodeError::Io => not_found(),
+                EncodeError::TooLarge(bytes) => LocalImageError::TooLarge(bytes),
+            })?;
+        Ok(LocalImage {
+            path: self.path,
+            format,
+            width,
+            height,
+            bytes,
+            base64,
+        })
+    }
+}
+
+/// Bytes read and encoded at a time: a multiple of 3, so the pieces' base64 joins up without
+/// padding in between.
+const ENCODE_CHUNK: usize = 3 * 64 * 1024;
+
+enum EncodeError {
+    Io,
+    /// The file grew past the limit after its size was checked.
+    TooLarge(u64),
+}
+
+/// The base64 of everything `file` holds from its current position, and its length in bytes.
+fn encode_file(mut file: File, expected_len: u64) -> Result<(String, u64), EncodeError> {
+    let engine = &base64::engine::general_purpose::STANDARD;
+    let capacity = usize::try_from(expected_len).map_err(|_| EncodeError::Io)?;
+    let mut encoded = String::with_capacity(capacity);
+    let mut chunk = vec![0u8; ENCODE_CHUNK];
+    let mut total: u64 = 0;
+    loop {
+        let filled = fill(&mut file, &mut chunk).map_err(|_| EncodeError::Io)?;
+        total += filled as u64;
+        if total > MAX_IMAGE_BYTES {
+            return Err(EncodeError::TooLarge(total));
+        }
+        let Some(piece) = chunk.get(..filled) else {
+            return Err(EncodeError::Io);
+        };
+        engine.encode_string(piece, &mut encoded);
+        // A short chunk is the end of the file (and the only one that may need padding).
+        if filled < chunk.len() {
+            return Ok((encoded, total));
+        }
+    }
+}
+
+/// Reads until `buf` is full or the file ends; returns how much was read.
+fn fill(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut filled = 0;
+    while let Some(rest) = buf.get_mut(filled..) {
+        if rest.is_empty() {
+            break;
+        }
+        match file.read(rest) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => return Err(err),
+        }
+    }
+    Ok(filled)
 }
 
 /// Where a path that does not exist would be: its deepest existing ancestor, canonicalised,

@@ -139,7 +139,7 @@ fn api_limits_are_checked_from_the_header() {
 fn files_over_10_mb_are_refused_without_reading_them() {
     let dirs = Dirs::new();
     let path = dirs.write("huge.png", &png(1000, 1000));
-    fs::File::options()
+    File::options()
         .write(true)
         .open(&path)
         .unwrap()
@@ -261,4 +261,47 @@ fn missing_root_directories_are_skipped() {
         dirs.root.path().to_path_buf(),
     ]);
     assert_eq!(roots.dirs().len(), 1);
+}
+
+#[test]
+fn files_stream_into_base64_of_the_exact_size_across_chunk_boundaries() {
+    let dirs = Dirs::new();
+    for extra in [
+        0,
+        1,
+        2,
+        3,
+        ENCODE_CHUNK - 1,
+        ENCODE_CHUNK,
+        2 * ENCODE_CHUNK + 2,
+    ] {
+        let mut data = png(1280, 720);
+        data.extend((0..extra).map(|i| (i * 7 + 3) as u8));
+        let name = format!("{extra}.png");
+        let file = find_image(&dirs.write(&name, &data), &dirs.roots()).unwrap();
+        let expected = base64::engine::general_purpose::STANDARD.encode(&data);
+        assert_eq!(file.encoded_len(), expected.len() as u64, "{extra}");
+        let image = file.read().unwrap();
+        assert_eq!(image.base64, expected, "{extra}");
+        assert_eq!(image.bytes, data.len() as u64);
+        // One allocation of the final size: no doubling, no spare copy.
+        assert_eq!(image.base64.capacity(), expected.len(), "{extra}");
+    }
+}
+
+#[test]
+fn a_file_that_grows_past_the_limit_after_the_check_is_refused() {
+    let dirs = Dirs::new();
+    let path = dirs.write("growing.png", &png(1000, 1000));
+    let file = find_image(&path, &dirs.roots()).unwrap();
+    File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_len(MAX_IMAGE_BYTES + 1)
+        .unwrap();
+    assert_eq!(
+        file.read(),
+        Err(LocalImageError::TooLarge(MAX_IMAGE_BYTES + 1))
+    );
 }

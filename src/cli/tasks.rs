@@ -99,7 +99,7 @@ pub(super) async fn generate(args: GenerateArgs, jobs: &Jobs) -> Exit {
         Ok(request) => request,
         Err(violations) => return refuse(&violations),
     };
-    let valid = match request.validate() {
+    let valid = match request.into_valid() {
         Ok(valid) => valid,
         Err(violations) => return refuse(&violations),
     };

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use reqwest::{Url, header};
 
+use super::body::CreateBody;
 use super::error::Error;
 use super::ids::checked_task_id;
 use super::lazy_http::LazyHttp;
@@ -143,16 +144,23 @@ impl Client {
         limit: Option<Duration>,
     ) -> Result<CreatedTask, Error> {
         let timeout = shortest(self.options.create_timeout, limit);
-        let wire = request.body();
         let key = self.key()?;
         let url = self.endpoint.clone();
-        tracing::debug!(url = %display_url(&url), external_task_id = ?wire.external_task_id, "create task");
+        tracing::debug!(url = %display_url(&url), external_task_id = ?request.body().external_task_id, "create task");
+        // Streamed from the shared request: a body of megabytes of images is never copied
+        // whole, and each attempt (retries too) builds its own.
+        let body = CreateBody::new(request.shared_body()).map_err(|e| Error::Network {
+            url: url.to_string(),
+            detail: format!("could not serialise the request: {e}"),
+            before_send: true,
+        })?;
         let builder = self
             .http()?
             .post(url.clone())
             .header(header::AUTHORIZATION, key.bearer())
+            .header(header::CONTENT_TYPE, "application/json")
             .timeout(timeout)
-            .json(wire);
+            .body(reqwest::Body::wrap(body));
         let reply = self
             .send(builder, &url, timeout)
             .await

@@ -1,6 +1,7 @@
 //! The CometAPI client for Kling Omni Video: request and response types (both reply shapes),
 //! errors with a stable kind, the HTTP client, and the result-video downloader. Knows nothing about MCP or the CLI.
 
+mod body;
 mod client;
 mod download;
 mod enums;

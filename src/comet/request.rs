@@ -116,7 +116,30 @@ impl CreateTaskRequest {
     /// assert!(body["external_task_id"].as_str().unwrap().starts_with("kmcp-"));
     /// ```
     pub fn for_wire(&self) -> Self {
-        let mut wire = self.clone();
+        self.clone().into_wire()
+    }
+
+    /// A copy of everything but the images (`image_list` is empty), which can be megabytes of
+    /// base64: for a body or a preview that puts them back its own way.
+    pub fn without_images(&self) -> Self {
+        // Every field by name, so a new one cannot be left out unnoticed.
+        Self {
+            model_name: self.model_name,
+            prompt: self.prompt.clone(),
+            image_list: Vec::new(),
+            element_list: self.element_list.clone(),
+            video_list: self.video_list.clone(),
+            mode: self.mode,
+            aspect_ratio: self.aspect_ratio,
+            duration: self.duration,
+            callback_url: self.callback_url.clone(),
+            external_task_id: self.external_task_id.clone(),
+        }
+    }
+
+    /// [`CreateTaskRequest::for_wire`] without a copy: image payloads can be megabytes.
+    pub fn into_wire(self) -> Self {
+        let mut wire = self;
         wire.mode.get_or_insert(QualityMode::Pro);
         for video in &mut wire.video_list {
             let refer = *video.refer_type.get_or_insert(ReferType::Base);

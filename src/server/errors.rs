@@ -85,6 +85,18 @@ impl ToolFailure {
         rmcp::ErrorData::invalid_request(self.message, None)
     }
 
+    /// Other calls' local images held the image memory budget until this call's time was up.
+    pub(crate) fn images_busy() -> Self {
+        Self {
+            message: format!(
+                "The server is busy sending other calls' local images (at most {} MB of them at once), and this call ran out of time waiting; nothing was sent. Fix: call again shortly, or give public URLs instead of local files.",
+                super::local_inputs::IMAGE_BUDGET_BYTES / 1_000_000
+            ),
+            ..Self::too_many_calls(0)
+        }
+        .with_kind("busy", true)
+    }
+
     /// The session already runs its maximum of concurrent tool calls.
     pub(crate) fn too_many_calls(limit: usize) -> Self {
         Self {

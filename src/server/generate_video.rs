@@ -17,7 +17,8 @@ use super::local_inputs::read_local_images;
 use super::schema::{input_schema, output_schema};
 use super::{KlingServer, is_false, structured_result};
 use crate::comet::{
-    self, CreateTaskRequest, CreatedTask, GenerationMode, Task, TaskStatus, ValidRequest,
+    self, CreateTaskRequest, CreatedTask, GenerationMode, ImageInput, Task, TaskStatus,
+    ValidRequest,
 };
 
 /// Arguments of `generate_video`: the API request plus control flags.
@@ -134,18 +135,25 @@ impl KlingServer {
                 return Ok(ToolFailure::from_arguments(err, "generate_video").into_result());
             }
         };
-        let file_problems = read_local_images(
+        let cancel = context.ct.child_token();
+        let Ok(images) = read_local_images(
             &mut args.request,
             &self.allowed_roots,
             self.client_roots.then_some(&context.peer),
+            deadline,
+            &cancel,
         )
-        .await;
-        let valid = match (args.request.validate(), file_problems.is_empty()) {
+        .await
+        else {
+            return Ok(ToolFailure::images_busy().into_result());
+        };
+        // Moved, not copied: the request may hold megabytes of image base64.
+        let valid = match (args.request.into_valid(), images.violations.is_empty()) {
             (Ok(valid), true) => valid,
             (checked, _) => {
                 // A file that could not be read is still a path, which validation also flags:
                 // report the file's own problem once.
-                let mut violations = file_problems;
+                let mut violations = images.violations;
                 for problem in checked.err().unwrap_or_default() {
                     if !violations.iter().any(|v| v.field == problem.field) {
                         violations.push(problem);
@@ -159,7 +167,12 @@ impl KlingServer {
             return Ok(self.dry_run(&valid));
         }
         tracing::info!(external_task_id = ?valid.body().external_task_id, mode = ?valid.mode(), "generate_video");
-        let created = match self.jobs.submit(&valid, deadline).await {
+        let submitted = self.jobs.submit(&valid, deadline).await;
+        // Sent (or given up): free the images and their share of the budget before waiting.
+        let base = self.base_output(&valid);
+        drop(valid);
+        drop(images.budget);
+        let created = match submitted {
             Ok(created) => created,
             Err(err) => return Ok(ToolFailure::from_jobs(&err).into_result()),
         };
@@ -187,7 +200,7 @@ impl KlingServer {
                     download_error: None,
                 }
             });
-        let output = self.submitted_output(&valid, created, &followed);
+        let output = submitted_output(base, created, &followed);
         let mut summary = format!(
             "Submitted video task {} ({}).{}",
             followed.task.task_id,
@@ -206,33 +219,8 @@ impl KlingServer {
         ))
     }
 
-    fn submitted_output(
-        &self,
-        valid: &ValidRequest,
-        created: CreatedTask,
-        followed: &Followed,
-    ) -> GenerateVideoOutput {
-        let task = &followed.task;
-        GenerateVideoOutput {
-            task_id: Some(task.task_id.clone()),
-            status: Some(task.status),
-            status_message: task.status_message.clone(),
-            videos: VideoOutput::list(task),
-            local_files: followed.local_files(),
-            download_error: followed.download_error.clone(),
-            external_task_id: created
-                .external_task_id
-                .or_else(|| valid.body().external_task_id.clone()),
-            created_at_ms: created.created_at_ms,
-            request_id: created.request_id,
-            next_step: followed.next_step(),
-            ..self.base_output(valid)
-        }
-    }
-
     fn dry_run(&self, valid: &ValidRequest) -> CallToolResult {
-        let mut body = serde_json::to_value(valid.body()).unwrap_or(Value::Null);
-        shorten_base64(&mut body);
+        let body = preview_body(valid.body());
         let output = GenerateVideoOutput {
             dry_run: true,
             request_body: Some(body),
@@ -269,22 +257,57 @@ impl KlingServer {
     }
 }
 
+/// The output of a submitted task: `base` (from the request) with what the task says.
+fn submitted_output(
+    base: GenerateVideoOutput,
+    created: CreatedTask,
+    followed: &Followed,
+) -> GenerateVideoOutput {
+    let task = &followed.task;
+    GenerateVideoOutput {
+        task_id: Some(task.task_id.clone()),
+        status: Some(task.status),
+        status_message: task.status_message.clone(),
+        videos: VideoOutput::list(task),
+        local_files: followed.local_files(),
+        download_error: followed.download_error.clone(),
+        external_task_id: created.external_task_id.or(base.external_task_id.clone()),
+        created_at_ms: created.created_at_ms,
+        request_id: created.request_id,
+        next_step: followed.next_step(),
+        ..base
+    }
+}
+
 fn warning_text(warnings: &[String]) -> String {
     warnings.iter().map(|w| format!(" Warning: {w}.")).collect()
 }
 
 /// Replaces base64 image data in a request body with a marker giving its size, so a dry run
 /// shows the body without megabytes of data.
-fn shorten_base64(body: &mut Value) {
-    let Some(images) = body.get_mut("image_list").and_then(Value::as_array_mut) else {
-        return;
-    };
-    for image in images {
-        if let Some(Value::String(url)) = image.get_mut("image_url")
-            && !url.starts_with("http://")
-            && !url.starts_with("https://")
-        {
-            *url = format!("<base64 image data, {} characters>", url.len());
-        }
+/// The body a dry run shows: base64 images as their length. Built without them, so megabytes
+/// of base64 are not copied only to be dropped.
+fn preview_body(request: &CreateTaskRequest) -> Value {
+    let mut body = serde_json::to_value(request.without_images()).unwrap_or(Value::Null);
+    let images: Vec<ImageInput> = request
+        .image_list
+        .iter()
+        .map(|image| ImageInput {
+            image_url: if image.image_url.starts_with("http://")
+                || image.image_url.starts_with("https://")
+            {
+                image.image_url.clone()
+            } else {
+                format!("<base64 image data, {} characters>", image.image_url.len())
+            },
+            frame: image.frame,
+        })
+        .collect();
+    if let (Value::Object(fields), false) = (&mut body, images.is_empty()) {
+        fields.insert(
+            "image_list".to_owned(),
+            serde_json::to_value(images).unwrap_or(Value::Null),
+        );
     }
+    body
 }

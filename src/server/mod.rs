@@ -47,6 +47,7 @@ pub use generate_video::{GenerateVideoArgs, GenerateVideoOutput};
 pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput, VideoOutput};
 pub use http::{HttpError, HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS, serve_http};
 pub use http_conn::ConnectionLimits;
+pub use local_inputs::IMAGE_BUDGET_BYTES;
 pub use stdio::{StdioError, serve_stdio};
 
 use crate::comet;

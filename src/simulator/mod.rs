@@ -19,6 +19,8 @@ mod proptests;
 mod routes;
 mod rules;
 
+pub use routes::elided;
+
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
@@ -65,7 +67,7 @@ pub struct RecordedRequest {
     pub path: String,
     /// The `Authorization` header, if any.
     pub authorization: Option<String>,
-    /// The body, when it was JSON.
+    /// The body, when it was JSON; strings over 1 MiB (image payloads) as [`elided`] shows them.
     pub body: Option<Value>,
 }
 

@@ -7,7 +7,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{Path, State as Extract};
+use axum::extract::{DefaultBodyLimit, Path, State as Extract};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,8 +26,16 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route("/_sim/videos/{file}", get(video))
         .route("/_sim/redirect/{file}", get(redirect))
         .fallback(not_found)
+        // Seven 10 MB images are about 94 MB of base64: take that, as the API does.
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
+
+/// Largest create body taken: more than seven 10 MB images in base64.
+const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
+
+/// Strings longer than this are recorded by length and hash (see [`elide_huge_strings`]).
+const RECORDED_STRING_BYTES: usize = 1024 * 1024;
 
 async fn create(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: Bytes) -> Response {
     let json = serde_json::from_slice::<Value>(&body).ok();
@@ -36,7 +44,7 @@ async fn create(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: B
         Method::POST,
         "/kling/v1/videos/omni-video",
         &headers,
-        json.clone(),
+        json.as_ref().map(elide_huge_strings),
     );
     if let Some(refused) = check_auth(&state, &headers) {
         return refused;
@@ -322,6 +330,34 @@ fn record(state: &State, method: Method, path: &str, headers: &HeaderMap, body: 
             .map(str::to_owned),
         body,
     });
+}
+
+/// A copy of `value` for the request log, with each string over [`RECORDED_STRING_BYTES`]
+/// (image payloads) replaced by `<N bytes, hash HEX>`: tests that send many large images
+/// would otherwise keep every payload in memory.
+fn elide_huge_strings(value: &Value) -> Value {
+    match value {
+        Value::String(text) if text.len() > RECORDED_STRING_BYTES => {
+            Value::String(elided(text.as_bytes()))
+        }
+        Value::Array(items) => Value::Array(items.iter().map(elide_huge_strings).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(key, value)| (key.clone(), elide_huge_strings(value)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// How the request log shows a string over 1 MiB: its length and a hash
+/// (std's `SipHash`, fixed keys: fast even in a debug build, and enough to tell payloads apart).
+pub fn elided(data: &[u8]) -> String {
+    use std::hash::Hasher;
+    let mut hasher = std::hash::DefaultHasher::new();
+    hasher.write(data);
+    format!("<{} bytes, hash {:016x}>", data.len(), hasher.finish())
 }
 
 /// The value of `[sim:NAME]` or `[sim:NAME=VALUE]` in a prompt (`""` for the bare form).

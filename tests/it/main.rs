@@ -22,6 +22,7 @@ mod http_hardening;
 mod jobs;
 mod local_images;
 mod long_jobs;
+mod memory;
 mod packaging;
 mod redaction;
 mod secrets;

@@ -35,6 +35,8 @@ pub(crate) struct Harness {
     /// Changes whenever more stderr arrives; closed when the server's stderr ends.
     stderr_seen: tokio::sync::watch::Receiver<usize>,
     stderr_task: tokio::task::JoinHandle<()>,
+    /// The server process's id.
+    pub(crate) pid: u32,
 }
 
 /// How to start the server.
@@ -140,7 +142,9 @@ impl Harness {
             None => None,
         };
         let data = setup.data.unwrap_or_else(|| tempfile::tempdir().unwrap());
-        let mut command = tokio::process::Command::new(BIN);
+        // Another build of the binary (e.g. the release one, for memory figures) when asked.
+        let bin = std::env::var_os("KLING_MCP_TEST_BIN").unwrap_or_else(|| BIN.into());
+        let mut command = tokio::process::Command::new(bin);
         command
             .args(&setup.args)
             .env_remove("COMETAPI_KEY")
@@ -173,6 +177,7 @@ impl Harness {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
+        let pid = transport.id().unwrap();
         let captured = Arc::new(Mutex::new(String::new()));
         let sink = captured.clone();
         let mut stderr = stderr.unwrap();
@@ -203,6 +208,7 @@ impl Harness {
             stderr: captured,
             stderr_seen,
             stderr_task,
+            pid,
         }
     }
 

@@ -13,9 +13,15 @@ impl Check {
             let Some(image) = self.request.image_list.get_mut(index) else {
                 continue;
             };
-            let url = image.image_url.trim().to_owned();
-            if let Some(bare) = strip_data_uri(&url) {
-                image.image_url = bare.to_owned();
+            // Checked in place: a local image's base64 is megabytes, not worth a copy.
+            let text = image.image_url.as_str();
+            let url = text.trim();
+            if let Some(bare) = strip_data_uri(url) {
+                // `bare` is the tail of the trimmed text: keep just it, without reallocating.
+                let end = text.trim_end().len();
+                let start = end - bare.len();
+                image.image_url.truncate(end);
+                image.image_url.drain(..start);
                 self.warnings.push(format!(
                     "{field}: removed the data: URI prefix; the API takes bare base64"
                 ));
@@ -25,21 +31,21 @@ impl Check {
                     "is empty",
                     "give a public http(s) URL, a local image path, or base64 data",
                 );
-            } else if looks_like_url(&url) {
-                if !is_http_url(&url) {
+            } else if looks_like_url(url) {
+                if !is_http_url(url) {
                     self.fail(
                         field,
                         "is not a valid http(s) URL",
                         "give a public http(s) URL",
                     );
                 }
-            } else if looks_like_local_path(&url) {
+            } else if looks_like_local_path(url) {
                 self.fail(
                     field,
                     "is a local path that was not read",
                     "pass the path to the MCP tool or CLI, which read local images, or upload the image and give its URL",
                 );
-            } else if !is_base64(&url) {
+            } else if !is_base64(url) {
                 self.fail(
                     field,
                     "is neither an http(s) URL nor base64 image data",

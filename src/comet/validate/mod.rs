@@ -3,6 +3,7 @@
 //! All problems of a request are reported at once, each naming its JSON path and the fix.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Serialize;
 
@@ -45,9 +46,10 @@ impl fmt::Display for Violation {
 }
 
 /// A request that passed every check: the only thing [`super::Client::create_task`] sends.
+/// Cheap to clone: clones share the body, whose images can be megabytes of base64.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ValidRequest {
-    body: CreateTaskRequest,
+    body: Arc<CreateTaskRequest>,
     mode: GenerationMode,
     warnings: Vec<String>,
 }
@@ -56,6 +58,11 @@ impl ValidRequest {
     /// The body to send, with every wire default filled in.
     pub fn body(&self) -> &CreateTaskRequest {
         &self.body
+    }
+
+    /// The body, shared: for a request body that streams it without a copy.
+    pub fn shared_body(&self) -> Arc<CreateTaskRequest> {
+        Arc::clone(&self.body)
     }
 
     /// The inferred generation mode.
@@ -74,15 +81,21 @@ impl CreateTaskRequest {
     /// a `duration` the API would ignore dropped, a `data:` prefix stripped) with the mode and
     /// any warnings.
     pub fn validate(&self) -> Result<ValidRequest, Vec<Violation>> {
+        self.clone().into_valid()
+    }
+
+    /// [`CreateTaskRequest::validate`] without a copy of the request, whose images can be
+    /// megabytes of base64.
+    pub fn into_valid(self) -> Result<ValidRequest, Vec<Violation>> {
         let mut check = Check {
-            request: self.for_wire(),
+            request: self.into_wire(),
             violations: Vec::new(),
             warnings: Vec::new(),
         };
         let mode = check.run();
         if check.violations.is_empty() {
             Ok(ValidRequest {
-                body: check.request,
+                body: Arc::new(check.request),
                 mode,
                 warnings: check.warnings,
             })
