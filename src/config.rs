@@ -7,12 +7,11 @@ use std::time::Duration;
 
 use clap::Parser;
 use reqwest::Url;
-use secrecy::SecretString;
 
 use crate::comet::{ApiKey, ClientOptions, DEFAULT_BASE_URL, DownloadOptions};
 use crate::jobs::{JobsConfig, PollSchedule, RetryPolicy};
 use crate::local_images::AllowedRoots;
-use crate::server::{HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS};
+use crate::server::HttpOptions;
 use crate::store::{BadLocation, StoreLocation};
 
 /// Environment variables, listed in `--help`.
@@ -295,6 +294,11 @@ pub enum ConfigError {
 impl Config {
     /// Checks the flags and reads `COMETAPI_KEY` through `env`.
     pub fn new(cli: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        // Before any field of `cli` moves out: the HTTP settings read several of them.
+        let http = match cli.http {
+            None => None,
+            Some(addr) => Some(http_flags::http_options(&cli, addr, &env)?),
+        };
         let raw = cli.base_url.trim();
         let base_url = Url::parse(raw)
             .ok()
@@ -310,12 +314,6 @@ impl Config {
         if dirs.is_empty() {
             dirs.extend(default_root());
         }
-        let seconds = |name: &'static str, value: f64| {
-            Duration::try_from_secs_f64(value)
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or(ConfigError::BadSeconds(name, value))
-        };
         let retry_base = Duration::from_millis(cli.retry_base_ms.max(1));
         let jobs = JobsConfig {
             max_wait: seconds("max-wait", cli.max_wait)?,
@@ -346,47 +344,7 @@ impl Config {
             create_timeout: seconds("create-timeout", cli.create_timeout)?,
             query_timeout: seconds("query-timeout", cli.query_timeout)?,
             max_calls_per_session: cli.max_calls_per_session.max(1),
-            http: match cli.http {
-                None => None,
-                Some(addr) => {
-                    let token = match &cli.http_token_file {
-                        Some(file) => Some(http_flags::read_token_file(file)?),
-                        None => env("KLING_MCP_HTTP_TOKEN"),
-                    };
-                    let mut allowed_hosts: Vec<String> =
-                        LOOPBACK_HOSTS.iter().map(|h| (*h).to_owned()).collect();
-                    allowed_hosts.extend(
-                        cli.allow_hosts
-                            .iter()
-                            .map(|h| h.trim().to_owned())
-                            .filter(|h| !h.is_empty()),
-                    );
-                    Some(HttpOptions {
-                        addr,
-                        token: token
-                            .map(|t| t.trim().to_owned())
-                            .filter(|t| !t.is_empty())
-                            .map(SecretString::from),
-                        allowed_hosts,
-                        allowed_origins: LOOPBACK_ORIGINS
-                            .iter()
-                            .map(|o| (*o).to_owned())
-                            .chain(
-                                cli.allow_origins
-                                    .iter()
-                                    .map(|o| o.trim().to_owned())
-                                    .filter(|o| !o.is_empty()),
-                            )
-                            .collect(),
-                        max_body_bytes: cli.max_body_bytes.max(1024),
-                        max_sessions: cli.max_sessions.max(1),
-                        session_idle: seconds("session-idle", cli.session_idle)?,
-                        shutdown_grace: seconds("shutdown-grace", cli.shutdown_grace)?,
-                        client_keys: cli.allow_client_keys,
-                        connections: cli.connections.limits()?,
-                    })
-                }
-            },
+            http,
         })
     }
 
@@ -418,6 +376,14 @@ fn call_deadline(value: Option<f64>, max_wait: Duration) -> Result<Duration, Con
         .ok()
         .filter(|d| !d.is_zero() && *d < Duration::from_secs(60))
         .ok_or(ConfigError::BadCallDeadline(secs))
+}
+
+/// A positive number of seconds from flag `name`.
+fn seconds(name: &'static str, value: f64) -> Result<Duration, ConfigError> {
+    Duration::try_from_secs_f64(value)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or(ConfigError::BadSeconds(name, value))
 }
 
 #[path = "config_paths.rs"]

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::ConfigError;
-use crate::server::ConnectionLimits;
+use secrecy::SecretString;
+
+use crate::server::{ConnectionLimits, HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS};
 
 /// How long connections may take and how many may be open (flattened into [`super::Cli`]).
 #[derive(Debug, Clone, clap::Args)]
@@ -74,4 +76,48 @@ pub(super) fn read_token_file(file: &Path) -> Result<String, ConfigError> {
         ));
     }
     Ok(token)
+}
+
+/// The HTTP transport's settings, from its flags and the environment.
+pub(super) fn http_options(
+    cli: &super::Cli,
+    addr: std::net::SocketAddr,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<HttpOptions, ConfigError> {
+    let seconds = super::seconds;
+    let token = match &cli.http_token_file {
+        Some(file) => Some(read_token_file(file)?),
+        None => env("KLING_MCP_HTTP_TOKEN"),
+    };
+    let mut allowed_hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| (*h).to_owned()).collect();
+    allowed_hosts.extend(
+        cli.allow_hosts
+            .iter()
+            .map(|h| h.trim().to_owned())
+            .filter(|h| !h.is_empty()),
+    );
+    Ok(HttpOptions {
+        addr,
+        token: token
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .map(SecretString::from),
+        allowed_hosts,
+        allowed_origins: LOOPBACK_ORIGINS
+            .iter()
+            .map(|o| (*o).to_owned())
+            .chain(
+                cli.allow_origins
+                    .iter()
+                    .map(|o| o.trim().to_owned())
+                    .filter(|o| !o.is_empty()),
+            )
+            .collect(),
+        max_body_bytes: cli.max_body_bytes.max(1024),
+        max_sessions: cli.max_sessions.max(1),
+        session_idle: seconds("session-idle", cli.session_idle)?,
+        shutdown_grace: seconds("shutdown-grace", cli.shutdown_grace)?,
+        client_keys: cli.allow_client_keys,
+        connections: cli.connections.limits()?,
+    })
 }

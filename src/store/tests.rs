@@ -312,5 +312,5 @@ async fn health_reports_version_count_and_writability() {
     }
 }
 
-#[path = "tests_faults.rs"]
+#[path = "faults_tests.rs"]
 mod faults;
