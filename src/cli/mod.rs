@@ -25,7 +25,7 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Show a task's status; with --wait, follow it to the end.
     Status(StatusArgs),
-    /// List tasks from the local journal, newest first.
+    /// List tasks from the task store, newest first.
     List(ListArgs),
     /// Check the setup: key, base URL, key accepted, writable directories.
     Doctor,

@@ -23,7 +23,7 @@ pub enum GenerationMode {
 }
 
 impl GenerationMode {
-    /// The snake_case name used in tool output and the journal.
+    /// The snake_case name used in tool output and the task store.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::TextToVideo => "text_to_video",
