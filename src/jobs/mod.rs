@@ -2,14 +2,15 @@
 //! re-send), query (with retries), wait (poll loops shared within a process and, through the
 //! task store, across processes and instances), download, list, and crash recovery.
 
+mod config;
 mod deadline;
 mod download;
 mod error;
 mod poller;
+mod recorded;
 mod recovery;
 mod retry;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -26,7 +27,9 @@ pub use retry::{RetryPolicy, retry_create, retry_query};
 use crate::comet::{self, CreatedTask, Task, ValidRequest};
 use crate::store::NewTask;
 pub use crate::store::{Store, StoredStatus, TaskRecord, now_ms};
+pub use config::JobsConfig;
 use poller::Pollers;
+use recorded::RecordedStatuses;
 use retry::with_retries;
 
 /// The default [`JobsConfig::call_deadline`]: `max_wait` (50 s) plus 5 s, under the
@@ -35,58 +38,6 @@ const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(55);
 
 /// The most kept back from a call's deadline for a step that must come last.
 const MAX_RESERVE: Duration = Duration::from_secs(5);
-
-/// Settings of the job layer.
-#[derive(Debug, Clone)]
-pub struct JobsConfig {
-    /// Longest a single tool call may wait for a task.
-    pub max_wait: Duration,
-    /// How often a waited-on task is polled.
-    pub schedule: PollSchedule,
-    /// Retries of queries and (provably unsent) creates.
-    pub retry: RetryPolicy,
-    /// Where downloads go.
-    pub output_dir: PathBuf,
-    /// The caps on one task's downloads.
-    pub downloads: DownloadLimits,
-    /// Timeout of one create request; with the retry policy it bounds how long a live
-    /// process can leave a task `submitting`.
-    pub create_timeout: Duration,
-    /// The most one tool call may take, everything included: requests, retries and their
-    /// pauses (`Retry-After` too), waits. Also bounds each status query of the CLI.
-    pub call_deadline: Duration,
-}
-
-impl Default for JobsConfig {
-    fn default() -> Self {
-        Self {
-            max_wait: Duration::from_secs(50),
-            schedule: PollSchedule::default(),
-            retry: RetryPolicy::default(),
-            output_dir: PathBuf::from("."),
-            downloads: DownloadLimits::default(),
-            create_timeout: Duration::from_secs(60),
-            call_deadline: DEFAULT_CALL_DEADLINE,
-        }
-    }
-}
-
-impl JobsConfig {
-    /// A record `submitting` for longer than one create timeout is taken as left by a process
-    /// that died. A live submit can outlast it (retries after a 429), and is then looked up
-    /// early: harmless, because a lookup never creates anything and the store only moves a
-    /// record forward (the live submit's own answer still binds the task id afterwards).
-    pub fn submit_stale_after(&self) -> Duration {
-        self.create_timeout
-    }
-
-    /// Time kept back from a call's deadline for the step that must come last (the lookup
-    /// after an uncertain create, the direct query after a wait that heard nothing): a
-    /// quarter of the deadline, at most 5 s.
-    pub fn reserve(&self) -> Duration {
-        (self.call_deadline / 4).min(MAX_RESERVE)
-    }
-}
 
 /// How a wait ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +69,8 @@ pub struct Jobs {
     config: Arc<JobsConfig>,
     pollers: Pollers,
     store: Store,
+    /// What this process last wrote per task, to skip identical writes.
+    recorded: Arc<RecordedStatuses>,
     /// Whose key this is: empty for the server's own, else the caller key's fingerprint.
     owner: String,
 }
@@ -137,6 +90,7 @@ impl Jobs {
             config: Arc::new(config),
             pollers,
             store,
+            recorded: Arc::default(),
             owner: String::new(),
         }
     }
@@ -164,6 +118,7 @@ impl Jobs {
             downloader: self.downloader.clone(),
             config: self.config.clone(),
             store: self.store.clone(),
+            recorded: self.recorded.clone(),
             owner,
         }
     }
@@ -379,6 +334,9 @@ impl Jobs {
     /// Records what a query learned (for tasks the store knows). A store failure is logged,
     /// not returned: the caller still gets the upstream answer.
     async fn record(&self, task: &Task) {
+        if self.recorded.unchanged(task) {
+            return;
+        }
         let urls: Vec<String> = task.videos.iter().map(|v| v.url.clone()).collect();
         let recorded = self
             .store
@@ -390,8 +348,11 @@ impl Jobs {
                 now_ms(),
             )
             .await;
-        if let Err(err) = recorded {
-            tracing::warn!(%err, task_id = %task.task_id, "cannot record the task's status");
+        match recorded {
+            Ok(_) => self.recorded.remember(task),
+            Err(err) => {
+                tracing::warn!(%err, task_id = %task.task_id, "cannot record the task's status");
+            }
         }
     }
 }
