@@ -310,7 +310,8 @@ fn transport_error(error: reqwest::Error, url: &Url, timeout: Duration) -> Error
     }
 }
 
-fn error_chain(error: &dyn std::error::Error) -> String {
+/// An error and its causes on one line, outermost first.
+pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

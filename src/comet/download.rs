@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
+use super::client::error_chain;
 use super::lazy_http::LazyHttp;
 use super::public_addr::{PublicOnly, Refusal, check_url, redirect_policy};
 
@@ -263,15 +264,4 @@ fn find_refusal(error: &(dyn std::error::Error + 'static)) -> Option<Refusal> {
         current = err.source();
     }
     None
-}
-
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
