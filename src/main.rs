@@ -127,8 +127,7 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let store = match Store::open(config.store.clone()).await {
         Ok(store) => store,
         Err(err) => {
-            let fix = kling_omni_mcp::jobs::Error::Store(err);
-            anyhow::bail!("{fix} (fix: {})", fix.fix());
+            anyhow::bail!("{err} (fix: {})", cli::store_fix(&err));
         }
     };
     if let Some(journal) = config.legacy_journal.as_deref().filter(|p| p.is_file()) {

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::Exit;
-use crate::comet::ErrorKind;
+use crate::comet::{ErrorKind, TaskId};
 use crate::config::Config;
 use crate::jobs::{self, Jobs};
 
@@ -44,7 +44,14 @@ pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
             Exit::AuthOrConfig,
         ),
     }
-    match jobs.query_once(PROBE_TASK_ID).await {
+    let probe = TaskId::parse(PROBE_TASK_ID);
+    let probed = match &probe {
+        Ok(task_id) => jobs.query_once(task_id).await,
+        Err(violation) => Err(jobs::Error::Comet(crate::comet::Error::Invalid(vec![
+            violation.clone(),
+        ]))),
+    };
+    match probed {
         Ok(_) => {
             check(true, format!("{base} is reachable"), "", Exit::Ok);
             check(true, "the key is accepted".into(), "", Exit::Ok);
@@ -60,14 +67,14 @@ pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
                 check(
                     false,
                     format!("the key is refused: {err}"),
-                    err.kind().fix(),
+                    super::fixes::kind_fix(err.kind()),
                     Exit::AuthOrConfig,
                 );
             }
             ErrorKind::MalformedResponse => check(
                 false,
                 format!("{base} does not answer like CometAPI: {err}"),
-                ErrorKind::MalformedResponse.fix(),
+                super::fixes::kind_fix(ErrorKind::MalformedResponse),
                 Exit::AuthOrConfig,
             ),
             _ => check(
@@ -116,7 +123,7 @@ pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
         Err(err) => check(
             false,
             format!("task store: {err}"),
-            &jobs::Error::Store(err).fix(),
+            &super::fixes::store_fix(&err),
             Exit::AuthOrConfig,
         ),
     }

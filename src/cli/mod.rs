@@ -2,8 +2,10 @@
 //! share the request type, validation and job layer with the MCP tools; output is for people,
 //! or JSON with `--json`. Errors are one line on stderr with the fix; exit codes are stable.
 
+mod args;
 mod client_config;
 mod doctor;
+mod fixes;
 mod output;
 mod request;
 mod tasks;
@@ -12,8 +14,9 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 
+pub use args::{FollowArgs, GenerateArgs, ListArgs, StatusArgs};
 pub use client_config::McpClient;
-pub use tasks::{FollowArgs, GenerateArgs, ListArgs, StatusArgs};
+pub use fixes::store_fix;
 
 use crate::config::Config;
 use crate::jobs::Jobs;

@@ -4,60 +4,16 @@
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
-
 use super::Exit;
 use crate::comet::{ErrorKind, Task, TaskStatus};
-use crate::jobs::{self, DownloadedFile};
+use crate::jobs::{self, TaskView};
 use crate::store::StoreError;
+use indicatif::{ProgressBar, ProgressStyle};
 
-/// A task as `--json` prints it.
-#[derive(Debug, Serialize)]
-pub(super) struct TaskJson<'a> {
-    task_id: &'a str,
-    status: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    status_message: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    external_task_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    progress_percent: Option<u8>,
-    videos: Vec<VideoJson<'a>>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    local_files: Vec<String>,
-}
-
-#[derive(Debug, Serialize)]
-struct VideoJson<'a> {
-    url: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    duration_seconds: Option<f64>,
-}
-
-/// Prints a task: JSON, or a few lines for people.
-pub(super) fn print_task(task: &Task, files: &[DownloadedFile], json: bool) {
+/// Prints a task: the shared task view as JSON, or a few lines for people.
+pub(super) fn print_task(task: &TaskView, json: bool) {
     if json {
-        let value = TaskJson {
-            task_id: &task.task_id,
-            status: task.status.as_str(),
-            status_message: task.status_message.as_deref(),
-            external_task_id: task.external_task_id.as_deref(),
-            progress_percent: task.progress_percent,
-            videos: task
-                .videos
-                .iter()
-                .map(|v| VideoJson {
-                    url: &v.url,
-                    duration_seconds: v.duration_seconds(),
-                })
-                .collect(),
-            local_files: files.iter().map(|f| f.path.display().to_string()).collect(),
-        };
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
-        );
+        println!("{}", serde_json::to_string_pretty(task).unwrap_or_default());
         return;
     }
     let mark = match task.status {
@@ -74,17 +30,14 @@ pub(super) fn print_task(task: &Task, files: &[DownloadedFile], json: bool) {
         println!("  {message}");
     }
     for video in &task.videos {
-        match video.duration_seconds() {
+        match video.duration_seconds {
             Some(seconds) => println!("  {} ({seconds:.1} s)", video.url),
             None => println!("  {}", video.url),
         }
     }
-    for file in files {
-        println!(
-            "  saved {} ({} KB)",
-            file.path.display(),
-            file.bytes.div_ceil(1024)
-        );
+    for file in &task.local_files {
+        let kb = file.bytes.unwrap_or_default().div_ceil(1024);
+        println!("  saved {} ({kb} KB)", file.path);
     }
     match task.status {
         TaskStatus::Succeed => println!("The URLs expire after about 30 days."),
@@ -100,7 +53,12 @@ pub(super) fn print_task(task: &Task, files: &[DownloadedFile], json: bool) {
 
 /// Prints an error on one line, with its fix, and returns its exit code.
 pub(super) fn fail(err: &jobs::Error) -> Exit {
-    eprintln!("error [{}]: {} (fix: {})", err.kind(), err, err.fix());
+    eprintln!(
+        "error [{}]: {} (fix: {})",
+        err.kind(),
+        err,
+        super::fixes::fix_for_person(err)
+    );
     exit_for(err)
 }
 

@@ -1,95 +1,122 @@
-//! The `generate` request from its flags: the same request type, lenient parsing and error
-//! paths as the tool, with local image files read and problems named by flag.
+//! The `generate` request from its flags: each flag parsed straight into the request type
+//! (with the tool's lenient value rules, problems named by flag), then prepared by the same
+//! [`jobs::prepare`] as the tool — local images read from the directories the user named.
 
 use std::path::{Path, PathBuf};
 
-use serde_json::{Map, Value, json};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
 
 use super::Exit;
-use super::tasks::GenerateArgs;
-use crate::comet::{CreateTaskRequest, Violation, looks_like_local_path};
-use crate::local_images::{AllowedRoots, load_image};
+use super::args::GenerateArgs;
+use crate::comet::{
+    CreateTaskRequest, ElementRef, ImageInput, VideoInput, Violation, looks_like_local_path,
+};
+use crate::jobs::{self, Deadline, Prepared, Unprepared};
+use crate::local_images::AllowedRoots;
 
-/// The request from the flags: lenient parsing and errors naming the flag, as for the tool.
-pub(super) fn build_request(args: &GenerateArgs) -> Result<CreateTaskRequest, Vec<Violation>> {
-    let mut body = Map::new();
-    body.insert("prompt".into(), json!(args.prompt));
+/// The request from the flags, with its local images read and every rule checked; problems
+/// are named by flag.
+pub(super) async fn prepare(args: &GenerateArgs) -> Result<Prepared, Vec<Violation>> {
+    let (request, roots) = build_request(args)?;
+    // A person waits as long as the images take; Ctrl-C ends the process.
+    match jobs::prepare(request, &roots, Deadline::none(), &CancellationToken::new()).await {
+        Ok(prepared) => Ok(prepared),
+        Err(Unprepared::Invalid(violations)) => Err(violations),
+        Err(Unprepared::ImagesBusy) => Err(vec![Violation::new(
+            "--image",
+            "the images could not be read now",
+            "run the command again",
+        )]),
+    }
+}
+
+/// The typed request, and the directories its local images may be read from: each named
+/// file's own directory (the user named the file, so its directory is allowed).
+fn build_request(args: &GenerateArgs) -> Result<(CreateTaskRequest, AllowedRoots), Vec<Violation>> {
     let mut violations = Vec::new();
-    let mut images = Vec::new();
-    for (index, spec) in args.images.iter().enumerate() {
+    let mut request = CreateTaskRequest::text(args.prompt.clone());
+    let mut dirs = Vec::new();
+    for spec in &args.images {
         let (source, frame) = split_suffix(spec, &["first_frame", "end_frame"]);
-        let url = if looks_like_local_path(source) {
-            // The user named this file, so its own directory is allowed.
-            let path = Path::new(source.strip_prefix("file://").unwrap_or(source));
-            let dir = path
-                .parent()
-                .map(Path::to_path_buf)
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or_else(|| PathBuf::from("."));
-            match load_image(source, &AllowedRoots::new([dir])) {
-                Ok(image) => image.base64,
-                Err(err) => {
-                    violations.push(Violation::new(
-                        format!("--image {}", index + 1),
-                        err.to_string(),
-                        "give a PNG or JPEG file, or a public URL",
-                    ));
-                    continue;
-                }
-            }
+        let image_url = if looks_like_local_path(source) {
+            // Absolute, so it resolves the same whatever the allowed directories are.
+            let path = absolute(Path::new(source.strip_prefix("file://").unwrap_or(source)));
+            dirs.extend(path.parent().map(Path::to_path_buf));
+            path.display().to_string()
         } else {
             source.to_owned()
         };
-        images.push(match frame {
-            Some(frame) => json!({"image_url": url, "type": frame}),
-            None => json!({"image_url": url}),
+        let index = request.image_list.len();
+        let frame = frame
+            .map(|f| lenient(&format!("image_list[{index}].type"), Value::from(f)))
+            .transpose();
+        request.image_list.push(ImageInput {
+            image_url,
+            frame: keep(frame, &mut violations).flatten(),
         });
     }
-    if !images.is_empty() {
-        body.insert("image_list".into(), Value::Array(images));
-    }
-    if !args.elements.is_empty() {
-        body.insert(
-            "element_list".into(),
-            args.elements
-                .iter()
-                .map(|id| json!({"element_id": id}))
-                .collect(),
-        );
-    }
+    request.element_list = args
+        .elements
+        .iter()
+        .map(|&element_id| ElementRef { element_id })
+        .collect();
     if let Some(spec) = &args.video {
         let (url, refer) = split_suffix(spec, &["feature", "base"]);
-        let video = match refer {
-            Some(refer) => json!({"video_url": url, "refer_type": refer}),
-            None => json!({"video_url": url}),
-        };
-        body.insert("video_list".into(), json!([video]));
+        let refer = refer
+            .map(|r| lenient("video_list[0].refer_type", Value::from(r)))
+            .transpose();
+        request.video_list.push(VideoInput {
+            video_url: url.to_owned(),
+            refer_type: keep(refer, &mut violations).flatten(),
+            keep_original_sound: None,
+        });
     }
-    for (key, value) in [
-        ("mode", args.mode.as_ref().map(|v| json!(v))),
-        ("aspect_ratio", args.aspect_ratio.as_ref().map(|v| json!(v))),
-        ("duration", args.duration.map(|v| json!(v))),
-        ("model_name", args.model.as_ref().map(|v| json!(v))),
-        (
-            "external_task_id",
-            args.external_task_id.as_ref().map(|v| json!(v)),
-        ),
-    ] {
-        if let Some(value) = value {
-            body.insert(key.into(), value);
-        }
+    let text = |value: &Option<String>| value.as_ref().map(|v| Value::from(v.as_str()));
+    request.mode = keep(optional("mode", text(&args.mode)), &mut violations).flatten();
+    request.aspect_ratio = keep(
+        optional("aspect_ratio", text(&args.aspect_ratio)),
+        &mut violations,
+    )
+    .flatten();
+    request.duration = keep(
+        optional("duration", args.duration.map(Value::from)),
+        &mut violations,
+    )
+    .flatten();
+    if let Some(model) = keep(optional("model_name", text(&args.model)), &mut violations).flatten()
+    {
+        request.model_name = model;
     }
-    if !violations.is_empty() {
-        return Err(violations);
+    request.external_task_id = args.external_task_id.clone();
+    match violations.is_empty() {
+        true => Ok((request, AllowedRoots::new(dirs))),
+        false => Err(violations),
     }
-    serde_path_to_error::deserialize(Value::Object(body)).map_err(|err| {
-        let field = format!("--{}", err.path().to_string().replace('_', "-"));
-        vec![Violation::new(
-            field,
-            err.into_inner().to_string(),
-            "see kling-omni-mcp generate --help",
-        )]
-    })
+}
+
+/// A flag's value read by the request field's own (lenient) rules.
+fn lenient<T: DeserializeOwned>(field: &str, value: Value) -> Result<T, Violation> {
+    serde_json::from_value(value)
+        .map_err(|err| Violation::new(field, err.to_string(), "see kling-omni-mcp generate --help"))
+}
+
+fn optional<T: DeserializeOwned>(
+    field: &str,
+    value: Option<Value>,
+) -> Result<Option<T>, Violation> {
+    value.map(|v| lenient(field, v)).transpose()
+}
+
+/// The value, or `None` with its violation kept.
+fn keep<T>(result: Result<T, Violation>, violations: &mut Vec<Violation>) -> Option<T> {
+    result.map_err(|v| violations.push(v)).ok()
+}
+
+/// `path` made absolute against the working directory (left as is if that is unknown).
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// `"a.png:first_frame"` → (`"a.png"`, `Some("first_frame")`), for the known suffixes only, so
@@ -103,6 +130,7 @@ fn split_suffix<'a>(spec: &'a str, suffixes: &[&'static str]) -> (&'a str, Optio
     (spec, None)
 }
 
+/// Prints each violation on its own line, named by flag.
 pub(super) fn refuse(violations: &[Violation]) -> Exit {
     for violation in violations {
         let named = Violation {

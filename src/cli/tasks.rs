@@ -1,113 +1,27 @@
-//! `generate`, `status` and `list`.
+//! `generate`, `status` and `list`: parse the flags into the job layer's types, make one
+//! call, print the result. A person follows a task to the end (no wait cap); Ctrl-C stops
+//! following, never the job.
 
-#![allow(
-    clippy::doc_markdown,
-    reason = "the doc comments of the flags are --help text"
-)]
-
-use std::path::PathBuf;
-use std::time::Duration;
-
-use clap::Args;
-use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::Exit;
+use super::args::{FollowArgs, GenerateArgs, ListArgs, StatusArgs};
 use super::output::{WaitDisplay, exit_for, exit_for_task, fail, print_task};
-use super::request::{build_request, refuse};
-use crate::comet::{Task, TaskStatus};
-use crate::jobs::{self, Deadline, DownloadedFile, Jobs, StoredStatus, WaitEnd};
-
-/// `generate` arguments.
-#[derive(Debug, Args)]
-pub struct GenerateArgs {
-    /// What to generate (refer to inputs as <<<image_1>>>, <<<element_1>>>, <<<video_1>>>).
-    #[arg(long)]
-    pub prompt: String,
-    /// An image file or URL, optionally ending in :first_frame or :end_frame (repeatable).
-    #[arg(long = "image", value_name = "PATH_OR_URL[:first_frame|:end_frame]")]
-    pub images: Vec<String>,
-    /// A Kling element id (repeatable).
-    #[arg(long = "element", value_name = "ID")]
-    pub elements: Vec<u64>,
-    /// A public video URL, optionally ending in :feature or :base (default base: edit it).
-    #[arg(long, value_name = "URL[:feature|:base]")]
-    pub video: Option<String>,
-    /// pro (1080p, default) or std (720p).
-    #[arg(long)]
-    pub mode: Option<String>,
-    /// 16:9, 9:16 or 1:1 (needed for text-only and reference requests).
-    #[arg(long)]
-    pub aspect_ratio: Option<String>,
-    /// Seconds: 5 or 10 for text and first-frame requests, 3-10 with references.
-    #[arg(long)]
-    pub duration: Option<u64>,
-    /// kling-video-o1 (default) or kling-v3-omni.
-    #[arg(long)]
-    pub model: Option<String>,
-    /// Your own id for the task.
-    #[arg(long)]
-    pub external_task_id: Option<String>,
-    /// Check only: print the body that would be sent; nothing is sent or charged.
-    #[arg(long)]
-    pub dry_run: bool,
-    /// How to follow the task.
-    #[command(flatten)]
-    pub follow: FollowArgs,
-}
-
-/// `status` arguments.
-#[derive(Debug, Args)]
-pub struct StatusArgs {
-    /// The task id.
-    pub task_id: String,
-    /// How to follow the task.
-    #[command(flatten)]
-    pub follow: FollowArgs,
-}
-
-/// What `generate` and `status` do after they have a task: wait, download, print JSON.
-#[derive(Debug, Args)]
-pub struct FollowArgs {
-    /// Follow the task until it succeeds or fails.
-    #[arg(long)]
-    pub wait: bool,
-    /// When it has succeeded, save the videos into DIR (implies --wait).
-    #[arg(long, value_name = "DIR")]
-    pub download: Option<PathBuf>,
-    /// Print the result as JSON.
-    #[arg(long)]
-    pub json: bool,
-}
-
-/// `list` arguments.
-#[derive(Debug, Args)]
-pub struct ListArgs {
-    /// Only tasks with this status.
-    #[arg(long, value_parser = parse_status)]
-    pub status: Option<StoredStatus>,
-    /// How many, newest first.
-    #[arg(long, default_value_t = 20)]
-    pub limit: usize,
-    /// Print JSON.
-    #[arg(long)]
-    pub json: bool,
-}
+use super::request::{prepare, refuse};
+use crate::comet::{Task, TaskId};
+use crate::jobs::{self, Deadline, DownloadFailure, FollowSpec, Jobs, ListFilter, WaitEnd};
 
 pub(super) async fn generate(args: GenerateArgs, jobs: &Jobs) -> Exit {
-    let request = match build_request(&args) {
-        Ok(request) => request,
+    let prepared = match prepare(&args).await {
+        Ok(prepared) => prepared,
         Err(violations) => return refuse(&violations),
     };
-    let valid = match request.into_valid() {
-        Ok(valid) => valid,
-        Err(violations) => return refuse(&violations),
-    };
+    let valid = &prepared.request;
     for warning in valid.warnings() {
         eprintln!("warning: {warning}");
     }
     if args.dry_run {
-        let body = serde_json::to_value(valid.body()).unwrap_or(Value::Null);
+        let body = jobs::preview_body(valid);
         println!(
             "{}",
             serde_json::to_string_pretty(&body).unwrap_or_default()
@@ -115,34 +29,56 @@ pub(super) async fn generate(args: GenerateArgs, jobs: &Jobs) -> Exit {
         eprintln!("dry run ({} mode): nothing was sent", valid.mode().as_str());
         return Exit::Ok;
     }
-    let created = match jobs.submit(&valid, Deadline::none()).await {
+    let submitted = jobs.submit(valid, Deadline::none()).await;
+    let external = valid.external_task_id().clone();
+    // Sent (or given up): free the images before following.
+    drop(prepared.release());
+    let created = match submitted {
         Ok(created) => created,
         Err(err) => return fail(&err),
     };
     if !args.follow.json {
         eprintln!(
-            "submitted task {} (external id {})",
-            created.task_id,
-            valid.body().external_task_id.as_deref().unwrap_or("-")
+            "submitted task {} (external id {external})",
+            created.task_id
         );
     }
-    let submitted = Task::from(&created);
-    follow(jobs, submitted, &args.follow).await
+    // Task ids from a create reply are checked when parsed, so this always succeeds.
+    match TaskId::parse(&created.task_id) {
+        Ok(task_id) => follow(jobs, &task_id, Task::from(&created), &args.follow).await,
+        Err(violation) => {
+            eprintln!("error [malformed_response]: {violation}");
+            Exit::Upstream
+        }
+    }
 }
 
 pub(super) async fn status(args: StatusArgs, jobs: &Jobs) -> Exit {
-    let task = match jobs.query(&args.task_id, Deadline::none()).await {
+    let task_id = match TaskId::parse(&args.task_id) {
+        Ok(task_id) => task_id,
+        Err(violation) => {
+            let named = crate::comet::Violation {
+                field: "TASK_ID".into(),
+                fix: "pass the task id `generate` printed (see `kling-omni-mcp list`)".into(),
+                ..violation
+            };
+            eprintln!("error [invalid_request]: {named}");
+            return Exit::BadInput;
+        }
+    };
+    let task = match jobs.query(&task_id, Deadline::none()).await {
         Ok(task) => task,
         Err(err) => return fail(&err),
     };
-    follow(jobs, task, &args.follow).await
+    follow(jobs, &task_id, task, &args.follow).await
 }
 
 pub(super) async fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
-    let records = match jobs
-        .list(args.status, args.limit.max(1), Deadline::none())
-        .await
-    {
+    let filter = ListFilter {
+        status: args.status,
+        limit: args.limit,
+    };
+    let records = match jobs.list(filter, Deadline::none()).await {
         Ok(records) => records,
         Err(err) => return fail(&err),
     };
@@ -159,13 +95,10 @@ pub(super) async fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
     }
     println!("{:<20} {:<17} {:<9} PROMPT", "TASK", "STATUS", "MODE");
     for record in records {
-        let id = record
-            .task_id
-            .clone()
-            .unwrap_or(record.external_task_id.clone());
         let prompt: String = record.prompt_head.chars().take(50).collect();
         println!(
-            "{id:<20} {:<17} {:<9} {prompt}",
+            "{:<20} {:<17} {:<9} {prompt}",
+            record.shown_id(),
             record.status.as_str(),
             record.mode.split('_').next().unwrap_or_default()
         );
@@ -173,89 +106,64 @@ pub(super) async fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
     Exit::Ok
 }
 
-/// Reads a `--status` value.
-fn parse_status(value: &str) -> Result<StoredStatus, String> {
-    StoredStatus::parse(value.trim().to_ascii_lowercase().as_str()).ok_or_else(|| {
-        let names: Vec<&str> = StoredStatus::ALL.iter().map(|s| s.as_str()).collect();
-        format!("expected one of {}", names.join(", "))
-    })
-}
-
-/// Waits (when asked) with a progress display, downloads (when asked), prints the result.
-async fn follow(jobs: &Jobs, task: Task, how: &FollowArgs) -> Exit {
-    let (wait, download, json) = (
-        how.wait || how.download.is_some(),
-        how.download.as_deref(),
-        how.json,
-    );
-    let mut task = task;
-    if wait && !task.status.is_terminal() {
-        match wait_to_the_end(jobs, &task.task_id).await {
-            Ok((done, WaitEnd::Cancelled)) => {
-                eprintln!(
-                    "stopped waiting; task {} keeps running. Resume with: kling-omni-mcp status {} --wait",
-                    done.task_id, done.task_id
-                );
-                print_task(&done, &[], json);
-                return Exit::Interrupted;
-            }
-            Ok((done, _)) => task = done,
-            Err(err) => return fail(&err),
-        }
-    }
-    let mut files: Vec<DownloadedFile> = Vec::new();
-    if let Some(dir) = download.filter(|_| task.status == TaskStatus::Succeed) {
-        // Ctrl-C stops the transfer and removes what was written so far.
-        let (cancel, _stop_listening) = cancel_on_ctrl_c();
-        match jobs.download_to(&task, dir, &cancel).await {
-            Ok(saved) => files = saved,
-            Err(err) => {
-                print_task(&task, &[], json);
-                eprintln!(
-                    "error [{}]: the download failed: {err} (fix: {})",
-                    err.kind(),
-                    err.fix()
-                );
-                return exit_for(&err);
-            }
-        }
-    }
-    print_task(&task, &files, json);
-    exit_for_task(&task)
-}
-
-/// Follows a task until it finishes or Ctrl-C is pressed.
-async fn wait_to_the_end(jobs: &Jobs, task_id: &str) -> Result<(Task, WaitEnd), jobs::Error> {
+/// Follows a task as the flags say: to the end with a progress display (`--wait`), then
+/// saves its videos (`--download`), and prints it.
+async fn follow(jobs: &Jobs, task_id: &TaskId, known: Task, how: &FollowArgs) -> Exit {
+    let wait = (how.wait || how.download.is_some()) && !known.status.is_terminal();
+    // Ctrl-C stops the wait or the transfer (which removes what was written so far).
     let (cancel, _stop_listening) = cancel_on_ctrl_c();
-    let display = WaitDisplay::new(task_id);
-    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Task>();
-    let result = loop {
-        let waited = {
-            // A person follows the task to the end: no call deadline, each status query is still
-            // bounded (see `Jobs::query`).
-            let wait = jobs.wait(
-                task_id,
-                Duration::from_secs(3600),
-                Deadline::none(),
-                &cancel,
-                Some(&sender),
-            );
-            tokio::pin!(wait);
-            loop {
-                tokio::select! {
-                    waited = &mut wait => break waited,
-                    Some(update) = receiver.recv() => display.update(&update),
+    let display = wait.then(|| WaitDisplay::new(task_id.as_str()));
+    let (progress, mut updates) = tokio::sync::mpsc::unbounded_channel::<Task>();
+    let spec = FollowSpec {
+        // A person follows the task to the end: no wait cap, no call deadline; each status
+        // query is still bounded (see `Jobs::query`).
+        wait: wait.then_some(None),
+        deadline: Deadline::none(),
+        cancel,
+        progress: Some(progress),
+        download_to: how.download.clone(),
+    };
+    let following = jobs.follow(task_id, Some(known), spec);
+    tokio::pin!(following);
+    let followed = loop {
+        tokio::select! {
+            followed = &mut following => break followed,
+            Some(update) = updates.recv() => {
+                if let Some(display) = &display {
+                    display.update(&update);
                 }
             }
-        };
-        match waited {
-            Ok(waited) if waited.end == WaitEnd::TimedOut => continue,
-            Ok(waited) => break Ok((waited.task, waited.end)),
-            Err(err) => break Err(err),
         }
     };
-    display.finish();
-    result
+    if let Some(display) = &display {
+        display.finish();
+    }
+    let followed = match followed {
+        Ok(followed) => followed,
+        Err(err) => return fail(&err),
+    };
+    let view = followed.view();
+    if followed.end == Some(WaitEnd::Cancelled) {
+        eprintln!(
+            "stopped waiting; task {task_id} keeps running. Resume with: kling-omni-mcp status {task_id} --wait"
+        );
+        print_task(&view, how.json);
+        return Exit::Interrupted;
+    }
+    print_task(&view, how.json);
+    match &followed.download_failure {
+        None => exit_for_task(&followed.task),
+        // Without a deadline the only way to run out of time is not to have one: not reached.
+        Some(DownloadFailure::OutOfTime) => Exit::Upstream,
+        Some(DownloadFailure::Failed(err)) => {
+            eprintln!(
+                "error [{}]: the download failed: {err} (fix: {})",
+                err.kind(),
+                super::fixes::fix_for_person(err)
+            );
+            exit_for(err)
+        }
+    }
 }
 
 /// A token cancelled by Ctrl-C; dropping the guard stops listening.

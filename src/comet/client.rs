@@ -7,7 +7,7 @@ use reqwest::{Url, header};
 
 use super::body::CreateBody;
 use super::error::Error;
-use super::ids::checked_task_id;
+use super::ids::{ExternalTaskId, TaskId};
 use super::lazy_http::LazyHttp;
 use super::redact::{Redactor, display_url};
 use super::response::{CreatedTask, Task, parse_create, parse_query};
@@ -174,7 +174,7 @@ impl Client {
     /// Fetches a task's status and, once finished, its videos.
     ///
     /// API: <https://apidoc.cometapi.com/api/video/kling/omni-query>
-    pub async fn get_task(&self, task_id: &str) -> Result<Task, Error> {
+    pub async fn get_task(&self, task_id: &TaskId) -> Result<Task, Error> {
         self.get_task_within(task_id, None).await
     }
 
@@ -182,11 +182,25 @@ impl Client {
     /// timeout covers the whole exchange, body included, so a body that never ends is cut too.
     pub async fn get_task_within(
         &self,
-        task_id: &str,
+        task_id: &TaskId,
         limit: Option<Duration>,
     ) -> Result<Task, Error> {
+        self.query_within(task_id.as_str(), limit).await
+    }
+
+    /// Looks a task up by the external id its create carried (spec §7: the query path takes
+    /// either id), taking at most `limit`.
+    pub async fn find_by_external_id(
+        &self,
+        external: &ExternalTaskId,
+        limit: Option<Duration>,
+    ) -> Result<Task, Error> {
+        self.query_within(external.as_str(), limit).await
+    }
+
+    /// `GET .../omni-video/{id}` with an id already checked to be one path segment.
+    async fn query_within(&self, task_id: &str, limit: Option<Duration>) -> Result<Task, Error> {
         let timeout = shortest(self.options.query_timeout, limit);
-        let task_id = checked_task_id(task_id)?;
         let key = self.key()?;
         let mut url = self.endpoint.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
@@ -350,7 +364,10 @@ mod tests {
         // Port 9 (discard) on loopback: if a request were sent, we would see a network error.
         let options = ClientOptions::new(Url::parse("http://127.0.0.1:9").unwrap(), None);
         let client = Client::new(options).unwrap();
-        let err = client.get_task("123").await.unwrap_err();
+        let err = client
+            .get_task(&TaskId::parse("123").unwrap())
+            .await
+            .unwrap_err();
         assert!(matches!(err, Error::MissingApiKey));
         let mut request = crate::comet::CreateTaskRequest::text("p");
         request.aspect_ratio = Some(crate::comet::AspectRatio::Square);

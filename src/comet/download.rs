@@ -121,31 +121,6 @@ impl DownloadError {
             _ => false,
         }
     }
-
-    /// What to do about it, in one sentence.
-    pub fn fix(&self) -> &'static str {
-        match self {
-            Self::Refused { .. } => {
-                "Open the video URL only if you trust it; the server downloads from public addresses only (start it with --allow-private-downloads for a local test server)."
-            }
-            Self::TooManyVideos { .. } => {
-                "Nothing was saved: use the URLs above directly, or raise --max-videos-per-task (KLING_MCP_MAX_VIDEOS_PER_TASK)."
-            }
-            Self::TooLarge { .. } => {
-                "Nothing was saved: use the URLs above directly, or raise --max-download-bytes (KLING_MCP_MAX_DOWNLOAD_BYTES)."
-            }
-            Self::Write { .. } | Self::Setup(_) => {
-                "Nothing was saved: check that the output directory (KLING_MCP_OUTPUT_DIR) is writable and has free space, then call again with download: true."
-            }
-            Self::Cancelled => "Call get_video_task again with download: true to save the videos.",
-            Self::BadUrl { .. }
-            | Self::Status { .. }
-            | Self::Timeout { .. }
-            | Self::Transport { .. } => {
-                "Nothing was saved; the URLs above still work: open one in a browser, or call get_video_task again with download: true (the URLs expire after about 30 days)."
-            }
-        }
-    }
 }
 
 /// A client for result videos. Cheap to clone: clones share one connection pool.

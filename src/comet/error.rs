@@ -52,38 +52,6 @@ impl ErrorKind {
             Self::MalformedResponse => "malformed_response",
         }
     }
-
-    /// What the user should do about it, in one sentence.
-    pub fn fix(self) -> &'static str {
-        match self {
-            Self::MissingApiKey => {
-                "Set COMETAPI_KEY in the \"env\" block of this server's MCP client config (keys: https://www.cometapi.com/console/token), then restart the client."
-            }
-            Self::Auth => {
-                "Check COMETAPI_KEY; if the key is right, contact CometAPI support with the request id."
-            }
-            Self::PermissionDenied => {
-                "Check model_name and whether this key may use it, or contact CometAPI support."
-            }
-            Self::InsufficientBalance => "Top up the CometAPI balance, then try again.",
-            Self::RateLimited => {
-                "Wait for running tasks to finish (about a minute), then try again."
-            }
-            Self::InvalidRequest => "Fix the input named in the message, then call again.",
-            Self::ContentRejected => "Rephrase the prompt or replace the media, then call again.",
-            Self::NotFound => {
-                "Check the task_id (use the one generate_video returned) and model_name."
-            }
-            Self::UpstreamUnavailable => "CometAPI is having trouble; try again in a minute.",
-            Self::Timeout => {
-                "Try again in a minute; before resubmitting a generate_video call, check the CometAPI task log so you do not pay twice."
-            }
-            Self::Network => "Check the network connection and COMETAPI_BASE_URL.",
-            Self::MalformedResponse => {
-                "Check COMETAPI_BASE_URL: it must be the API origin (https://api.cometapi.com), without /v1."
-            }
-        }
-    }
 }
 
 /// A failed CometAPI call.

@@ -2,7 +2,6 @@
 //! segment (a query by id, or the lookup by external id after an ambiguous create), so the
 //! external ids a caller may choose must be ids the client can look up.
 
-use super::error::Error;
 use super::validate::Violation;
 
 /// The characters an id may use, for messages.
@@ -35,19 +34,70 @@ pub fn id_problem(id: &str, max_len: usize) -> Option<String> {
     None
 }
 
-/// Task ids are opaque, but they go into a URL path: refuse what cannot be one.
-pub(super) fn checked_task_id(task_id: &str) -> Result<&str, Error> {
-    let trimmed = task_id.trim();
-    let invalid = |problem: &str| {
-        Error::Invalid(vec![Violation::new(
-            "task_id",
-            problem,
-            "pass the task_id that generate_video returned",
-        )])
-    };
-    match id_problem(trimmed, MAX_TASK_ID_LEN) {
-        Some(problem) => Err(invalid(&format!("{problem}; it is not a task id"))),
-        None => Ok(trimmed),
+/// An upstream task id, checked once where it enters (a tool argument, a CLI argument, an
+/// upstream reply): trimmed, and usable as one URL path segment. Task ids are opaque strings.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TaskId(String);
+
+impl TaskId {
+    /// The id in `text` (surrounding whitespace dropped), or what is wrong with it.
+    pub fn parse(text: &str) -> Result<Self, Violation> {
+        let trimmed = text.trim();
+        match id_problem(trimmed, MAX_TASK_ID_LEN) {
+            Some(problem) => Err(Violation::new(
+                "task_id",
+                format!("{problem}; it is not a task id"),
+                "pass the task id the submit returned",
+            )),
+            None => Ok(Self(trimmed.to_owned())),
+        }
+    }
+
+    /// The id as sent in a URL path.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An external task id: the caller's own id (or a generated one) sent with a create, by which
+/// a task can be looked up when the create's answer was lost.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ExternalTaskId(String);
+
+impl ExternalTaskId {
+    /// The id in `text`, or what is wrong with it.
+    pub fn parse(text: &str) -> Result<Self, Violation> {
+        match id_problem(text, MAX_EXTERNAL_ID_LEN) {
+            Some(problem) => Err(Violation::new(
+                "external_task_id",
+                problem,
+                "use 1-64 letters, digits, '-', '_', '.' or ':' (or leave it out to get a generated one)",
+            )),
+            None => Ok(Self(text.to_owned())),
+        }
+    }
+
+    /// The id as sent.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for ExternalTaskId {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for TaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::fmt::Display for ExternalTaskId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -58,14 +108,14 @@ mod tests {
     #[test]
     fn task_ids_that_cannot_be_a_path_segment_are_refused() {
         assert_eq!(
-            checked_task_id(" 881245093716582431 ").unwrap(),
+            TaskId::parse(" 881245093716582431 ").unwrap().as_str(),
             "881245093716582431"
         );
         // External ids may contain ':', so the lookup by external id must take it.
-        assert_eq!(checked_task_id("order:42").unwrap(), "order:42");
+        assert_eq!(TaskId::parse("order:42").unwrap().as_str(), "order:42");
         for bad in ["", "  ", ".", "..", " .. ", "../x", "a/b", "a b", "a?b"] {
-            let err = checked_task_id(bad).unwrap_err();
-            assert!(err.to_string().contains("task_id"), "{bad}: {err}");
+            let err = TaskId::parse(bad).unwrap_err();
+            assert_eq!(err.field, "task_id", "{bad}: {err}");
         }
     }
 

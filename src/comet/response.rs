@@ -108,7 +108,11 @@ pub fn parse_create(status: u16, url: &str, body: &[u8]) -> Result<CreatedTask, 
     let task = envelope
         .data
         .unwrap_or_else(|| KlingTask::deserialize(&value).unwrap_or_default());
-    let Some(task_id) = task.task_id.filter(|id| !id.trim().is_empty()) else {
+    let Some(task_id) = task
+        .task_id
+        .map(|id| id.trim().to_owned())
+        .filter(|id| usable_id(id))
+    else {
         return Err(unrecognised(
             status,
             url,
@@ -255,7 +259,7 @@ fn from_native(envelope: KlingEnvelope) -> Option<Task> {
         TaskStatus::Processing
     });
     Some(Task {
-        task_id: data.task_id.clone().filter(|id| !id.is_empty())?,
+        task_id: data.task_id.clone().filter(|id| usable_id(id))?,
         status,
         status_message: data
             .task_status_msg
@@ -312,7 +316,7 @@ fn from_wrapper(envelope: WrapperEnvelope) -> Option<Task> {
             .task_id
             .clone()
             .or(nested.task_id.clone())
-            .filter(|id| !id.is_empty())?,
+            .filter(|id| usable_id(id))?,
         status,
         status_message,
         external_task_id: nested.task_info.clone().and_then(|i| i.external_task_id),
@@ -392,3 +396,9 @@ mod tests;
 #[cfg(test)]
 #[path = "response_props.rs"]
 mod props;
+
+/// Whether an upstream task id can be queried: a reply naming an id that is not one URL path
+/// segment (empty, `..`, a slash) is malformed, so no such id travels further.
+fn usable_id(id: &str) -> bool {
+    super::ids::id_problem(id, super::ids::MAX_TASK_ID_LEN).is_none()
+}

@@ -15,7 +15,7 @@ const MIN_REQUEST_TIME: Duration = Duration::from_millis(100);
 pub(super) const MIN_ATTEMPT_TIME: Duration = Duration::from_millis(500);
 
 /// When a call must have answered, or no limit (the CLI, following a task for a person).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Deadline(Option<Instant>);
 
 impl Deadline {

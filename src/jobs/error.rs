@@ -64,44 +64,6 @@ impl Error {
         }
     }
 
-    /// What the user should do, in one sentence.
-    pub fn fix(&self) -> String {
-        match self {
-            Self::Comet(err) => err.kind().fix().to_owned(),
-            Self::OutOfTime {
-                retry_after,
-                submit: true,
-                ..
-            } => format!(
-                "Nothing was created or charged; call generate_video again in about {} s.",
-                whole_seconds(*retry_after)
-            ),
-            Self::OutOfTime { retry_after, .. } => format!(
-                "Call again in about {} s; a task keeps running upstream meanwhile.",
-                whole_seconds(*retry_after)
-            ),
-            Self::SubmitUncertain {
-                external_task_id, ..
-            } => format!(
-                "Do not resubmit yet: look for external_task_id \"{external_task_id}\" in the CometAPI task log (or call list_video_tasks later); submit again only if it is not there."
-            ),
-            Self::Store(StoreError::Unavailable { .. }) => {
-                "Nothing was sent or charged. Try again shortly; if it persists, check that the task store (KLING_MCP_STORE) is reachable and writable (run `kling-omni-mcp doctor`).".to_owned()
-            }
-            Self::Store(StoreError::Damaged { path, .. }) => format!(
-                "Move {} aside (keep it for recovery) and start again: a fresh store is created.",
-                path.display()
-            ),
-            Self::Store(StoreError::TooNew { .. }) => {
-                "Upgrade kling-omni-mcp, or point KLING_MCP_STORE at another store.".to_owned()
-            }
-            Self::Store(StoreError::ExternalIdTaken { .. }) => {
-                "Use a new external_task_id (or leave it out to get a generated one).".to_owned()
-            }
-            Self::Download(err) => err.fix().to_owned(),
-        }
-    }
-
     /// The client error underneath, if any.
     pub fn comet(&self) -> Option<&comet::Error> {
         match self {

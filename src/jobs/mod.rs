@@ -6,25 +6,30 @@ mod config;
 mod deadline;
 mod download;
 mod error;
+mod follow;
 mod poller;
+mod prepare;
 mod recorded;
 mod recovery;
 mod retry;
+mod view;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
 
 pub use deadline::Deadline;
 pub use download::{DownloadLimits, DownloadedFile};
 pub use error::Error;
 pub(crate) use error::whole_seconds;
+pub use follow::{DownloadFailure, FollowSpec, Followed, WaitEnd, Waited};
 pub use poller::{PollSchedule, PollState};
+pub use prepare::{IMAGE_BUDGET_BYTES, Prepared, Unprepared, prepare, preview_body};
 pub use retry::{RetryPolicy, retry_create, retry_query};
+pub use view::{ListedTask, LocalFileView, TaskView, VideoView};
 
-use crate::comet::{self, CreatedTask, Task, ValidRequest};
+use crate::comet::{self, CreatedTask, Task, TaskId, ValidRequest};
 use crate::store::NewTask;
 pub use crate::store::{Store, StoredStatus, TaskRecord, now_ms};
 pub use config::JobsConfig;
@@ -39,26 +44,13 @@ const DEFAULT_CALL_DEADLINE: Duration = Duration::from_secs(55);
 /// The most kept back from a call's deadline for a step that must come last.
 const MAX_RESERVE: Duration = Duration::from_secs(5);
 
-/// How a wait ended.
+/// Which tasks [`Jobs::list`] returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WaitEnd {
-    /// The task reached `succeed` or `failed`.
-    Finished,
-    /// The wait time ran out first; the task keeps running.
-    TimedOut,
-    /// The caller cancelled; the task keeps running.
-    Cancelled,
-}
-
-/// The result of a wait.
-#[derive(Debug, Clone)]
-pub struct Waited {
-    /// The latest status.
-    pub task: Task,
-    /// Why the wait ended.
-    pub end: WaitEnd,
-    /// How long it waited.
-    pub waited: Duration,
+pub struct ListFilter {
+    /// Only tasks with this status.
+    pub status: Option<StoredStatus>,
+    /// How many, newest first (at least 1).
+    pub limit: usize,
 }
 
 /// The job layer. Cheap to clone.
@@ -127,12 +119,15 @@ impl Jobs {
     /// that fit before `deadline`).
     pub async fn list(
         &self,
-        status: Option<StoredStatus>,
-        limit: usize,
+        filter: ListFilter,
         deadline: Deadline,
-    ) -> Result<Vec<TaskRecord>, Error> {
+    ) -> Result<Vec<ListedTask>, Error> {
         self.recover_stale(deadline).await;
-        Ok(self.store.list(&self.owner, status, limit).await?)
+        let records = self
+            .store
+            .list(&self.owner, filter.status, filter.limit.max(1))
+            .await?;
+        Ok(records.into_iter().map(ListedTask::from).collect())
     }
 
     /// The task store.
@@ -145,7 +140,7 @@ impl Jobs {
         &self.config.output_dir
     }
 
-    /// The longest wait a call may ask for.
+    /// The longest wait a tool call may ask for (`--max-wait`): the front door's policy.
     pub fn max_wait(&self) -> Duration {
         self.config.max_wait
     }
@@ -171,9 +166,9 @@ impl Jobs {
         deadline: Deadline,
     ) -> Result<CreatedTask, Error> {
         let body = valid.body();
-        let external = body.external_task_id.clone().unwrap_or_default();
+        let external = valid.external_task_id().clone();
         let new = NewTask {
-            external_task_id: external.clone(),
+            external_task_id: external.as_str().to_owned(),
             owner: self.owner.clone(),
             mode: valid.mode().as_str().into(),
             prompt_head: body.prompt.chars().take(120).collect(),
@@ -206,13 +201,13 @@ impl Jobs {
     }
 
     /// One status query, tried once (for diagnostics).
-    pub async fn query_once(&self, task_id: &str) -> Result<Task, Error> {
+    pub async fn query_once(&self, task_id: &TaskId) -> Result<Task, Error> {
         Ok(self.client.get_task(task_id).await?)
     }
 
     /// One status query, retried on transient failures while time is left before `deadline`
     /// (and never longer than one call deadline, so the CLI's queries are bounded too).
-    pub async fn query(&self, task_id: &str, deadline: Deadline) -> Result<Task, Error> {
+    pub async fn query(&self, task_id: &TaskId, deadline: Deadline) -> Result<Task, Error> {
         let deadline = deadline.min(self.call_deadline());
         let task = with_retries(self.config.retry, deadline, retry_query, || {
             self.client.get_task_within(task_id, deadline.limit())
@@ -221,73 +216,6 @@ impl Jobs {
         .map_err(|gave_up| Error::gave_up(gave_up, false))?;
         self.record(&task).await;
         Ok(task)
-    }
-
-    /// Waits up to `wait` (capped at the configured maximum, and ending in time to answer by
-    /// `deadline`) for a task to finish, sending each new status to `progress`. Cancelling
-    /// ends the wait at once; the task keeps running.
-    pub async fn wait(
-        &self,
-        task_id: &str,
-        wait: Duration,
-        deadline: Deadline,
-        cancel: &CancellationToken,
-        progress: Option<&UnboundedSender<Task>>,
-    ) -> Result<Waited, Error> {
-        let started = Instant::now();
-        let mut until = tokio::time::Instant::now() + wait.min(self.config.max_wait);
-        // Keep time for one direct query in case the poll loop has not answered yet.
-        if let Some(answer_by) = deadline.less(self.config.reserve()).instant() {
-            until = until.min(answer_by);
-        }
-        let mut receiver = self.pollers.watch(task_id);
-        let mut last: Option<Task> = None;
-        let end = loop {
-            let state = receiver.borrow_and_update().clone();
-            match state {
-                PollState::Starting => {}
-                PollState::Failed(err) => return Err(Error::Comet((*err).clone())),
-                PollState::Task(task) => {
-                    let changed = last.as_ref().is_none_or(|l| {
-                        l.status != task.status || l.progress_percent != task.progress_percent
-                    });
-                    if changed {
-                        self.record(&task).await;
-                        if let Some(progress) = progress {
-                            let _ = progress.send(task.clone());
-                        }
-                    }
-                    let finished = task.status.is_terminal();
-                    last = Some(task);
-                    if finished {
-                        break WaitEnd::Finished;
-                    }
-                }
-            }
-            tokio::select! {
-                changed = receiver.changed() => if changed.is_err() { break WaitEnd::TimedOut },
-                () = tokio::time::sleep_until(until) => break WaitEnd::TimedOut,
-                () = cancel.cancelled() => break WaitEnd::Cancelled,
-            }
-        };
-        let task = match last {
-            Some(task) => task,
-            // Nothing heard yet (e.g. still retrying): one direct answer beats none. A tool
-            // call gives it the reserve, so a short wait stays short when the upstream hangs;
-            // the CLI (no deadline) a whole query.
-            None => {
-                let answer_by = match deadline.instant() {
-                    Some(_) => Deadline::at(until + self.config.reserve()),
-                    None => Deadline::none(),
-                };
-                self.query(task_id, deadline.min(answer_by)).await?
-            }
-        };
-        Ok(Waited {
-            task,
-            end,
-            waited: started.elapsed(),
-        })
     }
 
     /// Downloads a finished task's videos into the output directory.

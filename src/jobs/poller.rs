@@ -12,7 +12,7 @@ use tokio::sync::watch;
 
 use super::retry::{RetryPolicy, retry_query, with_retries};
 use super::{Deadline, JobsConfig};
-use crate::comet::{self, Task};
+use crate::comet::{self, Task, TaskId};
 use crate::store::{Store, now_ms};
 
 /// How often to poll: starts at `min`, grows 1.5x per poll up to `max`.
@@ -54,7 +54,7 @@ pub enum PollState {
     Failed(Arc<comet::Error>),
 }
 
-type Loops = HashMap<String, Arc<watch::Sender<PollState>>>;
+type Loops = HashMap<TaskId, Arc<watch::Sender<PollState>>>;
 
 /// The registry of running poll loops.
 #[derive(Debug, Clone)]
@@ -99,34 +99,35 @@ impl Pollers {
     }
 
     /// Watches a task: joins its running loop, or starts one.
-    pub(super) fn watch(&self, task_id: &str) -> watch::Receiver<PollState> {
+    pub(super) fn watch(&self, task_id: &TaskId) -> watch::Receiver<PollState> {
         let mut loops = lock(&self.loops);
         if let Some(sender) = loops.get(task_id) {
             return sender.subscribe();
         }
         let (sender, receiver) = watch::channel(PollState::Starting);
         let sender = Arc::new(sender);
-        loops.insert(task_id.to_owned(), sender.clone());
-        tokio::spawn(self.clone().run(task_id.to_owned(), sender));
+        loops.insert(task_id.clone(), sender.clone());
+        tokio::spawn(self.clone().run(task_id.clone(), sender));
         receiver
     }
 
-    async fn run(self, task_id: String, sender: Arc<watch::Sender<PollState>>) {
+    async fn run(self, id: TaskId, sender: Arc<watch::Sender<PollState>>) {
+        let task_id = id.as_str();
         let mut local_count = 0;
         let mut seen_at = 0;
         loop {
-            let pause = match self.next_turn(&task_id, local_count).await {
+            let pause = match self.next_turn(task_id, local_count).await {
                 Turn::Poll { interval } => {
                     local_count += 1;
                     // No deadline: the loop is shared, and each waiter stops on its own.
                     let result = with_retries(self.retry, Deadline::none(), retry_query, || {
-                        self.client.get_task(&task_id)
+                        self.client.get_task(&id)
                     })
                     .await;
                     match result {
                         Ok(task) => {
                             seen_at = now_ms();
-                            self.share(&task_id, &task, seen_at).await;
+                            self.share(task_id, &task, seen_at).await;
                             let terminal = task.status.is_terminal();
                             sender.send_replace(PollState::Task(task));
                             if terminal {
@@ -155,11 +156,11 @@ impl Pollers {
             // Sleep even if every waiter leaves meanwhile: an agent that calls again soon
             // joins this loop (and its backoff) instead of starting a new one that polls at once.
             tokio::time::sleep(pause).await;
-            if self.stop_if_unwatched(&task_id, &sender) {
+            if self.stop_if_unwatched(&id, &sender) {
                 return;
             }
         }
-        lock(&self.loops).remove(&task_id);
+        lock(&self.loops).remove(&id);
     }
 
     /// Claims the next poll through the store, or learns who has it. When the store fails,
@@ -229,11 +230,11 @@ impl Pollers {
 
     /// Ends the loop when nobody waits any more. Checked under the registry lock, so a waiter
     /// can never join a loop that is about to stop.
-    fn stop_if_unwatched(&self, task_id: &str, sender: &watch::Sender<PollState>) -> bool {
+    fn stop_if_unwatched(&self, task_id: &TaskId, sender: &watch::Sender<PollState>) -> bool {
         let mut loops = lock(&self.loops);
         if sender.receiver_count() == 0 {
             loops.remove(task_id);
-            tracing::debug!(task_id, "poll loop ended: nobody waits any more");
+            tracing::debug!(%task_id, "poll loop ended: nobody waits any more");
             return true;
         }
         false

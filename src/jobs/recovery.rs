@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::{Deadline, Error, Jobs, now_ms};
-use crate::comet::{self, CreatedTask};
+use crate::comet::{self, CreatedTask, ExternalTaskId};
 use crate::store::{StoredStatus, TaskRecord};
 
 impl Jobs {
@@ -14,28 +14,28 @@ impl Jobs {
     /// Without time left for the lookup before `deadline`, the submit is uncertain at once.
     pub(super) async fn recover(
         &self,
-        external: &str,
+        external: &ExternalTaskId,
         cause: comet::Error,
         deadline: Deadline,
     ) -> Result<CreatedTask, Error> {
-        tracing::warn!(%cause, external, "create outcome unknown; looking the task up by its external id");
+        tracing::warn!(%cause, %external, "create outcome unknown; looking the task up by its external id");
         let lookup = if deadline.allows(Duration::ZERO) {
             self.client
-                .get_task_within(external, deadline.limit())
+                .find_by_external_id(external, deadline.limit())
                 .await
         } else {
-            tracing::warn!(external, "no time left to look the task up");
+            tracing::warn!(%external, "no time left to look the task up");
             Err(cause.clone())
         };
         match lookup {
-            Ok(task) if task.external_task_id.as_deref() == Some(external) => {
+            Ok(task) if task.external_task_id.as_deref() == Some(external.as_str()) => {
                 tracing::info!(task_id = %task.task_id, "found the task the failed create started");
                 self.note_created(external, &task.task_id, task.status.into())
                     .await;
                 Ok(CreatedTask {
                     task_id: task.task_id,
                     status: task.status,
-                    external_task_id: Some(external.to_owned()),
+                    external_task_id: Some(external.as_str().to_owned()),
                     created_at_ms: task.created_at_ms,
                     request_id: task.request_id,
                 })
@@ -44,7 +44,7 @@ impl Jobs {
                 self.note_outcome(external, StoredStatus::SubmitUncertain, &cause.to_string())
                     .await;
                 Err(Error::SubmitUncertain {
-                    external_task_id: external.to_owned(),
+                    external_task_id: external.as_str().to_owned(),
                     cause,
                 })
             }
@@ -81,16 +81,26 @@ impl Jobs {
     }
 
     async fn resolve(&self, record: &TaskRecord, deadline: Deadline) -> bool {
-        let external = record.external_task_id.as_str();
+        let stored = record.external_task_id.as_str();
         tracing::info!(
-            external,
+            external = stored,
             "resolving a submit interrupted by a stopped process"
         );
-        match self
-            .client
-            .get_task_within(external, deadline.limit())
-            .await
-        {
+        // The store's bytes are checked like any input: an id that cannot be looked up
+        // leaves the submit uncertain rather than reaching the URL.
+        let lookup = match ExternalTaskId::parse(stored) {
+            Ok(id) => self.client.find_by_external_id(&id, deadline.limit()).await,
+            Err(violation) => {
+                let message = format!(
+                    "the process that submitted it stopped before CometAPI answered, and its stored external id cannot be looked up: {violation}"
+                );
+                self.note_outcome(stored, StoredStatus::SubmitUncertain, &message)
+                    .await;
+                return true;
+            }
+        };
+        let external = stored;
+        match lookup {
             Ok(task) if task.external_task_id.as_deref() == Some(external) => {
                 self.note_created(external, &task.task_id, task.status.into())
                     .await;
@@ -117,7 +127,13 @@ impl Jobs {
 
     /// Binds a task id to its record. The task exists (and is paid for) either way, so a store
     /// failure here is logged, never returned: the caller must get the id.
-    pub(super) async fn note_created(&self, external: &str, task_id: &str, status: StoredStatus) {
+    pub(super) async fn note_created(
+        &self,
+        external: impl AsRef<str>,
+        task_id: &str,
+        status: StoredStatus,
+    ) {
+        let external = external.as_ref();
         if let Err(err) = self
             .store
             .set_created(external, task_id, status, now_ms())
@@ -128,7 +144,13 @@ impl Jobs {
     }
 
     /// Ends a submit without a task id.
-    pub(super) async fn note_outcome(&self, external: &str, status: StoredStatus, message: &str) {
+    pub(super) async fn note_outcome(
+        &self,
+        external: impl AsRef<str>,
+        status: StoredStatus,
+        message: &str,
+    ) {
+        let external = external.as_ref();
         if let Err(err) = self
             .store
             .set_submit_outcome(external, status, message, now_ms())

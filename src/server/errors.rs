@@ -9,6 +9,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::args::ArgumentError;
+pub(super) use super::fixes::fix_for_agent;
+use super::fixes::kind_fix;
 use crate::comet::{self, ErrorKind};
 use crate::jobs;
 use crate::store::StoreError;
@@ -90,7 +92,7 @@ impl ToolFailure {
         Self {
             message: format!(
                 "The server is busy sending other calls' local images (at most {} MB of them at once), and this call ran out of time waiting; nothing was sent. Fix: call again shortly, or give public URLs instead of local files.",
-                super::local_inputs::IMAGE_BUDGET_BYTES / 1_000_000
+                jobs::IMAGE_BUDGET_BYTES / 1_000_000
             ),
             ..Self::too_many_calls(0)
         }
@@ -123,7 +125,7 @@ impl ToolFailure {
             // when to call again.
             jobs::Error::OutOfTime { cause, .. } => Self {
                 retryable: true,
-                message: format!("{err}. Fix: {}", err.fix()),
+                message: format!("{err}. Fix: {}", fix_for_agent(err)),
                 retry_after_seconds: err.retry_after().map(jobs::whole_seconds),
                 ..Self::from_comet(cause)
             },
@@ -132,14 +134,14 @@ impl ToolFailure {
                     .then(|| "external_task_id".to_owned());
                 Self::bare(
                     ErrorKind::InvalidRequest,
-                    format!("{err}. Fix: {}", err.fix()),
+                    format!("{err}. Fix: {}", fix_for_agent(err)),
                     field,
                 )
                 .with_kind(err.kind(), err.retryable())
             }
             jobs::Error::Download(_) => Self::bare(
                 ErrorKind::Network,
-                format!("{err}. Fix: {}", err.fix()),
+                format!("{err}. Fix: {}", fix_for_agent(err)),
                 None,
             )
             .with_kind(err.kind(), err.retryable()),
@@ -149,7 +151,7 @@ impl ToolFailure {
             } => Self {
                 kind: err.kind(),
                 retryable: false,
-                message: format!("{err}. Fix: {}", err.fix()),
+                message: format!("{err}. Fix: {}", fix_for_agent(err)),
                 status: cause.status(),
                 code: cause.code().map(str::to_owned),
                 request_id: cause.request_id().map(str::to_owned),
@@ -171,7 +173,7 @@ impl ToolFailure {
             comet::Error::Invalid(_) => format!("Nothing was sent: {err}"),
             other => other.to_string(),
         };
-        let message = format!("{}. Fix: {}", what.trim_end_matches('.'), kind.fix());
+        let message = format!("{}. Fix: {}", what.trim_end_matches('.'), kind_fix(kind));
         let (field, violations) = match err {
             comet::Error::Invalid(list) => (list.first().map(|v| v.field.clone()), list.clone()),
             _ => (None, Vec::new()),

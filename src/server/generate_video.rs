@@ -11,15 +11,13 @@ use serde_json::Value;
 
 use super::args::{ArgumentError, ToolArgs, ToolInput, parse_arguments, take_flag, take_seconds};
 use super::errors::ToolFailure;
-use super::follow::{Follow, Followed, LocalFileOutput};
-use super::get_video_task::VideoOutput;
-use super::local_inputs::read_local_images;
+use super::follow::{Follow, resource_links};
 use super::schema::{input_schema, output_schema};
-use super::{KlingServer, is_false, structured_result};
+use super::{KlingServer, is_false, roots, structured_result};
 use crate::comet::{
-    self, CreateTaskRequest, CreatedTask, GenerationMode, ImageInput, Task, TaskStatus,
-    ValidRequest,
+    self, CreateTaskRequest, CreatedTask, GenerationMode, Task, TaskId, TaskStatus, ValidRequest,
 };
+use crate::jobs::{self, Followed, LocalFileView, Unprepared, VideoView};
 
 /// Arguments of `generate_video`: the API request plus control flags.
 #[derive(Debug, Clone, JsonSchema)]
@@ -30,7 +28,8 @@ pub struct GenerateVideoArgs {
     /// Check only: return the exact body that would be sent, the mode and warnings. Free.
     #[serde(default)]
     pub dry_run: bool,
-    /// After submitting, wait up to this many seconds (max 50) for the task to finish.
+    /// After submitting, wait up to this many seconds (at most {max-wait}; longer asks wait
+    /// that long) for the task to finish.
     #[serde(default)]
     pub wait_seconds: u32,
     /// If the wait ends with success, save the videos to the server's output directory.
@@ -68,10 +67,10 @@ pub struct GenerateVideoOutput {
     pub status_message: Option<String>,
     /// Finished videos, when the call waited until `succeed`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub videos: Vec<VideoOutput>,
+    pub videos: Vec<VideoView>,
     /// Saved copies, when `download` was asked for.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub local_files: Vec<LocalFileOutput>,
+    pub local_files: Vec<LocalFileView>,
     /// Why the download failed (the URLs still work).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download_error: Option<String>,
@@ -129,78 +128,57 @@ impl KlingServer {
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResult, rmcp::ErrorData> {
         let deadline = self.jobs.call_deadline();
-        let mut args = match args.0 {
+        let args = match args.0 {
             Ok(args) => args,
             Err(err) => {
                 return Ok(ToolFailure::from_arguments(err, "generate_video").into_result());
             }
         };
         let cancel = context.ct.child_token();
-        let Ok(images) = read_local_images(
-            &mut args.request,
+        let roots = roots::allowed_roots(
             &self.allowed_roots,
             self.client_roots.then_some(&context.peer),
-            deadline,
-            &cancel,
         )
-        .await
-        else {
-            return Ok(ToolFailure::images_busy().into_result());
-        };
-        // Moved, not copied: the request may hold megabytes of image base64.
-        let valid = match (args.request.into_valid(), images.violations.is_empty()) {
-            (Ok(valid), true) => valid,
-            (checked, _) => {
-                // A file that could not be read is still a path, which validation also flags:
-                // report the file's own problem once.
-                let mut violations = images.violations;
-                for problem in checked.err().unwrap_or_default() {
-                    if !violations.iter().any(|v| v.field == problem.field) {
-                        violations.push(problem);
-                    }
-                }
+        .await;
+        let prepared = match jobs::prepare(args.request, &roots, deadline, &cancel).await {
+            Ok(prepared) => prepared,
+            Err(Unprepared::ImagesBusy) => return Ok(ToolFailure::images_busy().into_result()),
+            Err(Unprepared::Invalid(violations)) => {
                 let err = comet::Error::Invalid(violations);
                 return Ok(ToolFailure::from_comet(&err).into_result());
             }
         };
         if args.dry_run {
-            return Ok(self.dry_run(&valid));
+            return Ok(self.dry_run(&prepared.request));
         }
-        tracing::info!(external_task_id = ?valid.body().external_task_id, mode = ?valid.mode(), "generate_video");
-        let submitted = self.jobs.submit(&valid, deadline).await;
+        tracing::info!(external_task_id = %prepared.request.external_task_id(), mode = ?prepared.request.mode(), "generate_video");
+        let submitted = self.jobs.submit(&prepared.request, deadline).await;
         // Sent (or given up): free the images and their share of the budget before waiting.
-        let base = self.base_output(&valid);
-        drop(valid);
-        drop(images.budget);
+        let base = self.base_output(&prepared.request);
+        drop(prepared.release());
         let created = match submitted {
             Ok(created) => created,
             Err(err) => return Ok(ToolFailure::from_jobs(&err).into_result()),
         };
         let submitted = Task::from(&created);
-        let followed = self
-            .follow(
-                &created.task_id,
-                Some(submitted.clone()),
-                Follow {
-                    wait_seconds: args.wait_seconds,
-                    download: args.download,
-                    deadline,
-                },
-                &context,
-            )
-            .await
-            // The task exists whatever the wait ran into: report it rather than an error.
-            .unwrap_or_else(|err| {
-                tracing::warn!(%err, "waiting for a new task failed");
-                Followed {
-                    task: submitted,
-                    waited: None,
-                    end: None,
-                    files: Vec::new(),
-                    download_error: None,
-                }
-            });
-        let output = submitted_output(base, created, &followed);
+        let how = Follow {
+            wait_seconds: args.wait_seconds,
+            download: args.download,
+            deadline,
+        };
+        // Task ids from a create reply are checked when parsed, so this always succeeds.
+        let followed = match TaskId::parse(&created.task_id) {
+            Ok(task_id) => self
+                .follow(&task_id, Some(submitted.clone()), how, &context)
+                .await
+                // The task exists whatever the wait ran into: report it rather than an error.
+                .unwrap_or_else(|err| {
+                    tracing::warn!(%err, "waiting for a new task failed");
+                    Followed::unfollowed(submitted)
+                }),
+            Err(_) => Followed::unfollowed(submitted),
+        };
+        let output = self.submitted_output(base, created, &followed);
         let mut summary = format!(
             "Submitted video task {} ({}).{}",
             followed.task.task_id,
@@ -215,12 +193,12 @@ impl KlingServer {
         Ok(structured_result(
             &output,
             summary,
-            followed.resource_links(),
+            resource_links(&followed),
         ))
     }
 
     fn dry_run(&self, valid: &ValidRequest) -> CallToolResult {
-        let body = preview_body(valid.body());
+        let body = jobs::preview_body(valid);
         let output = GenerateVideoOutput {
             dry_run: true,
             request_body: Some(body),
@@ -246,7 +224,7 @@ impl KlingServer {
             download_error: None,
             mode: valid.mode(),
             warnings: valid.warnings().to_vec(),
-            external_task_id: valid.body().external_task_id.clone(),
+            external_task_id: Some(valid.external_task_id().to_string()),
             created_at_ms: None,
             request_id: None,
             dry_run: false,
@@ -257,57 +235,31 @@ impl KlingServer {
     }
 }
 
-/// The output of a submitted task: `base` (from the request) with what the task says.
-fn submitted_output(
-    base: GenerateVideoOutput,
-    created: CreatedTask,
-    followed: &Followed,
-) -> GenerateVideoOutput {
-    let task = &followed.task;
-    GenerateVideoOutput {
-        task_id: Some(task.task_id.clone()),
-        status: Some(task.status),
-        status_message: task.status_message.clone(),
-        videos: VideoOutput::list(task),
-        local_files: followed.local_files(),
-        download_error: followed.download_error.clone(),
-        external_task_id: created.external_task_id.or(base.external_task_id.clone()),
-        created_at_ms: created.created_at_ms,
-        request_id: created.request_id,
-        next_step: followed.next_step(),
-        ..base
+impl KlingServer {
+    /// The output of a submitted task: `base` (from the request) with what the task says.
+    fn submitted_output(
+        &self,
+        base: GenerateVideoOutput,
+        created: CreatedTask,
+        followed: &Followed,
+    ) -> GenerateVideoOutput {
+        let view = followed.view();
+        GenerateVideoOutput {
+            task_id: Some(view.task_id),
+            status: Some(view.status),
+            status_message: view.status_message,
+            videos: view.videos,
+            local_files: view.local_files,
+            download_error: self.download_error(followed),
+            external_task_id: created.external_task_id.or(base.external_task_id.clone()),
+            created_at_ms: created.created_at_ms,
+            request_id: created.request_id,
+            next_step: self.next_step(followed),
+            ..base
+        }
     }
 }
 
 fn warning_text(warnings: &[String]) -> String {
     warnings.iter().map(|w| format!(" Warning: {w}.")).collect()
-}
-
-/// Replaces base64 image data in a request body with a marker giving its size, so a dry run
-/// shows the body without megabytes of data.
-/// The body a dry run shows: base64 images as their length. Built without them, so megabytes
-/// of base64 are not copied only to be dropped.
-fn preview_body(request: &CreateTaskRequest) -> Value {
-    let mut body = serde_json::to_value(request.without_images()).unwrap_or(Value::Null);
-    let images: Vec<ImageInput> = request
-        .image_list
-        .iter()
-        .map(|image| ImageInput {
-            image_url: if image.image_url.starts_with("http://")
-                || image.image_url.starts_with("https://")
-            {
-                image.image_url.clone()
-            } else {
-                format!("<base64 image data, {} characters>", image.image_url.len())
-            },
-            frame: image.frame,
-        })
-        .collect();
-    if let (Value::Object(fields), false) = (&mut body, images.is_empty()) {
-        fields.insert(
-            "image_list".to_owned(),
-            serde_json::to_value(images).unwrap_or(Value::Null),
-        );
-    }
-    body
 }

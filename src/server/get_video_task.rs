@@ -7,21 +7,22 @@ use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use super::args::{ArgumentError, ToolArgs, ToolInput, parse_arguments};
+use super::args::{ArgumentError, ToolArgs, ToolInput, parse_arguments, take_flag, take_seconds};
 use super::errors::ToolFailure;
-use super::follow::{Follow, Followed, LocalFileOutput};
+use super::follow::{Follow, resource_links};
 use super::schema::{input_schema, output_schema};
 use super::{KlingServer, is_false, structured_result};
-use crate::comet::{Task, TaskStatus};
+use crate::comet::TaskId;
+use crate::jobs::{Followed, TaskView};
 
 /// Arguments of `get_video_task`.
-#[derive(Debug, Clone, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, JsonSchema)]
 pub struct GetVideoTaskArgs {
     /// The `task_id` returned by `generate_video`.
-    #[serde(deserialize_with = "string_or_integer")]
-    pub task_id: String,
-    /// Wait up to this many seconds (max 50) for the task to finish; 0 answers at once.
+    #[schemars(with = "String")]
+    pub task_id: TaskId,
+    /// Wait up to this many seconds (at most {max-wait}; longer asks wait that long) for the
+    /// task to finish; 0 answers at once.
     #[serde(default)]
     pub wait_seconds: u32,
     /// Once it has succeeded, save the videos to the server's output directory.
@@ -30,45 +31,43 @@ pub struct GetVideoTaskArgs {
 }
 
 impl ToolInput for GetVideoTaskArgs {
-    fn from_arguments(arguments: rmcp::model::JsonObject) -> Result<Self, ArgumentError> {
-        parse_arguments(arguments)
+    fn from_arguments(mut arguments: rmcp::model::JsonObject) -> Result<Self, ArgumentError> {
+        // The same lenient control flags as generate_video's; the rest must be known.
+        let wait_seconds = take_seconds(&mut arguments, "wait_seconds")?;
+        let download = take_flag(&mut arguments, "download")?;
+        let Raw { task_id } = parse_arguments(arguments)?;
+        let task_id = TaskId::parse(&task_id).map_err(|violation| ArgumentError {
+            field: Some("task_id".into()),
+            reason: violation.problem,
+        })?;
+        Ok(Self {
+            task_id,
+            wait_seconds,
+            download,
+        })
     }
+}
+
+/// The task id as sent: a string, or the digits as a JSON number.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    #[serde(deserialize_with = "string_or_integer")]
+    task_id: String,
 }
 
 /// The `structuredContent` of `get_video_task`.
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct GetVideoTaskOutput {
-    /// The task id.
-    pub task_id: String,
-    /// `submitted`, `processing`, `succeed` or `failed`.
-    pub status: TaskStatus,
-    /// Upstream status text; on `failed`, the reason.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub status_message: Option<String>,
-    /// The external id of the task, when known.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub external_task_id: Option<String>,
-    /// Progress percentage, when CometAPI reports one.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[schemars(range(max = 100))]
-    pub progress_percent: Option<u8>,
-    /// Finished videos; empty until `succeed`. URLs expire after about 30 days.
-    pub videos: Vec<VideoOutput>,
-    /// Saved copies, when `download` was asked for.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub local_files: Vec<LocalFileOutput>,
+    /// The task.
+    #[serde(flatten)]
+    pub task: TaskView,
     /// Why the download failed (the URLs still work).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub download_error: Option<String>,
     /// How long this call waited, when it waited.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waited_seconds: Option<f64>,
-    /// Creation time, Unix milliseconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub created_at_ms: Option<i64>,
-    /// Last update, Unix milliseconds.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub updated_at_ms: Option<i64>,
     /// What to do next.
     pub next_step: String,
     /// True when produced by the built-in simulator: no real video, no charge.
@@ -76,38 +75,12 @@ pub struct GetVideoTaskOutput {
     pub simulated: bool,
 }
 
-/// One finished video.
-#[derive(Debug, Clone, Serialize, JsonSchema)]
-pub struct VideoOutput {
-    /// Download URL; expires after about 30 days.
-    pub url: String,
-    /// Length in seconds, when reported.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub duration_seconds: Option<f64>,
-    /// Upstream video id.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub id: Option<String>,
-}
-
-impl VideoOutput {
-    /// The videos of a task.
-    pub(super) fn list(task: &Task) -> Vec<Self> {
-        task.videos
-            .iter()
-            .map(|v| Self {
-                url: v.url.clone(),
-                duration_seconds: v.duration_seconds(),
-                id: v.id.clone(),
-            })
-            .collect()
-    }
-}
-
 #[tool_router(router = get_video_task_router, vis = "pub(super)")]
 impl KlingServer {
     /// Get the status of a task started by `generate_video` and, once it has succeeded, its
     /// video URLs (they expire after about 30 days). Status is `submitted`, `processing`,
-    /// `succeed` or `failed`. `wait_seconds` (max 50) waits in one call; `download` saves the videos.
+    /// `succeed` or `failed`. `wait_seconds` (at most {max-wait}) waits in one call; `download`
+    /// saves the videos.
     #[tool(
         name = "get_video_task",
         input_schema = input_schema::<GetVideoTaskArgs>(),
@@ -141,56 +114,47 @@ impl KlingServer {
         match followed {
             Ok(followed) => {
                 tracing::info!(task_id = %followed.task.task_id, status = followed.task.status.as_str(), "get_video_task");
-                let output = task_output(&followed, self.simulated);
-                Ok(structured_result(
-                    &output,
-                    summary(&output),
-                    followed.resource_links(),
-                ))
+                Ok(self.task_result(&followed))
             }
             Err(err) => Ok(ToolFailure::from_jobs(&err).into_result()),
         }
     }
-}
 
-fn task_output(followed: &Followed, simulated: bool) -> GetVideoTaskOutput {
-    let task = &followed.task;
-    GetVideoTaskOutput {
-        task_id: task.task_id.clone(),
-        status: task.status,
-        status_message: task.status_message.clone(),
-        external_task_id: task.external_task_id.clone(),
-        progress_percent: task.progress_percent,
-        videos: VideoOutput::list(task),
-        local_files: followed.local_files(),
-        download_error: followed.download_error.clone(),
-        waited_seconds: followed
-            .waited
-            .map(|d| (d.as_secs_f64() * 10.0).round() / 10.0),
-        created_at_ms: task.created_at_ms,
-        updated_at_ms: task.updated_at_ms,
-        next_step: followed.next_step(),
-        simulated,
+    /// A followed task as a tool result: what `get_video_task` returns (and what an MCP task
+    /// completes with).
+    pub(super) fn task_result(&self, followed: &Followed) -> CallToolResult {
+        let output = GetVideoTaskOutput {
+            task: followed.view(),
+            download_error: self.download_error(followed),
+            waited_seconds: followed
+                .waited
+                .map(|d| (d.as_secs_f64() * 10.0).round() / 10.0),
+            next_step: self.next_step(followed),
+            simulated: self.simulated,
+        };
+        structured_result(&output, summary(&output), resource_links(followed))
     }
 }
 
 fn summary(output: &GetVideoTaskOutput) -> String {
-    let mut text = format!("Task {}: {}", output.task_id, output.status.as_str());
-    if let Some(percent) = output.progress_percent {
+    let task = &output.task;
+    let mut text = format!("Task {}: {}", task.task_id, task.status.as_str());
+    if let Some(percent) = task.progress_percent {
         text.push_str(&format!(" ({percent}%)"));
     }
-    if let Some(message) = &output.status_message {
+    if let Some(message) = &task.status_message {
         text.push_str(&format!(" - {message}"));
     }
     text.push('.');
-    for video in &output.videos {
+    for video in &task.videos {
         match video.duration_seconds {
             Some(seconds) => text.push_str(&format!("\n- {} ({seconds:.1} s)", video.url)),
             None => text.push_str(&format!("\n- {}", video.url)),
         }
     }
-    for file in &output.local_files {
-        text.push_str(&format!("\n- saved: {} ({} bytes)", file.path, file.bytes));
+    for file in &task.local_files {
+        let bytes = file.bytes.unwrap_or_default();
+        text.push_str(&format!("\n- saved: {} ({bytes} bytes)", file.path));
     }
     if let Some(error) = &output.download_error {
         text.push_str(&format!("\nDownload failed: {error}"));
@@ -220,64 +184,70 @@ fn string_or_integer<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::comet::{ReplyShape, Video};
+    use crate::comet::{ReplyShape, Task, TaskStatus, Video};
 
-    fn followed(status: TaskStatus, videos: Vec<Video>) -> Followed {
-        Followed {
-            task: Task {
-                task_id: "42".into(),
-                status,
-                status_message: None,
-                external_task_id: None,
-                created_at_ms: None,
-                updated_at_ms: None,
-                progress_percent: Some(30),
-                videos,
-                request_id: None,
-                shape: ReplyShape::Native,
-            },
-            waited: None,
-            end: None,
-            files: Vec::new(),
+    fn output(status: TaskStatus, videos: Vec<Video>) -> GetVideoTaskOutput {
+        let task = Task {
+            task_id: "42".into(),
+            status,
+            status_message: None,
+            external_task_id: None,
+            created_at_ms: None,
+            updated_at_ms: None,
+            progress_percent: Some(30),
+            videos,
+            request_id: None,
+            shape: ReplyShape::Native,
+        };
+        GetVideoTaskOutput {
+            task: TaskView::new(&task, &[]),
             download_error: None,
+            waited_seconds: None,
+            next_step: "next".into(),
+            simulated: false,
         }
     }
 
     #[test]
-    fn finished_tasks_list_urls_and_say_they_expire() {
+    fn finished_tasks_list_urls_with_their_length() {
         let video = Video {
             id: None,
             url: "https://example.com/v.mp4".into(),
             duration: Some("5.041".into()),
         };
-        let output = task_output(&followed(TaskStatus::Succeed, vec![video]), false);
+        let output = output(TaskStatus::Succeed, vec![video]);
         let text = summary(&output);
         assert!(
             text.contains("- https://example.com/v.mp4 (5.0 s)"),
             "{text}"
         );
-        assert!(text.contains("expire after about 30 days"), "{text}");
         let json = serde_json::to_value(&output).unwrap();
         assert_eq!(json["videos"][0]["duration_seconds"], 5.041);
+        assert_eq!(json["task_id"], "42", "the view is flattened: {json}");
         assert!(json.get("simulated").is_none());
     }
 
     #[test]
-    fn unfinished_tasks_say_when_to_poll_again() {
-        let output = task_output(&followed(TaskStatus::Processing, vec![]), true);
-        assert!(summary(&output).starts_with("Task 42: processing (30%)."));
-        assert!(output.next_step.contains("again in about 20 s"));
-        assert_eq!(serde_json::to_value(&output).unwrap()["simulated"], true);
+    fn unfinished_tasks_show_progress() {
+        assert!(
+            summary(&output(TaskStatus::Processing, vec![]))
+                .starts_with("Task 42: processing (30%).")
+        );
     }
 
     #[test]
-    fn task_id_may_be_a_number() {
-        let args: GetVideoTaskArgs =
-            serde_json::from_value(serde_json::json!({"task_id": 881245093716582431u64})).unwrap();
-        assert_eq!(args.task_id, "881245093716582431");
+    fn task_id_may_be_a_number_and_is_checked_once() {
+        let parse = |value: serde_json::Value| {
+            GetVideoTaskArgs::from_arguments(value.as_object().unwrap().clone())
+        };
+        let args = parse(serde_json::json!({"task_id": 881245093716582431u64})).unwrap();
+        assert_eq!(args.task_id.as_str(), "881245093716582431");
         assert_eq!((args.wait_seconds, args.download), (0, false));
-        let err = serde_json::from_value::<GetVideoTaskArgs>(serde_json::json!({"task_id": [1]}))
-            .unwrap_err();
-        assert!(err.to_string().contains("task_id string"));
+        let spaced = parse(serde_json::json!({"task_id": " 7 ", "wait_seconds": "3"})).unwrap();
+        assert_eq!((spaced.task_id.as_str(), spaced.wait_seconds), ("7", 3));
+        let err = parse(serde_json::json!({"task_id": [1]})).unwrap_err();
+        assert!(err.reason.contains("task_id string"), "{err:?}");
+        let err = parse(serde_json::json!({"task_id": "../x"})).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("task_id"));
     }
 }

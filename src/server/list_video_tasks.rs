@@ -10,7 +10,7 @@ use super::args::{ArgumentError, ToolArgs, ToolInput, parse_arguments};
 use super::errors::ToolFailure;
 use super::schema::{input_schema, output_schema};
 use super::{KlingServer, structured_result};
-use crate::jobs::{StoredStatus, TaskRecord};
+use crate::jobs::{ListFilter, ListedTask, StoredStatus};
 
 /// Arguments of `list_video_tasks`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
@@ -36,7 +36,7 @@ impl ToolInput for ListVideoTasksArgs {
 #[derive(Debug, Clone, Serialize, JsonSchema)]
 pub struct ListVideoTasksOutput {
     /// Tasks, newest first.
-    pub tasks: Vec<TaskRecord>,
+    pub tasks: Vec<ListedTask>,
     /// Where the task store is (`sqlite:PATH`, `postgres://user@host/db` or `memory only`).
     pub store: String,
 }
@@ -72,27 +72,24 @@ impl KlingServer {
         let status = match args
             .status
             .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
+            .filter(|s| !s.trim().is_empty())
+            .map(str::parse::<StoredStatus>)
+            .transpose()
         {
-            None => None,
-            Some(text) => match StoredStatus::parse(&text.to_ascii_lowercase()) {
-                Some(status) => Some(status),
-                None => {
-                    let names: Vec<&str> = StoredStatus::ALL.iter().map(|s| s.as_str()).collect();
-                    let err = ArgumentError {
-                        field: Some("status".into()),
-                        reason: format!(
-                            "unknown status `{text}`, expected one of {}",
-                            names.join(", ")
-                        ),
-                    };
-                    return Ok(ToolFailure::from_arguments(err, "list_video_tasks").into_result());
-                }
-            },
+            Ok(status) => status,
+            Err(reason) => {
+                let err = ArgumentError {
+                    field: Some("status".into()),
+                    reason,
+                };
+                return Ok(ToolFailure::from_arguments(err, "list_video_tasks").into_result());
+            }
         };
-        let limit = args.limit.unwrap_or(20).clamp(1, 100) as usize;
-        let tasks = match self.jobs.list(status, limit, deadline).await {
+        let filter = ListFilter {
+            status,
+            limit: args.limit.unwrap_or(20).clamp(1, 100) as usize,
+        };
+        let tasks = match self.jobs.list(filter, deadline).await {
             Ok(tasks) => tasks,
             Err(err) => return Ok(ToolFailure::from_jobs(&err).into_result()),
         };
@@ -104,7 +101,7 @@ impl KlingServer {
         for task in &output.tasks {
             summary.push_str(&format!(
                 "\n- {} [{}] {}",
-                task.task_id.as_deref().unwrap_or(&task.external_task_id),
+                task.shown_id(),
                 task.status.as_str(),
                 task.prompt_head.chars().take(60).collect::<String>()
             ));

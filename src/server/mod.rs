@@ -3,6 +3,7 @@
 
 mod args;
 mod errors;
+mod fixes;
 mod follow;
 mod generate_video;
 mod get_video_task;
@@ -10,9 +11,9 @@ mod http;
 mod http_conn;
 mod http_slots;
 mod list_video_tasks;
-mod local_inputs;
 mod prompts;
 mod resources;
+mod roots;
 mod schema;
 mod stdio;
 
@@ -38,16 +39,15 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-use crate::jobs::Jobs;
+use crate::jobs::{self, Jobs};
 use crate::local_images::AllowedRoots;
 
+pub use crate::jobs::IMAGE_BUDGET_BYTES;
 pub use errors::ERROR_META_KEY;
-pub use follow::LocalFileOutput;
 pub use generate_video::{GenerateVideoArgs, GenerateVideoOutput};
-pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput, VideoOutput};
+pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput};
 pub use http::{HttpError, HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS, serve_http};
 pub use http_conn::ConnectionLimits;
-pub use local_inputs::IMAGE_BUDGET_BYTES;
 pub use stdio::{StdioError, serve_stdio};
 
 use crate::comet;
@@ -82,7 +82,7 @@ pub fn check_tool_call(tool: &str, arguments: rmcp::model::JsonObject) -> Result
 /// How the server tells agents to use it (the `instructions` of the initialize result).
 const INSTRUCTIONS: &str = "Makes short videos with Kling O1 Omni through CometAPI.
 1. Call generate_video with a prompt (and optional images, elements or one video). It returns a task_id at once; each task costs money (dry_run: true checks for free).
-2. Call get_video_task with that task_id, with wait_seconds up to 50 to wait in one call, or every 15-30 s. Jobs usually take 1-5 minutes.
+2. Call get_video_task with that task_id, with wait_seconds up to {max-wait} to wait in one call, or every 15-30 s. Jobs usually take 1-5 minutes.
 3. On `succeed`, give the user the video URLs (download: true saves them; URLs expire after about 30 days). On `failed`, read status_message, change the input, and submit a new task. list_video_tasks recovers earlier task ids.";
 
 /// Appended to the instructions when the server runs against the built-in simulator.
@@ -139,6 +139,10 @@ impl KlingServer {
     /// A server that runs jobs through `jobs`.
     pub fn new(jobs: Jobs, options: ServerOptions) -> Self {
         let max_calls = options.max_calls_per_session.max(1);
+        let mut tool_router = Self::generate_video_router()
+            + Self::get_video_task_router()
+            + Self::list_video_tasks_router();
+        schema::fill_max_wait(&mut tool_router, jobs::whole_seconds(jobs.max_wait()));
         Self {
             jobs,
             simulated: options.simulated,
@@ -150,11 +154,7 @@ impl KlingServer {
             shutdown: CancellationToken::new(),
             client_keys: options.client_keys,
             keyed_jobs: Arc::default(),
-            tool_router: Arc::new(
-                Self::generate_video_router()
-                    + Self::get_video_task_router()
-                    + Self::list_video_tasks_router(),
-            ),
+            tool_router: Arc::new(tool_router),
         }
     }
 
@@ -323,7 +323,10 @@ impl ServerHandler for KlingServer {
         reason = "logging is deprecated from protocol 2026-07-28 (SEP-2577); 2025-11-25 clients use it"
     )]
     fn get_info(&self) -> ServerConfig {
-        let mut instructions = INSTRUCTIONS.to_owned();
+        let mut instructions = INSTRUCTIONS.replace(
+            schema::MAX_WAIT_MARK,
+            &jobs::whole_seconds(self.jobs.max_wait()).to_string(),
+        );
         if self.simulated {
             instructions.push_str(SIMULATION_NOTE);
         }

@@ -10,7 +10,7 @@ use rmcp::model::{
 };
 
 use super::KlingServer;
-use crate::jobs::StoredStatus;
+use crate::jobs::{ListFilter, StoredStatus};
 use crate::local_images::file_uri;
 
 /// Largest video returned inline by `resources/read`; bigger ones are opened from disk.
@@ -87,11 +87,11 @@ impl KlingServer {
 
     async fn downloaded_files(&self) -> Vec<(PathBuf, String)> {
         let deadline = self.jobs.call_deadline();
-        let records = match self
-            .jobs
-            .list(Some(StoredStatus::Succeed), 200, deadline)
-            .await
-        {
+        let filter = ListFilter {
+            status: Some(StoredStatus::Succeed),
+            limit: 200,
+        };
+        let records = match self.jobs.list(filter, deadline).await {
             Ok(records) => records,
             Err(err) => {
                 tracing::warn!(%err, "cannot list downloaded videos");
@@ -101,14 +101,11 @@ impl KlingServer {
         records
             .into_iter()
             .flat_map(|record| {
-                let task = record
-                    .task_id
-                    .clone()
-                    .unwrap_or(record.external_task_id.clone());
+                let task = record.shown_id().to_owned();
                 record
                     .local_files
                     .into_iter()
-                    .map(move |file| (PathBuf::from(file), task.clone()))
+                    .map(move |file| (PathBuf::from(file.path), task.clone()))
             })
             .collect()
     }

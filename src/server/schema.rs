@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use rmcp::handler::server::common::{schema_for_input, schema_for_output};
+use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::model::JsonObject;
 use schemars::JsonSchema;
 use serde_json::Value;
@@ -26,6 +27,45 @@ pub(crate) fn input_schema<T: JsonSchema + 'static>() -> Arc<JsonObject> {
 /// The compact output schema of a tool whose `structuredContent` is `T`.
 pub(crate) fn output_schema<T: JsonSchema + 'static>() -> Arc<JsonObject> {
     compact(&schema_for_output::<T>())
+}
+
+/// Where tool texts name the longest wait one call may ask for: filled in from `--max-wait`
+/// when the server is built, so the texts never disagree with the configuration.
+pub(crate) const MAX_WAIT_MARK: &str = "{max-wait}";
+
+/// Fills [`MAX_WAIT_MARK`] in every tool's description and input schema with `seconds`.
+pub(crate) fn fill_max_wait<S>(router: &mut ToolRouter<S>, seconds: u64) {
+    let seconds = seconds.to_string();
+    for route in router.map.values_mut() {
+        let tool = &mut route.attr;
+        if let Some(description) = tool
+            .description
+            .as_mut()
+            .filter(|d| d.contains(MAX_WAIT_MARK))
+        {
+            *description = description.replace(MAX_WAIT_MARK, &seconds).into();
+        }
+        let mut schema = Value::Object(tool.input_schema.as_ref().clone());
+        replace_in_strings(&mut schema, &seconds);
+        if let Value::Object(schema) = schema {
+            tool.input_schema = Arc::new(schema);
+        }
+    }
+}
+
+fn replace_in_strings(value: &mut Value, seconds: &str) {
+    match value {
+        Value::String(text) if text.contains(MAX_WAIT_MARK) => {
+            *text = text.replace(MAX_WAIT_MARK, seconds);
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|item| replace_in_strings(item, seconds)),
+        Value::Object(fields) => fields
+            .values_mut()
+            .for_each(|field| replace_in_strings(field, seconds)),
+        _ => {}
+    }
 }
 
 fn compact(schema: &JsonObject) -> Arc<JsonObject> {

@@ -88,6 +88,22 @@ impl From<TaskStatus> for StoredStatus {
     }
 }
 
+impl std::str::FromStr for StoredStatus {
+    type Err = String;
+
+    /// A status a person or an agent typed: any case, surrounding spaces ignored.
+    fn from_str(text: &str) -> Result<Self, String> {
+        let trimmed = text.trim();
+        Self::parse(&trimmed.to_ascii_lowercase()).ok_or_else(|| {
+            let names: Vec<&str> = Self::ALL.iter().map(|s| s.as_str()).collect();
+            format!(
+                "unknown status `{trimmed}`, expected one of {}",
+                names.join(", ")
+            )
+        })
+    }
+}
+
 impl std::fmt::Display for StoredStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

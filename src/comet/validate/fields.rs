@@ -107,14 +107,10 @@ impl Check {
         let Some(id) = self.request.external_task_id.clone() else {
             return;
         };
-        // The same check as the client's task id check, so the lookup by external id after an
-        // ambiguous create can always be made.
-        if let Some(problem) = crate::comet::id_problem(&id, crate::comet::MAX_EXTERNAL_ID_LEN) {
-            self.fail(
-                "external_task_id",
-                problem,
-                "use a simpler id, or omit it to get a generated one",
-            );
+        // The one external id check, so the lookup by external id after an ambiguous create
+        // can always be made.
+        if let Err(violation) = crate::comet::ExternalTaskId::parse(&id) {
+            self.violations.push(violation);
         }
     }
     pub(super) fn placeholders(&mut self) {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use super::ids::ExternalTaskId;
 use super::mode::{GenerationMode, has_video, infer_mode, mode_name};
 use super::request::{CreateTaskRequest, ImageType, ReferType};
 
@@ -52,9 +53,15 @@ pub struct ValidRequest {
     body: Arc<CreateTaskRequest>,
     mode: GenerationMode,
     warnings: Vec<String>,
+    external_task_id: ExternalTaskId,
 }
 
 impl ValidRequest {
+    /// The external id the create carries (the caller's, or a generated one).
+    pub fn external_task_id(&self) -> &ExternalTaskId {
+        &self.external_task_id
+    }
+
     /// The body to send, with every wire default filled in.
     pub fn body(&self) -> &CreateTaskRequest {
         &self.body
@@ -93,14 +100,22 @@ impl CreateTaskRequest {
             warnings: Vec::new(),
         };
         let mode = check.run();
-        if check.violations.is_empty() {
-            Ok(ValidRequest {
+        let external = check
+            .request
+            .external_task_id
+            .as_deref()
+            .unwrap_or_default();
+        match (ExternalTaskId::parse(external), check.violations.is_empty()) {
+            (Ok(external_task_id), true) => Ok(ValidRequest {
                 body: Arc::new(check.request),
                 mode,
                 warnings: check.warnings,
-            })
-        } else {
-            Err(check.violations)
+                external_task_id,
+            }),
+            // `into_wire` always fills the id in and `Check` flags a bad one: this only
+            // repeats that check, so an invalid id can never pass.
+            (Err(violation), true) => Err(vec![violation]),
+            (_, false) => Err(check.violations),
         }
     }
 }

@@ -1,19 +1,17 @@
-//! Local image paths in `image_list` become base64 before validation, read only inside the
-//! configured directories plus, on stdio only, the roots the MCP client shares.
+//! Preparing a request to submit, for every front door: local image paths in `image_list`
+//! become base64 (read only inside the directories the front door allows, within a
+//! process-wide memory budget), then every API rule is checked — one answer with all the
+//! problems, or a request ready to send.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use rmcp::{Peer, RoleServer};
+use serde_json::Value;
 use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio_util::sync::CancellationToken;
 
-use crate::comet::{CreateTaskRequest, Violation, looks_like_local_path};
-use crate::jobs::Deadline;
-use crate::local_images::{AllowedRoots, ImageFile, LocalImage, find_image, path_from_file_uri};
-
-/// How long to wait for the client's `roots/list` answer.
-const ROOTS_TIMEOUT: Duration = Duration::from_secs(5);
+use super::Deadline;
+use crate::comet::{CreateTaskRequest, ImageInput, ValidRequest, Violation, looks_like_local_path};
+use crate::local_images::{AllowedRoots, ImageFile, LocalImage, find_image};
 
 /// Most base64 of local images all calls together may hold, in bytes. A call holds its share
 /// from reading its images until its request has been sent, so one call with seven 10 MB
@@ -26,31 +24,106 @@ static IMAGE_BUDGET: Semaphore = Semaphore::const_new(IMAGE_BUDGET_BYTES as usiz
 /// Time a call keeps, when it waits for the budget, to read its images and send them.
 const SEND_RESERVE: Duration = Duration::from_secs(10);
 
-/// What reading a request's local images found: a violation per file that cannot be used,
-/// and the images' share of the memory budget, to hold until the request has been sent.
+/// A request ready to submit, holding its images' share of the memory budget until dropped
+/// (drop it once the request has been sent).
 #[derive(Debug)]
-pub(super) struct LocalImages {
-    pub(super) violations: Vec<Violation>,
-    pub(super) budget: Option<SemaphorePermit<'static>>,
+pub struct Prepared {
+    /// The checked request.
+    pub request: ValidRequest,
+    /// The images' share of [`IMAGE_BUDGET_BYTES`].
+    budget: Option<SemaphorePermit<'static>>,
+}
+
+impl Prepared {
+    /// Gives the images' memory back (the request keeps its body until dropped too).
+    pub fn release(self) -> ValidRequest {
+        drop(self.budget);
+        self.request
+    }
+}
+
+/// Why a request cannot be submitted.
+#[derive(Debug)]
+pub enum Unprepared {
+    /// Every problem found: unreadable files and broken API rules, one per field.
+    Invalid(Vec<Violation>),
+    /// Other calls held the image memory budget until the deadline, or the caller cancelled
+    /// while waiting for it.
+    ImagesBusy,
+}
+
+/// Reads the request's local images from inside `roots`, then checks every API rule. Reading
+/// waits for the images' share of [`IMAGE_BUDGET_BYTES`], until `deadline` (less time to
+/// send) or `cancel`.
+pub async fn prepare(
+    mut request: CreateTaskRequest,
+    roots: &AllowedRoots,
+    deadline: Deadline,
+    cancel: &CancellationToken,
+) -> Result<Prepared, Unprepared> {
+    let (violations, budget) = read_local_images(&mut request, roots, deadline, cancel)
+        .await
+        .map_err(|BudgetBusy| Unprepared::ImagesBusy)?;
+    // Moved, not copied: the request may hold megabytes of image base64.
+    match (request.into_valid(), violations.is_empty()) {
+        (Ok(request), true) => Ok(Prepared { request, budget }),
+        (checked, _) => {
+            // A file that could not be read is still a path, which validation also flags:
+            // report the file's own problem once.
+            let mut violations = violations;
+            for problem in checked.err().unwrap_or_default() {
+                if !violations.iter().any(|v| v.field == problem.field) {
+                    violations.push(problem);
+                }
+            }
+            Err(Unprepared::Invalid(violations))
+        }
+    }
+}
+
+/// The body a dry run shows: base64 images as their length. Built without them, so megabytes
+/// of base64 are not copied only to be dropped.
+pub fn preview_body(request: &ValidRequest) -> Value {
+    let request = request.body();
+    let mut body = serde_json::to_value(request.without_images()).unwrap_or(Value::Null);
+    let images: Vec<ImageInput> = request
+        .image_list
+        .iter()
+        .map(|image| ImageInput {
+            image_url: if image.image_url.starts_with("http://")
+                || image.image_url.starts_with("https://")
+            {
+                image.image_url.clone()
+            } else {
+                format!("<base64 image data, {} characters>", image.image_url.len())
+            },
+            frame: image.frame,
+        })
+        .collect();
+    if let (Value::Object(fields), false) = (&mut body, images.is_empty()) {
+        fields.insert(
+            "image_list".to_owned(),
+            serde_json::to_value(images).unwrap_or(Value::Null),
+        );
+    }
+    body
 }
 
 /// Other calls held the image budget until the call's time was up, or the call was
 /// cancelled while waiting for it.
 #[derive(Debug)]
-pub(super) struct BudgetBusy;
+struct BudgetBusy;
+
+type ImageBudget = Option<SemaphorePermit<'static>>;
 
 /// Replaces each local image path with the file's base64; files that cannot be used become
-/// violations. Remote URLs and base64 are left as they are. `roots_from` is the client whose
-/// MCP roots widen the configured directories (`None` over HTTP: a remote client's
-/// `file:///` must not open the server's disk). Reading waits for the images' share of
-/// [`IMAGE_BUDGET_BYTES`], until `deadline` (less time to send) or until `cancel`.
-pub(super) async fn read_local_images(
+/// violations. Remote URLs and base64 are left as they are.
+async fn read_local_images(
     request: &mut CreateTaskRequest,
-    configured: &AllowedRoots,
-    roots_from: Option<&Peer<RoleServer>>,
+    roots: &AllowedRoots,
     deadline: Deadline,
     cancel: &CancellationToken,
-) -> Result<LocalImages, BudgetBusy> {
+) -> Result<(Vec<Violation>, ImageBudget), BudgetBusy> {
     let local: Vec<(usize, String)> = request
         .image_list
         .iter()
@@ -59,15 +132,9 @@ pub(super) async fn read_local_images(
         .map(|(index, image)| (index, image.image_url.clone()))
         .collect();
     if local.is_empty() {
-        return Ok(LocalImages {
-            violations: Vec::new(),
-            budget: None,
-        });
+        return Ok((Vec::new(), None));
     }
-    let mut roots = configured.clone();
-    if let Some(peer) = roots_from {
-        roots.extend(client_roots(peer).await);
-    }
+    let roots = roots.clone();
     // File system calls block: keep them off the async workers.
     let found = tokio::task::spawn_blocking(move || {
         local
@@ -106,7 +173,7 @@ pub(super) async fn read_local_images(
             (Ok(_), None) => {}
         }
     }
-    Ok(LocalImages { violations, budget })
+    Ok((violations, budget))
 }
 
 /// Takes `bytes` of the image budget (all of it for a call that needs more), waiting for
@@ -134,35 +201,6 @@ async fn wait_for_budget(
         () = out_of_time => {
             tracing::warn!(bytes, "local images not read: the image memory budget stayed in use until the call's deadline");
             Err(BudgetBusy)
-        }
-    }
-}
-
-/// The client's MCP roots as directories, when it offers them.
-#[allow(
-    deprecated,
-    reason = "roots are deprecated from protocol 2026-07-28 (SEP-2577), but 2025-11-25 clients still offer them"
-)]
-async fn client_roots(peer: &Peer<RoleServer>) -> Vec<PathBuf> {
-    let offers_roots = peer
-        .peer_info()
-        .is_some_and(|info| info.capabilities.roots.is_some());
-    if !offers_roots {
-        return Vec::new();
-    }
-    match tokio::time::timeout(ROOTS_TIMEOUT, peer.list_roots()).await {
-        Ok(Ok(result)) => result
-            .roots
-            .iter()
-            .filter_map(|root| path_from_file_uri(&root.uri))
-            .collect(),
-        Ok(Err(err)) => {
-            tracing::warn!(%err, "roots/list failed; using the configured directories only");
-            Vec::new()
-        }
-        Err(_) => {
-            tracing::warn!("roots/list timed out; using the configured directories only");
-            Vec::new()
         }
     }
 }

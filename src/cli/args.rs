@@ -1,0 +1,90 @@
+//! The grammar of `generate`, `status` and `list`: their flags, as clap parses them. The
+//! values stay as typed (or as text where the request type parses them leniently, naming the
+//! flag); `request.rs` and `tasks.rs` turn them into calls.
+
+#![allow(
+    clippy::doc_markdown,
+    reason = "the doc comments of the flags are --help text"
+)]
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::jobs::StoredStatus;
+
+/// `generate` arguments.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to generate (refer to inputs as <<<image_1>>>, <<<element_1>>>, <<<video_1>>>).
+    #[arg(long)]
+    pub prompt: String,
+    /// An image file or URL, optionally ending in :first_frame or :end_frame (repeatable).
+    #[arg(long = "image", value_name = "PATH_OR_URL[:first_frame|:end_frame]")]
+    pub images: Vec<String>,
+    /// A Kling element id (repeatable).
+    #[arg(long = "element", value_name = "ID")]
+    pub elements: Vec<u64>,
+    /// A public video URL, optionally ending in :feature or :base (default base: edit it).
+    #[arg(long, value_name = "URL[:feature|:base]")]
+    pub video: Option<String>,
+    /// pro (1080p, default) or std (720p).
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// 16:9, 9:16 or 1:1 (needed for text-only and reference requests).
+    #[arg(long)]
+    pub aspect_ratio: Option<String>,
+    /// Seconds: 5 or 10 for text and first-frame requests, 3-10 with references.
+    #[arg(long)]
+    pub duration: Option<u64>,
+    /// kling-video-o1 (default) or kling-v3-omni.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Your own id for the task.
+    #[arg(long)]
+    pub external_task_id: Option<String>,
+    /// Check only: print the body that would be sent; nothing is sent or charged.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How to follow the task.
+    #[command(flatten)]
+    pub follow: FollowArgs,
+}
+
+/// `status` arguments.
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The task id.
+    pub task_id: String,
+    /// How to follow the task.
+    #[command(flatten)]
+    pub follow: FollowArgs,
+}
+
+/// What `generate` and `status` do after they have a task: wait, download, print JSON.
+#[derive(Debug, Args)]
+pub struct FollowArgs {
+    /// Follow the task until it succeeds or fails.
+    #[arg(long)]
+    pub wait: bool,
+    /// When it has succeeded, save the videos into DIR (implies --wait).
+    #[arg(long, value_name = "DIR")]
+    pub download: Option<PathBuf>,
+    /// Print the result as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `list` arguments.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Only tasks with this status.
+    #[arg(long, value_parser = clap::builder::ValueParser::new(str::parse::<StoredStatus>))]
+    pub status: Option<StoredStatus>,
+    /// How many, newest first.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    /// Print JSON.
+    #[arg(long)]
+    pub json: bool,
+}
