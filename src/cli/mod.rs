@@ -1,9 +1,11 @@
-//! The human front door: `generate`, `status`, `list`, `doctor` and `config` subcommands. They
+//! The command line (its flags, parsed into a `Config`, in `flags`) and the human front door:
+//! `generate`, `status`, `list`, `doctor` and `config` subcommands. They
 //! share the request type, validation and job layer with the MCP tools; output is for people,
 //! or JSON with `--json`. Errors are one line on stderr with the fix; exit codes are stable.
 
 mod client_config;
 mod doctor;
+mod flags;
 mod output;
 mod request;
 mod tasks;
@@ -13,6 +15,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 
 pub use client_config::McpClient;
+pub use flags::{Cli, ConnectionFlags, DownloadFlags};
 pub use tasks::{FollowArgs, GenerateArgs, ListArgs, StatusArgs};
 
 use crate::config::Config;
