@@ -7,7 +7,7 @@ use super::ConfigError;
 use crate::store::StoreLocation;
 
 /// The user's Videos folder (or data directory), in a `kling-omni-mcp` subfolder.
-pub(super) fn default_output_dir() -> PathBuf {
+pub(crate) fn default_output_dir() -> PathBuf {
     let videos =
         directories::UserDirs::new().and_then(|dirs| dirs.video_dir().map(Path::to_path_buf));
     let data = || project_dirs().map(|dirs| dirs.data_dir().join("videos"));
@@ -19,7 +19,7 @@ pub(super) fn default_output_dir() -> PathBuf {
 
 /// The store, the journal to import, and deprecation notes, from `--store` and the
 /// deprecated `--journal`.
-pub(super) fn store_settings(
+pub(crate) fn store_settings(
     store: Option<String>,
     journal: Option<String>,
 ) -> Result<(StoreLocation, Option<PathBuf>, Vec<String>), ConfigError> {
@@ -61,6 +61,6 @@ fn project_dirs() -> Option<directories::ProjectDirs> {
 
 /// The current directory, or home when that is `/`; none when both are `/` (see
 /// [`crate::local_images::default_root`]).
-pub(super) fn default_root() -> Option<PathBuf> {
+pub(crate) fn default_root() -> Option<PathBuf> {
     crate::local_images::default_root(std::env::current_dir().ok(), std::env::home_dir())
 }

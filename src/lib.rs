@@ -1,6 +1,8 @@
 //! kling-omni-mcp: an MCP server (and CLI) that makes videos with CometAPI's Kling O1 Omni
-//! Video API. Layers, top to bottom: `server` (MCP tools), `comet` (the typed API client),
-//! `config` (env and flags, parsed once); `simulator` is a fake CometAPI reached only by URL.
+//! Video API. Layers, top to bottom: `cli` (the flags and the human subcommands) and `server`
+//! (MCP tools), `jobs`, `comet` (the typed API client) and `store`; `config` (the checked
+//! settings, built once from the flags) is a leaf all of them read; `simulator` is a fake
+//! CometAPI reached only by URL.
 
 pub mod cli;
 pub mod comet;

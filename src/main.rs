@@ -4,11 +4,11 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use kling_omni_mcp::cli::{self, Command, Exit};
+use kling_omni_mcp::cli::{self, Cli, Command, Exit};
 use kling_omni_mcp::comet::{self, ApiKey};
-use kling_omni_mcp::config::{Cli, Config};
+use kling_omni_mcp::config::Config;
 use kling_omni_mcp::jobs::Jobs;
-use kling_omni_mcp::server::{KlingServer, ServerOptions, serve_http, serve_stdio};
+use kling_omni_mcp::server::{HttpOptions, KlingServer, ServerOptions, serve_http, serve_stdio};
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
 use kling_omni_mcp::store::{Store, import_journal};
 use tracing_subscriber::EnvFilter;
@@ -43,7 +43,7 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
     if let Some(Command::Config { client }) = command {
         return Ok(cli::print_client_config(client).into());
     }
-    let config = Config::from_env(cli)?;
+    let config = cli.into_config_from_env()?;
     // The simulator lives as long as the server; it is dropped (stopped) when `run` returns.
     let simulator = match config.simulate {
         true => Some(
@@ -109,8 +109,8 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
     };
     tracing::info!(dirs = %options.allowed_roots, "local images may be read from");
     let server = KlingServer::new(jobs, options);
-    if let Some(http) = config.http.clone() {
-        serve_http(server, http, shutdown_signal()).await?;
+    if let Some(http) = &config.http {
+        serve_http(server, HttpOptions::from(http), shutdown_signal()).await?;
         return Ok(ExitCode::SUCCESS);
     }
     // rmcp's stdio transport, plus -32700 answers to lines that are not JSON.

@@ -1,4 +1,5 @@
-//! The human front door: `generate`, `status`, `list`, `doctor` and `config` subcommands. They
+//! The command line (its flags, parsed into a `Config`, in `flags`) and the human front door:
+//! `generate`, `status`, `list`, `doctor` and `config` subcommands. They
 //! share the request type, validation and job layer with the MCP tools; output is for people,
 //! or JSON with `--json`. Errors are one line on stderr with the fix; exit codes are stable.
 
@@ -6,6 +7,7 @@ mod args;
 mod client_config;
 mod doctor;
 mod fixes;
+mod flags;
 mod output;
 mod request;
 mod tasks;
@@ -17,6 +19,7 @@ use clap::Subcommand;
 pub use args::{FollowArgs, GenerateArgs, ListArgs, StatusArgs};
 pub use client_config::McpClient;
 pub use fixes::store_fix;
+pub use flags::{Cli, ConnectionFlags, DownloadFlags};
 
 use crate::config::Config;
 use crate::jobs::Jobs;

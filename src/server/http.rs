@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::KlingServer;
 use super::http_conn::{ConnectionLimits, serve_connections};
+use crate::config::HttpConfig;
 
 /// Settings of the HTTP transport.
 #[derive(Debug, Clone)]
@@ -48,6 +49,35 @@ pub struct HttpOptions {
     pub client_keys: bool,
     /// Header deadline, idle timeout and connection cap.
     pub connections: ConnectionLimits,
+}
+
+impl From<&HttpConfig> for HttpOptions {
+    /// The checked settings, with the loopback names and origins always accepted.
+    fn from(config: &HttpConfig) -> Self {
+        let with_loopback = |loopback: &[&str], extra: &[String]| -> Vec<String> {
+            loopback
+                .iter()
+                .map(|v| (*v).to_owned())
+                .chain(extra.iter().cloned())
+                .collect()
+        };
+        Self {
+            addr: config.addr,
+            token: config.token.clone(),
+            allowed_hosts: with_loopback(LOOPBACK_HOSTS, &config.extra_hosts),
+            allowed_origins: with_loopback(LOOPBACK_ORIGINS, &config.extra_origins),
+            max_body_bytes: config.max_body_bytes,
+            max_sessions: config.max_sessions,
+            session_idle: config.session_idle,
+            shutdown_grace: config.shutdown_grace,
+            client_keys: config.client_keys,
+            connections: ConnectionLimits {
+                header_timeout: config.header_timeout,
+                idle_timeout: config.idle_timeout,
+                max_connections: config.max_connections,
+            },
+        }
+    }
 }
 
 /// Why the HTTP server cannot start.
@@ -277,6 +307,32 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_options_always_accept_loopback_then_the_extras() {
+        let config = HttpConfig {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            token: None,
+            extra_hosts: vec!["mcp.example.com".to_owned()],
+            extra_origins: vec!["https://app.example.com:443".to_owned()],
+            max_body_bytes: 1024,
+            max_sessions: 1,
+            session_idle: Duration::from_secs(1),
+            shutdown_grace: Duration::from_secs(1),
+            client_keys: false,
+            header_timeout: Duration::from_secs(2),
+            idle_timeout: Duration::from_secs(3),
+            max_connections: 4,
+        };
+        let options = HttpOptions::from(&config);
+        assert_eq!(options.allowed_hosts.len(), LOOPBACK_HOSTS.len() + 1);
+        assert_eq!(options.allowed_hosts.last().unwrap(), "mcp.example.com");
+        assert_eq!(
+            options.allowed_origins[..LOOPBACK_ORIGINS.len()],
+            *LOOPBACK_ORIGINS
+        );
+        assert_eq!(options.connections.idle_timeout, Duration::from_secs(3));
+    }
 
     #[test]
     fn the_bearer_scheme_is_case_insensitive() {

@@ -1,13 +1,11 @@
-//! Flags of the HTTP transport's connection handling, and the token file; kept apart from
-//! `config.rs` so each stays small.
+//! Flags of the HTTP transport's connection handling, the token file, and the checked
+//! [`HttpConfig`] built from them; kept apart from `flags.rs` so each stays small.
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use super::ConfigError;
 use secrecy::SecretString;
 
-use crate::server::{ConnectionLimits, HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS};
+use crate::config::{ConfigError, HttpConfig, seconds};
 
 /// How long connections may take and how many may be open (flattened into [`super::Cli`]).
 #[derive(Debug, Clone, clap::Args)]
@@ -46,23 +44,6 @@ pub struct ConnectionFlags {
     pub max_connections: usize,
 }
 
-impl ConnectionFlags {
-    /// The checked limits.
-    pub(super) fn limits(&self) -> Result<ConnectionLimits, ConfigError> {
-        let seconds = |name: &'static str, value: f64| {
-            Duration::try_from_secs_f64(value)
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or(ConfigError::BadSeconds(name, value))
-        };
-        Ok(ConnectionLimits {
-            header_timeout: seconds("header-timeout", self.header_timeout)?,
-            idle_timeout: seconds("idle-timeout", self.idle_timeout)?,
-            max_connections: self.max_connections.max(1),
-        })
-    }
-}
-
 /// The bearer token in `file`. An empty file is an error, not "no auth".
 pub(super) fn read_token_file(file: &Path) -> Result<String, ConfigError> {
     let token = std::fs::read_to_string(file)
@@ -79,45 +60,36 @@ pub(super) fn read_token_file(file: &Path) -> Result<String, ConfigError> {
 }
 
 /// The HTTP transport's settings, from its flags and the environment.
-pub(super) fn http_options(
+pub(super) fn http_config(
     cli: &super::Cli,
     addr: std::net::SocketAddr,
     env: &impl Fn(&str) -> Option<String>,
-) -> Result<HttpOptions, ConfigError> {
-    let seconds = super::seconds;
+) -> Result<HttpConfig, ConfigError> {
     let token = match &cli.http_token_file {
         Some(file) => Some(read_token_file(file)?),
         None => env("KLING_MCP_HTTP_TOKEN"),
     };
-    let mut allowed_hosts: Vec<String> = LOOPBACK_HOSTS.iter().map(|h| (*h).to_owned()).collect();
-    allowed_hosts.extend(
-        cli.allow_hosts
-            .iter()
-            .map(|h| h.trim().to_owned())
-            .filter(|h| !h.is_empty()),
-    );
-    Ok(HttpOptions {
+    let trimmed = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+            .collect()
+    };
+    Ok(HttpConfig {
         addr,
         token: token
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty())
             .map(SecretString::from),
-        allowed_hosts,
-        allowed_origins: LOOPBACK_ORIGINS
-            .iter()
-            .map(|o| (*o).to_owned())
-            .chain(
-                cli.allow_origins
-                    .iter()
-                    .map(|o| o.trim().to_owned())
-                    .filter(|o| !o.is_empty()),
-            )
-            .collect(),
+        extra_hosts: trimmed(&cli.allow_hosts),
+        extra_origins: trimmed(&cli.allow_origins),
         max_body_bytes: cli.max_body_bytes.max(1024),
         max_sessions: cli.max_sessions.max(1),
         session_idle: seconds("session-idle", cli.session_idle)?,
         shutdown_grace: seconds("shutdown-grace", cli.shutdown_grace)?,
         client_keys: cli.allow_client_keys,
-        connections: cli.connections.limits()?,
+        header_timeout: seconds("header-timeout", cli.connections.header_timeout)?,
+        idle_timeout: seconds("idle-timeout", cli.connections.idle_timeout)?,
+        max_connections: cli.connections.max_connections.max(1),
     })
 }

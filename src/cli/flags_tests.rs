@@ -4,9 +4,13 @@ fn cli(args: &[&str]) -> Cli {
     Cli::try_parse_from(std::iter::once("kling-omni-mcp").chain(args.iter().copied())).unwrap()
 }
 
+fn to_config(cli: Cli, env: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+    cli.into_config(env)
+}
+
 #[test]
 fn defaults_point_at_cometapi_without_a_key() {
-    let config = Config::new(cli(&[]), |_| None).unwrap();
+    let config = to_config(cli(&[]), |_| None).unwrap();
     assert_eq!(config.base_url.as_str(), "https://api.cometapi.com/");
     assert!(config.api_key.is_none());
     assert!(!config.simulate);
@@ -16,7 +20,7 @@ fn defaults_point_at_cometapi_without_a_key() {
 
 #[test]
 fn key_comes_from_the_environment_and_is_redacted() {
-    let config = Config::new(cli(&["--simulate"]), |name| {
+    let config = to_config(cli(&["--simulate"]), |name| {
         (name == "COMETAPI_KEY").then(|| "sk-secret-value-123".to_owned())
     })
     .unwrap();
@@ -27,7 +31,7 @@ fn key_comes_from_the_environment_and_is_redacted() {
 
 #[test]
 fn durations_and_paths_come_from_flags() {
-    let config = Config::new(
+    let config = to_config(
         cli(&[
             "--max-wait",
             "5",
@@ -54,12 +58,12 @@ fn durations_and_paths_come_from_flags() {
     );
     assert_eq!(config.deprecations.len(), 1);
     assert!(config.legacy_journal.is_none());
-    let err = Config::new(cli(&["--max-wait=-1"]), |_| None).unwrap_err();
+    let err = to_config(cli(&["--max-wait=-1"]), |_| None).unwrap_err();
     assert_eq!(
         err.to_string(),
         "--max-wait must be a positive number of seconds, got -1"
     );
-    let defaults = Config::new(cli(&[]), |_| None).unwrap();
+    let defaults = to_config(cli(&[]), |_| None).unwrap();
     assert!(
         defaults
             .store
@@ -75,7 +79,7 @@ fn durations_and_paths_come_from_flags() {
 #[test]
 fn bad_base_urls_are_refused_with_an_example() {
     for bad in ["api.cometapi.com", "ftp://x", "", "http://"] {
-        let err = Config::new(cli(&["--base-url", bad]), |_| None).unwrap_err();
+        let err = to_config(cli(&["--base-url", bad]), |_| None).unwrap_err();
         assert!(
             err.to_string().contains("https://api.cometapi.com"),
             "{bad}"
@@ -91,7 +95,7 @@ fn allowed_dirs_come_from_flags_and_the_environment() {
         .unwrap()
         .into_string()
         .unwrap();
-    let config = Config::new(cli(&["--allow-dir", a.path().to_str().unwrap()]), |name| {
+    let config = to_config(cli(&["--allow-dir", a.path().to_str().unwrap()]), |name| {
         (name == "KLING_MCP_ALLOWED_DIRS").then(|| list.clone())
     })
     .unwrap();
@@ -104,7 +108,7 @@ fn allowed_dirs_come_from_flags_and_the_environment() {
 
 #[test]
 fn the_store_takes_every_documented_form_and_a_journal_is_imported() {
-    let store = |args: &[&str]| Config::new(cli(args), |_| None).map(|c| c.store.to_string());
+    let store = |args: &[&str]| to_config(cli(args), |_| None).map(|c| c.store.to_string());
     assert_eq!(store(&["--store", "off"]).unwrap(), "memory only");
     assert_eq!(store(&["--store", "/d/t.db"]).unwrap(), "sqlite:/d/t.db");
     assert_eq!(store(&["--store", "sqlite:t.db"]).unwrap(), "sqlite:t.db");
@@ -114,7 +118,7 @@ fn the_store_takes_every_documented_form_and_a_journal_is_imported() {
     );
     let err = store(&["--store", "mysql://h/k"]).unwrap_err().to_string();
     assert!(err.contains("--store"), "{err}");
-    let config = Config::new(
+    let config = to_config(
         cli(&["--journal", "/old/tasks.jsonl", "--store", "/s.db"]),
         |_| None,
     )
@@ -124,7 +128,7 @@ fn the_store_takes_every_documented_form_and_a_journal_is_imported() {
         PathBuf::from("/old/tasks.jsonl")
     );
     assert!(config.deprecations[0].contains("KLING_MCP_STORE"));
-    let memory = Config::new(
+    let memory = to_config(
         cli(&["--journal", "/old/tasks.jsonl", "--store", "off"]),
         |_| None,
     )
@@ -137,7 +141,7 @@ fn the_store_takes_every_documented_form_and_a_journal_is_imported() {
 
 #[test]
 fn the_call_deadline_follows_max_wait_and_stays_under_a_minute() {
-    let deadline = |args: &[&str]| Config::new(cli(args), |_| None).map(|c| c.jobs.call_deadline);
+    let deadline = |args: &[&str]| to_config(cli(args), |_| None).map(|c| c.jobs.call_deadline);
     assert_eq!(deadline(&[]).unwrap(), Duration::from_secs(55));
     assert_eq!(
         deadline(&["--max-wait", "2"]).unwrap(),
