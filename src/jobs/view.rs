@@ -107,7 +107,7 @@ impl Followed {
     }
 }
 
-/// A task in the task store listing: the same fields as [`TaskView`] where the store knows
+/// A task in the task store listing: the fields of `get_video_task` where the store knows
 /// them, plus what only the store knows (the request, and statuses before a task id exists).
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct ListedTask {

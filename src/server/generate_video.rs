@@ -28,8 +28,7 @@ pub struct GenerateVideoArgs {
     /// Check only: return the exact body that would be sent, the mode and warnings. Free.
     #[serde(default)]
     pub dry_run: bool,
-    /// After submitting, wait up to this many seconds (at most {max-wait}; longer asks wait
-    /// that long) for the task to finish.
+    /// After submitting, wait up to this many seconds (at most {max-wait}) for the task to finish.
     #[serde(default)]
     pub wait_seconds: u32,
     /// If the wait ends with success, save the videos to the server's output directory.

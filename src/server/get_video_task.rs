@@ -17,12 +17,12 @@ use crate::jobs::{Followed, TaskView};
 
 /// Arguments of `get_video_task`.
 #[derive(Debug, Clone, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct GetVideoTaskArgs {
     /// The `task_id` returned by `generate_video`.
     #[schemars(with = "String")]
     pub task_id: TaskId,
-    /// Wait up to this many seconds (at most {max-wait}; longer asks wait that long) for the
-    /// task to finish; 0 answers at once.
+    /// Wait up to this many seconds (at most {max-wait}) for the task to finish; 0 answers at once.
     #[serde(default)]
     pub wait_seconds: u32,
     /// Once it has succeeded, save the videos to the server's output directory.
@@ -79,8 +79,7 @@ pub struct GetVideoTaskOutput {
 impl KlingServer {
     /// Get the status of a task started by `generate_video` and, once it has succeeded, its
     /// video URLs (they expire after about 30 days). Status is `submitted`, `processing`,
-    /// `succeed` or `failed`. `wait_seconds` (at most {max-wait}) waits in one call; `download`
-    /// saves the videos.
+    /// `succeed` or `failed`. `wait_seconds` (at most {max-wait}) waits in one call; `download` saves the videos.
     #[tool(
         name = "get_video_task",
         input_schema = input_schema::<GetVideoTaskArgs>(),

@@ -140,7 +140,7 @@ async fn generate_waits_downloads_and_prints_json() {
     assert_eq!(result.code, 0, "{}", result.stderr);
     let json: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
     assert_eq!(json["status"], "succeed");
-    let saved = json["local_files"][0].as_str().unwrap();
+    let saved = json["local_files"][0]["path"].as_str().unwrap();
     assert!(saved.starts_with(out.to_str().unwrap()) && std::path::Path::new(saved).exists());
     assert!(
         result.stderr.contains("waiting for task"),

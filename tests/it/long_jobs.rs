@@ -349,7 +349,7 @@ async fn the_task_store_survives_a_restart() {
     assert_eq!(ids, [second.as_str(), first.as_str()], "newest first");
     assert_eq!(tasks[1]["status"], "succeed");
     assert!(
-        tasks[1]["video_urls"][0]
+        tasks[1]["videos"][0]["url"]
             .as_str()
             .unwrap()
             .ends_with(".mp4")

@@ -254,7 +254,7 @@ async fn a_damaged_store_stops_the_server_with_the_path_and_the_fix() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains(&path.display().to_string()), "{stderr}");
-    assert!(stderr.contains("Move"), "{stderr}");
+    assert!(stderr.contains("aside"), "{stderr}");
     assert_eq!(std::fs::read(&path).unwrap(), garbage, "left untouched");
 }
 
