@@ -429,3 +429,35 @@ async fn a_terminal_gets_a_spinner() {
         "{screen}"
     );
 }
+
+#[tokio::test]
+async fn a_dry_run_shows_local_images_by_size_not_as_megabytes_of_base64() {
+    let dir = tempfile::tempdir().unwrap();
+    let store_path = dir.path().join("tasks.sqlite3");
+    let mut image = crate::http_hardening::png(1280, 720);
+    image.resize(2_000_000, 0);
+    let path = dir.path().join("frame.png");
+    std::fs::write(&path, &image).unwrap();
+    let result = run(
+        command(None, &store_path),
+        &[
+            "generate",
+            "--prompt",
+            "the frame comes alive",
+            "--image",
+            &format!("{}:first_frame", path.display()),
+            "--dry-run",
+        ],
+    )
+    .await;
+    assert_eq!(result.code, 0, "{}", result.stderr);
+    let body: serde_json::Value = serde_json::from_str(&result.stdout).unwrap();
+    let shown = body["image_list"][0]["image_url"].as_str().unwrap();
+    assert!(shown.starts_with("<base64 image data, "), "{shown}");
+    assert!(
+        result.stdout.len() < 2_000,
+        "{} bytes printed",
+        result.stdout.len()
+    );
+    assert_eq!(body["image_list"][0]["type"], "first_frame");
+}

@@ -4,16 +4,8 @@
 use base64::Engine;
 use serde_json::json;
 
+use crate::http_hardening::png;
 use crate::support::{Harness, Setup, assert_ok, error_meta, structured, text};
-
-/// A PNG header with the given size (the server reads sizes from headers only).
-fn png(width: u32, height: u32) -> Vec<u8> {
-    let mut data = b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0dIHDR".to_vec();
-    data.extend(width.to_be_bytes());
-    data.extend(height.to_be_bytes());
-    data.extend([8, 2, 0, 0, 0, 0, 0, 0, 0]);
-    data
-}
 
 async fn with_allowed_dir(dir: &std::path::Path) -> Harness {
     Harness::with(Setup {

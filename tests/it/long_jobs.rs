@@ -79,8 +79,8 @@ async fn a_wait_that_runs_out_says_what_to_do_next() {
     let out = structured(&result);
     assert_eq!(out["status"], "processing");
     assert!(
-        out["waited_seconds"].as_f64().unwrap() < 5.0,
-        "capped by --max-wait"
+        out["waited_seconds"].as_f64().unwrap() < 40.0,
+        "capped by --max-wait, not the 40 s asked for"
     );
     assert!(
         out["next_step"]
@@ -422,4 +422,38 @@ async fn two_waiting_clients_cost_about_what_one_does() {
         two <= one + 3,
         "two waiters share the poll stream: {one} vs {two}"
     );
+}
+
+#[tokio::test]
+async fn a_task_id_is_checked_once_at_the_door() {
+    let h = Harness::start().await;
+    let task_id = submit(&h, 1).await;
+    // Surrounding spaces are the same task (one poll loop, one answer), not a second one.
+    let spaced = h
+        .call(
+            "get_video_task",
+            json!({"task_id": format!(" {task_id} "), "wait_seconds": 5}),
+        )
+        .await;
+    assert_ok(&spaced);
+    assert_eq!(structured(&spaced)["task_id"], task_id.as_str());
+    // An id that is no path segment is refused before anything is sent or polled.
+    let before = h.sim().requests().len();
+    for bad in ["../omni-video", "a/b", " ", "."] {
+        let refused = h
+            .call("get_video_task", json!({"task_id": bad, "wait_seconds": 5}))
+            .await;
+        assert_eq!(refused.is_error, Some(true), "{bad:?}");
+        assert_eq!(
+            crate::support::error_meta(&refused)["field"],
+            "task_id",
+            "{bad:?}"
+        );
+    }
+    assert_eq!(
+        h.sim().requests().len(),
+        before,
+        "nothing sent for a bad id"
+    );
+    h.stop().await;
 }
