@@ -15,6 +15,7 @@ mod prompts;
 mod resources;
 mod schema;
 mod stdio;
+mod task_ids;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
