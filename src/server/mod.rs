@@ -16,6 +16,7 @@ mod resources;
 mod roots;
 mod schema;
 mod stdio;
+mod task_ids;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
