@@ -42,6 +42,10 @@ pub struct Config {
     pub max_calls_per_session: usize,
     /// Serve over HTTP with these settings; `None` serves stdio.
     pub http: Option<HttpConfig>,
+    /// `KLING_MCP_TASK_SECRET`: the secret that seals MCP task ids (shared by every instance).
+    pub task_secret: Option<SecretString>,
+    /// The per-user data directory (where a generated task secret is kept), when known.
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Checked settings of the HTTP transport; the server builds its options from them (adding
@@ -142,4 +146,4 @@ pub(crate) fn seconds(name: &'static str, value: f64) -> Result<Duration, Config
 
 #[path = "config_paths.rs"]
 mod paths;
-pub(crate) use paths::{default_output_dir, default_root, store_settings};
+pub(crate) use paths::{data_dir, default_output_dir, default_root, store_settings};

@@ -55,6 +55,11 @@ pub(crate) fn store_settings(
     Ok((store, legacy_journal, deprecations))
 }
 
+/// The per-user data directory of this program, when the platform has one.
+pub(crate) fn data_dir() -> Option<PathBuf> {
+    project_dirs().map(|dirs| dirs.data_dir().to_path_buf())
+}
+
 fn project_dirs() -> Option<directories::ProjectDirs> {
     directories::ProjectDirs::from("", "", "kling-omni-mcp")
 }

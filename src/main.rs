@@ -1,6 +1,7 @@
 //! kling-omni-mcp: parse the command line, set up stderr logging, serve MCP on stdio.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Parser;
@@ -8,7 +9,9 @@ use kling_omni_mcp::cli::{self, Cli, Command, Exit};
 use kling_omni_mcp::comet::{self, ApiKey};
 use kling_omni_mcp::config::Config;
 use kling_omni_mcp::jobs::Jobs;
-use kling_omni_mcp::server::{HttpOptions, KlingServer, ServerOptions, serve_http, serve_stdio};
+use kling_omni_mcp::server::{
+    HttpOptions, KlingServer, ServerOptions, TaskSecret, serve_http, serve_stdio,
+};
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
 use kling_omni_mcp::store::{Store, import_journal};
 use tracing_subscriber::EnvFilter;
@@ -106,6 +109,7 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
         allowed_roots: config.allowed_roots.clone(),
         max_calls_per_session: config.max_calls_per_session,
         client_keys: config.http.as_ref().is_some_and(|h| h.client_keys),
+        task_secret: load_task_secret(&config)?,
     };
     tracing::info!(dirs = %options.allowed_roots, "local images may be read from");
     let server = KlingServer::new(jobs, options);
@@ -146,6 +150,35 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
         }
     }
     Ok(store)
+}
+
+/// The secret that seals MCP task ids: `KLING_MCP_TASK_SECRET` (a bad one stops the start:
+/// it is a deployment setting), else the generated one in the data directory. Without a usable
+/// data directory the server runs without MCP tasks (tools answer synchronously).
+fn load_task_secret(config: &Config) -> anyhow::Result<Option<Arc<TaskSecret>>> {
+    use secrecy::ExposeSecret;
+    let env = config
+        .task_secret
+        .as_ref()
+        .map(|s| s.expose_secret().to_owned());
+    if let Some(value) = env.as_deref() {
+        let secret = TaskSecret::load(Some(value), std::path::Path::new("."))
+            .map_err(|err| anyhow::anyhow!("{err}"))?;
+        return Ok(Some(Arc::new(secret)));
+    }
+    let Some(dir) = config.data_dir.as_deref() else {
+        tracing::warn!(
+            "no per-user data directory: MCP tasks are off (set KLING_MCP_TASK_SECRET to turn them on)"
+        );
+        return Ok(None);
+    };
+    match TaskSecret::load(None, dir) {
+        Ok(secret) => Ok(Some(Arc::new(secret))),
+        Err(err) => {
+            tracing::warn!(%err, "MCP tasks are off: no task secret (set KLING_MCP_TASK_SECRET, or fix the data directory)");
+            Ok(None)
+        }
+    }
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::Parser;
+use secrecy::SecretString;
 
 use crate::comet::{ApiKey, DEFAULT_BASE_URL};
 use crate::config::{
@@ -289,6 +290,8 @@ impl Cli {
             query_timeout: seconds("query-timeout", self.query_timeout)?,
             max_calls_per_session: self.max_calls_per_session.max(1),
             http,
+            task_secret: env("KLING_MCP_TASK_SECRET").map(SecretString::from),
+            data_dir: crate::config::data_dir(),
         })
     }
 

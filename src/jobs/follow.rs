@@ -150,6 +150,36 @@ impl Jobs {
         Ok(followed)
     }
 
+    /// The latest status of a task as the shared poll loop knows it: joins (or starts) the
+    /// loop and answers with its latest answer, waiting for the first one until `deadline`.
+    /// Any number of callers cost at most one upstream query per poll interval (the loop
+    /// lives on for an interval after its last caller, so a caller polling this every second
+    /// keeps joining it), and a finished task costs none. `Ok(None)`: no answer yet.
+    pub async fn latest(
+        &self,
+        task_id: &TaskId,
+        deadline: Deadline,
+    ) -> Result<Option<Task>, Error> {
+        let mut receiver = self.pollers.watch(task_id);
+        loop {
+            let state = receiver.borrow_and_update().clone();
+            match state {
+                PollState::Task(task) => {
+                    self.record(&task).await;
+                    return Ok(Some(task));
+                }
+                PollState::Failed(err) => return Err(Error::Comet((*err).clone())),
+                PollState::Starting => {}
+            }
+            tokio::select! {
+                changed = receiver.changed() => if changed.is_err() {
+                    receiver = self.pollers.watch(task_id);
+                },
+                () = until(deadline) => return Ok(None),
+            }
+        }
+    }
+
     /// Waits up to `limit` (`None`: until the task finishes), ending in time to answer by
     /// `deadline`, for a task to finish, sending each new status to `progress`. Cancelling
     /// ends the wait at once; the task keeps running.

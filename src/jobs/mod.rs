@@ -130,6 +130,16 @@ impl Jobs {
         Ok(records.into_iter().map(ListedTask::from).collect())
     }
 
+    /// Whose key this is: empty for the server's own, else the caller key's fingerprint.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// The shortest pause between two status queries of one task.
+    pub fn poll_interval(&self) -> Duration {
+        self.config.schedule.min
+    }
+
     /// The task store.
     pub fn store(&self) -> &Store {
         &self.store

@@ -66,7 +66,13 @@ pub(super) struct Pollers {
     /// Whose key polls: loops of different keys never share answers.
     owner: String,
     loops: Arc<Mutex<Loops>>,
+    /// The last answer of loops that ended with a finished task: a task that has finished
+    /// never changes, so watching it again needs no query (a `tasks/get` storm after the end).
+    finished: Arc<Mutex<HashMap<TaskId, Task>>>,
 }
+
+/// Most finished tasks remembered; past it the memory starts over (it only saves queries).
+const MAX_FINISHED: usize = 1_000;
 
 /// What a loop does next.
 enum Turn {
@@ -95,11 +101,16 @@ impl Pollers {
             store,
             owner,
             loops: Arc::default(),
+            finished: Arc::default(),
         }
     }
 
     /// Watches a task: joins its running loop, or starts one.
     pub(super) fn watch(&self, task_id: &TaskId) -> watch::Receiver<PollState> {
+        if let Some(task) = lock(&self.finished).get(task_id).cloned() {
+            // The sender goes at once: the receiver keeps the final answer.
+            return watch::channel(PollState::Task(task)).1;
+        }
         let mut loops = lock(&self.loops);
         if let Some(sender) = loops.get(task_id) {
             return sender.subscribe();
@@ -129,6 +140,9 @@ impl Pollers {
                             seen_at = now_ms();
                             self.share(task_id, &task, seen_at).await;
                             let terminal = task.status.is_terminal();
+                            if terminal {
+                                self.remember_finished(&id, &task);
+                            }
                             sender.send_replace(PollState::Task(task));
                             if terminal {
                                 break;
@@ -145,6 +159,9 @@ impl Pollers {
                     if let Some((at, task)) = shared.filter(|(at, _)| *at > seen_at) {
                         seen_at = at;
                         let terminal = task.status.is_terminal();
+                        if terminal {
+                            self.remember_finished(&id, &task);
+                        }
                         sender.send_replace(PollState::Task(task));
                         if terminal {
                             break;
@@ -161,6 +178,14 @@ impl Pollers {
             }
         }
         lock(&self.loops).remove(&id);
+    }
+
+    fn remember_finished(&self, task_id: &TaskId, task: &Task) {
+        let mut finished = lock(&self.finished);
+        if finished.len() >= MAX_FINISHED {
+            finished.clear();
+        }
+        finished.insert(task_id.clone(), task.clone());
     }
 
     /// Claims the next poll through the store, or learns who has it. When the store fails,
@@ -245,8 +270,8 @@ fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
-fn lock(loops: &Mutex<Loops>) -> MutexGuard<'_, Loops> {
-    loops
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }

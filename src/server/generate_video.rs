@@ -2,7 +2,7 @@
 //! `dry_run`, show exactly what would be sent). Returns at once with the task id unless asked
 //! to wait.
 
-use rmcp::model::{CallToolResult, JsonObject};
+use rmcp::model::{CallToolResponse, CallToolResult, JsonObject};
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, tool, tool_router};
 use schemars::JsonSchema;
@@ -125,30 +125,35 @@ impl KlingServer {
         &self,
         args: ToolArgs<GenerateVideoArgs>,
         context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResult, rmcp::ErrorData> {
+    ) -> Result<CallToolResponse, rmcp::ErrorData> {
         let deadline = self.jobs.call_deadline();
         let args = match args.0 {
             Ok(args) => args,
             Err(err) => {
-                return Ok(ToolFailure::from_arguments(err, "generate_video").into_result());
+                return Ok(ToolFailure::from_arguments(err, "generate_video")
+                    .into_result()
+                    .into());
             }
         };
         let cancel = context.ct.child_token();
         let roots = roots::allowed_roots(
             &self.allowed_roots,
-            self.client_roots.then_some(&context.peer),
+            (self.client_roots && roots::may_ask(&context)).then_some(&context.peer),
         )
         .await;
         let prepared = match jobs::prepare(args.request, &roots, deadline, &cancel).await {
             Ok(prepared) => prepared,
-            Err(Unprepared::ImagesBusy) => return Ok(ToolFailure::images_busy().into_result()),
+            Err(Unprepared::ImagesBusy) => {
+                return Ok(ToolFailure::images_busy().into_result().into());
+            }
             Err(Unprepared::Invalid(violations)) => {
                 let err = comet::Error::Invalid(violations);
-                return Ok(ToolFailure::from_comet(&err).into_result());
+                return Ok(ToolFailure::from_comet(&err).into_result().into());
             }
         };
         if args.dry_run {
-            return Ok(self.dry_run(&prepared.request));
+            // A dry run is never a task: it answers at once.
+            return Ok(self.dry_run(&prepared.request).into());
         }
         tracing::info!(external_task_id = %prepared.request.external_task_id(), mode = ?prepared.request.mode(), "generate_video");
         let submitted = self.jobs.submit(&prepared.request, deadline).await;
@@ -157,8 +162,13 @@ impl KlingServer {
         drop(prepared.release());
         let created = match submitted {
             Ok(created) => created,
-            Err(err) => return Ok(ToolFailure::from_jobs(&err).into_result()),
+            Err(err) => return Ok(ToolFailure::from_jobs(&err).into_result().into()),
         };
+        if self.wants_task(&context) {
+            // The task is readable through tasks/get before this reply leaves: its id is
+            // sealed from the CometAPI id, and the task store already holds the task.
+            return Ok(self.task_created(&created, args.download));
+        }
         let submitted = Task::from(&created);
         let how = Follow {
             wait_seconds: args.wait_seconds,
@@ -189,11 +199,7 @@ impl KlingServer {
         }
         summary.push('\n');
         summary.push_str(&output.next_step);
-        Ok(structured_result(
-            &output,
-            summary,
-            resource_links(&followed),
-        ))
+        Ok(structured_result(&output, summary, resource_links(&followed)).into())
     }
 
     fn dry_run(&self, valid: &ValidRequest) -> CallToolResult {

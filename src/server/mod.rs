@@ -17,6 +17,7 @@ mod roots;
 mod schema;
 mod stdio;
 mod task_ids;
+mod tasks;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -29,10 +30,11 @@ use rmcp::handler::server::tool::ToolCallContext;
 )]
 use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, ContentBlock, GetPromptRequestParams,
-    GetPromptResponse, Implementation, ListPromptsResult, ListResourcesResult,
-    PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
-    ServerConfig,
+    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock,
+    GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult, Implementation,
+    ListPromptsResult, ListResourcesResult, PaginatedRequestParams, ProtocolVersion,
+    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
+    UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool_handler};
@@ -50,6 +52,7 @@ pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput};
 pub use http::{HttpError, HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS, serve_http};
 pub use http_conn::ConnectionLimits;
 pub use stdio::{StdioError, serve_stdio};
+pub use task_ids::{SECRET_ENV as TASK_SECRET_ENV, TaskSecret, TaskSecretError};
 
 use crate::comet;
 pub use list_video_tasks::{ListVideoTasksArgs, ListVideoTasksOutput};
@@ -100,6 +103,8 @@ pub struct ServerOptions {
     pub max_calls_per_session: usize,
     /// Over HTTP, let a caller use its own CometAPI key (header `X-CometAPI-Key`).
     pub client_keys: bool,
+    /// Seals MCP task ids; `None` serves no tasks (the extension is not advertised).
+    pub task_secret: Option<Arc<TaskSecret>>,
 }
 
 impl Default for ServerOptions {
@@ -109,6 +114,7 @@ impl Default for ServerOptions {
             allowed_roots: AllowedRoots::default(),
             max_calls_per_session: 16,
             client_keys: false,
+            task_secret: None,
         }
     }
 }
@@ -134,6 +140,8 @@ pub struct KlingServer {
     keyed_jobs: Arc<std::sync::Mutex<std::collections::HashMap<String, Jobs>>>,
     /// Shared by every session: the tool table is built once.
     tool_router: Arc<ToolRouter<Self>>,
+    /// Long jobs as MCP tasks, when a task secret is configured.
+    tasks: Option<tasks::McpTasks>,
 }
 
 impl KlingServer {
@@ -156,6 +164,7 @@ impl KlingServer {
             client_keys: options.client_keys,
             keyed_jobs: Arc::default(),
             tool_router: Arc::new(tool_router),
+            tasks: options.task_secret.map(tasks::McpTasks::new),
         }
     }
 
@@ -275,10 +284,48 @@ impl ServerHandler for KlingServer {
     async fn set_level(
         &self,
         request: SetLevelRequestParams,
-        _context: RequestContext<RoleServer>,
+        context: RequestContext<RoleServer>,
     ) -> Result<(), rmcp::ErrorData> {
+        // Protocol 2026-07-28 removed logging/setLevel (a request asks for logs in its `_meta`).
+        if context
+            .meta
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28)
+        {
+            return Err(rmcp::ErrorData::method_not_found::<
+                rmcp::model::SetLevelRequestMethod,
+            >());
+        }
         tracing::info!(level = ?request.level, "client set the log level");
         Ok(())
+    }
+
+    async fn get_task(
+        &self,
+        request: GetTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, rmcp::ErrorData> {
+        let keyed = self.for_caller(&context).map_err(|f| f.into_error_data())?;
+        let server = keyed.as_ref().unwrap_or(self);
+        server.get_mcp_task(request, context).await
+    }
+
+    async fn cancel_task(
+        &self,
+        request: CancelTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), rmcp::ErrorData> {
+        let keyed = self.for_caller(&context).map_err(|f| f.into_error_data())?;
+        keyed.as_ref().unwrap_or(self).cancel_mcp_task(&request)
+    }
+
+    async fn update_task(
+        &self,
+        request: UpdateTaskParams,
+        context: RequestContext<RoleServer>,
+    ) -> Result<(), rmcp::ErrorData> {
+        let keyed = self.for_caller(&context).map_err(|f| f.into_error_data())?;
+        keyed.as_ref().unwrap_or(self).update_mcp_task(&request)
     }
 
     async fn list_resources(
@@ -331,12 +378,21 @@ impl ServerHandler for KlingServer {
         if self.simulated {
             instructions.push_str(SIMULATION_NOTE);
         }
-        let capabilities = ServerCapabilities::builder()
+        let mut capabilities = ServerCapabilities::builder()
             .enable_tools()
             .enable_resources()
             .enable_prompts()
             .enable_logging()
             .build();
+        if self.tasks.is_some() {
+            capabilities = ServerCapabilities::builder()
+                .enable_tools()
+                .enable_resources()
+                .enable_prompts()
+                .enable_logging()
+                .enable_tasks()
+                .build();
+        }
         ServerConfig::new(capabilities)
             .with_server_info(
                 Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))

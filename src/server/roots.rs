@@ -12,6 +12,23 @@ use crate::local_images::{AllowedRoots, path_from_file_uri};
 /// How long to wait for the client's `roots/list` answer.
 const ROOTS_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// Whether this request's client may be asked for its roots: a 2025-11-25 (or older) request
+/// whose client offers them. Under 2026-07-28 a server sends no requests of its own on a
+/// request's stream.
+pub(super) fn may_ask(context: &rmcp::service::RequestContext<RoleServer>) -> bool {
+    #[allow(
+        deprecated,
+        reason = "roots are deprecated from protocol 2026-07-28 (SEP-2577), but 2025-11-25 clients still offer them"
+    )]
+    let offers = context
+        .client_capabilities()
+        .is_some_and(|c| c.roots.is_some());
+    let legacy = context
+        .protocol_version()
+        .is_none_or(|v| v < rmcp::model::ProtocolVersion::V_2026_07_28);
+    offers && legacy
+}
+
 /// `configured`, widened by the MCP roots of `roots_from` when given.
 pub(super) async fn allowed_roots(
     configured: &AllowedRoots,

@@ -7,10 +7,6 @@
 //! task store) can open it: after a restart, behind a load balancer. The task id inside is not
 //! hidden (the agent sees it in `get_video_task` anyway); what the MAC adds is that nobody
 //! without the secret can make a token, and a token made for one caller opens for no other.
-#![cfg_attr(
-    not(test),
-    expect(dead_code, reason = "wired up by the tasks front door (issue 14)")
-)]
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -30,7 +26,7 @@ pub(crate) const TOKEN_PREFIX: &str = "kt1.";
 pub(crate) const MAX_TASK_ID_BYTES: usize = 128;
 
 /// The environment variable that sets the secret for every instance of a deployment.
-pub(crate) const SECRET_ENV: &str = "KLING_MCP_TASK_SECRET";
+pub const SECRET_ENV: &str = "KLING_MCP_TASK_SECRET";
 
 /// The file in the data directory that holds the generated secret.
 pub(crate) const SECRET_FILE: &str = "task-secret";
@@ -129,7 +125,7 @@ pub(crate) fn open(
 
 /// The server's key for sealing task ids. `Debug` prints `[redacted]`; the bytes are zeroed
 /// on drop and never printed.
-pub(crate) struct TaskSecret(SecretSlice<u8>);
+pub struct TaskSecret(SecretSlice<u8>);
 
 impl fmt::Debug for TaskSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -139,7 +135,7 @@ impl fmt::Debug for TaskSecret {
 
 /// Why the task secret could not be loaded.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum TaskSecretError {
+pub enum TaskSecretError {
     /// The environment variable is set but too short.
     #[error(
         "{SECRET_ENV} is {len} bytes after trimming; it must be at least {MIN_SECRET_BYTES} \
@@ -181,10 +177,7 @@ impl TaskSecret {
     /// `data_dir`'s [`SECRET_FILE`], generated on first use with mode 0600. Processes that race
     /// to create it all end up with the one that won. (A variable that is set but not UTF-8
     /// is the caller's to refuse: passing `None` for it would silently use the file.)
-    pub(crate) fn load(
-        env_value: Option<&str>,
-        data_dir: &Path,
-    ) -> Result<TaskSecret, TaskSecretError> {
+    pub fn load(env_value: Option<&str>, data_dir: &Path) -> Result<TaskSecret, TaskSecretError> {
         if let Some(value) = env_value {
             let value = value.trim();
             if value.len() < MIN_SECRET_BYTES {

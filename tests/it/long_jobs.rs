@@ -444,11 +444,7 @@ async fn a_task_id_is_checked_once_at_the_door() {
             .call("get_video_task", json!({"task_id": bad, "wait_seconds": 5}))
             .await;
         assert_eq!(refused.is_error, Some(true), "{bad:?}");
-        assert_eq!(
-            crate::support::error_meta(&refused)["field"],
-            "task_id",
-            "{bad:?}"
-        );
+        assert_eq!(error_meta(&refused)["field"], "task_id", "{bad:?}");
     }
     assert_eq!(
         h.sim().requests().len(),

@@ -1,0 +1,326 @@
+//! Long jobs as native MCP tasks (the `io.modelcontextprotocol/tasks` extension, SEP-2663): the
+//! third front door over the same submit and follow. A `generate_video` call whose request
+//! declares the extension answers at once with a task; `tasks/get` then reports it from the
+//! shared poll loop (one upstream query per poll interval however often it is asked) and
+//! completes with exactly what `get_video_task` returns.
+//!
+//! Task ids are sealed tokens ([`task_ids`](super::task_ids)): the CometAPI task id and the
+//! `download` choice under an HMAC bound to the caller, so any instance that shares the secret
+//! and the task store answers for them, after a restart too. The only memory here is a cache:
+//! downloads under way and tasks this process stopped following.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use rmcp::model::{
+    CallToolResponse, CallToolResult, CancelTaskParams, CreateTaskResult, DetailedTask,
+    GetTaskParams, GetTaskResult, JsonObject, Task as McpTask, TaskPayload,
+    TaskStatus as McpStatus, UpdateTaskParams,
+};
+use rmcp::service::RequestContext;
+use rmcp::{ErrorData, RoleServer};
+use serde_json::Value;
+use tokio_util::sync::CancellationToken;
+
+use super::KlingServer;
+use super::errors::ToolFailure;
+use super::task_ids::{self, TaskSecret};
+use crate::comet::{CreatedTask, ErrorKind, Task, TaskId, TaskStatus};
+use crate::jobs::{Deadline, FollowSpec, Followed, now_ms};
+
+/// How long a task's result stays available: the video URLs expire after about 30 days.
+const TTL_MS: u64 = 30 * 24 * 3600 * 1000;
+
+/// How long one `tasks/get` waits for a newly started poll loop's first answer.
+const FIRST_ANSWER_WAIT: Duration = Duration::from_secs(10);
+
+/// Most entries of each cache; past it a cache starts over (it only saves work, except that
+/// a forgotten cancel makes `tasks/get` follow the task again).
+const MAX_ENTRIES: usize = 10_000;
+
+/// The tasks front door's state: the secret, and per-process caches.
+#[derive(Debug, Clone)]
+pub(crate) struct McpTasks {
+    secret: Arc<TaskSecret>,
+    downloads: Arc<Mutex<HashMap<TaskId, Download>>>,
+    cancelled: Arc<Mutex<HashSet<TaskId>>>,
+}
+
+/// A task's download for `download: true`, in this process.
+#[derive(Debug, Clone)]
+enum Download {
+    /// Under way; cancelled by `tasks/cancel` or shutdown.
+    Running(CancellationToken),
+    /// Finished (saved, or failed with the reason): the task's result.
+    Done(CallToolResult),
+}
+
+/// What a token names.
+struct Opened {
+    task_id: TaskId,
+    download: bool,
+}
+
+impl McpTasks {
+    /// Tasks sealed with `secret`.
+    pub(crate) fn new(secret: Arc<TaskSecret>) -> Self {
+        Self {
+            secret,
+            downloads: Arc::default(),
+            cancelled: Arc::default(),
+        }
+    }
+
+    fn seal(&self, task_id: &str, download: bool, owner: &str) -> Option<String> {
+        let payload = format!("{}/{task_id}", u8::from(download));
+        task_ids::seal(&self.secret, &payload, owner).ok()
+    }
+
+    /// The task a token names, if this server sealed it for `owner`; else `-32602`.
+    fn open(&self, token: &str, owner: &str) -> Result<Opened, ErrorData> {
+        let unknown = || {
+            ErrorData::invalid_params(
+                "unknown task: not a task id this server issued to this caller",
+                None,
+            )
+        };
+        let payload = task_ids::open(&self.secret, token, owner).map_err(|_| unknown())?;
+        let (flag, task_id) = payload.split_once('/').ok_or_else(unknown)?;
+        let task_id = TaskId::parse(task_id).map_err(|_| unknown())?;
+        Ok(Opened {
+            task_id,
+            download: flag == "1",
+        })
+    }
+}
+
+impl KlingServer {
+    /// Whether this `tools/call` asked for a task: the extension is declared in the request's
+    /// own client capabilities (`_meta`), never only at `initialize`, so a 2025-11-25 client
+    /// keeps today's synchronous results.
+    pub(super) fn wants_task(&self, context: &RequestContext<RoleServer>) -> bool {
+        self.tasks.is_some()
+            && context
+                .meta
+                .client_capabilities()
+                .is_some_and(|c| c.supports_tasks())
+    }
+
+    /// The answer to a submitted `generate_video` that asked for a task.
+    pub(super) fn task_created(&self, created: &CreatedTask, download: bool) -> CallToolResponse {
+        let sealed = self
+            .tasks
+            .as_ref()
+            .and_then(|tasks| tasks.seal(&created.task_id, download, self.jobs.owner()));
+        let Some(token) = sealed else {
+            // Not reachable for ids a create reply can carry; the task exists, so say which.
+            let message = format!(
+                "Submitted video task {} but could not make an MCP task id for it. Fix: call get_video_task with task_id \"{}\".",
+                created.task_id, created.task_id
+            );
+            return CallToolResult::error(vec![rmcp::model::ContentBlock::text(message)]).into();
+        };
+        let created_at = timestamp(created.created_at_ms);
+        let task = McpTask::new(token, McpStatus::Working, created_at.clone(), created_at)
+            .with_status_message(format!("submitted as Kling task {}", created.task_id))
+            .with_ttl_ms(TTL_MS)
+            .with_poll_interval_ms(self.poll_interval_ms());
+        CreateTaskResult::new(task).into()
+    }
+
+    /// `tasks/get`: `working` while the Kling task runs (and while asked-for videos are being
+    /// saved), `completed` with `get_video_task`'s result once it has finished (`isError` for
+    /// a failed job), `failed` only when the task can no longer be found.
+    pub(super) async fn get_mcp_task(
+        &self,
+        params: GetTaskParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<GetTaskResult, ErrorData> {
+        let tasks = self.mcp_tasks()?;
+        let opened = tasks.open(&params.task_id, self.jobs.owner())?;
+        let base = |status_message: String, task: Option<&Task>| {
+            let created = timestamp(task.and_then(|t| t.created_at_ms));
+            let updated = timestamp(task.and_then(|t| t.updated_at_ms));
+            McpTask::new(params.task_id.clone(), McpStatus::Working, created, updated)
+                .with_status_message(status_message)
+                .with_ttl_ms(TTL_MS)
+                .with_poll_interval_ms(self.poll_interval_ms())
+        };
+        if lock(&tasks.cancelled).contains(&opened.task_id) {
+            let message = format!(
+                "Stopped following (tasks/cancel). The Kling job itself keeps running on CometAPI, which has no cancel: get_video_task with task_id \"{}\" still shows it.",
+                opened.task_id
+            );
+            return Ok(detailed(base(message, None), TaskPayload::Cancelled));
+        }
+        let deadline = Deadline::after(FIRST_ANSWER_WAIT).min(self.jobs.call_deadline());
+        let task = match self.jobs.latest(&opened.task_id, deadline).await {
+            Ok(Some(task)) => task,
+            Ok(None) => {
+                let message = "submitted; waiting for CometAPI's first status".to_owned();
+                return Ok(detailed(base(message, None), TaskPayload::Working));
+            }
+            Err(err) if err.comet().is_some_and(|e| e.kind() == ErrorKind::NotFound) => {
+                let error = ErrorData::resource_not_found(
+                    format!("CometAPI no longer knows task {}: {err}", opened.task_id),
+                    None,
+                );
+                let payload = TaskPayload::Failed {
+                    error: to_object(&error),
+                };
+                return Ok(detailed(base(err.to_string(), None), payload));
+            }
+            Err(err) => {
+                // A passing fault (network, rate limit): the job is unaffected, ask again.
+                let message = format!("status unavailable for now ({}): {err}", err.kind());
+                return Ok(detailed(base(message, None), TaskPayload::Working));
+            }
+        };
+        let payload = match task.status {
+            TaskStatus::Submitted | TaskStatus::Processing => {
+                return Ok(detailed(
+                    base(progress_message(&task), Some(&task)),
+                    TaskPayload::Working,
+                ));
+            }
+            TaskStatus::Failed => {
+                let mut result = self.task_result(&Followed::unfollowed(task.clone()));
+                result.is_error = Some(true);
+                TaskPayload::Completed {
+                    result: to_object(&result),
+                }
+            }
+            TaskStatus::Succeed if opened.download => match self.download_for_task(tasks, &task) {
+                Some(result) => TaskPayload::Completed {
+                    result: to_object(&result),
+                },
+                None => {
+                    let message = "succeeded; saving the videos".to_owned();
+                    return Ok(detailed(base(message, Some(&task)), TaskPayload::Working));
+                }
+            },
+            TaskStatus::Succeed => TaskPayload::Completed {
+                result: to_object(&self.task_result(&Followed::unfollowed(task.clone()))),
+            },
+        };
+        let message = task.status.as_str().to_owned();
+        Ok(detailed(base(message, Some(&task)), payload))
+    }
+
+    /// `tasks/cancel`: stops following the task here (and any download of it, which keeps
+    /// nothing); the Kling job itself keeps running. Acknowledged for finished tasks too.
+    pub(super) fn cancel_mcp_task(&self, params: &CancelTaskParams) -> Result<(), ErrorData> {
+        let tasks = self.mcp_tasks()?;
+        let opened = tasks.open(&params.task_id, self.jobs.owner())?;
+        if let Some(Download::Running(stop)) = lock(&tasks.downloads).remove(&opened.task_id) {
+            stop.cancel();
+        }
+        let mut cancelled = lock(&tasks.cancelled);
+        if cancelled.len() >= MAX_ENTRIES {
+            cancelled.clear();
+        }
+        cancelled.insert(opened.task_id);
+        tracing::info!("MCP task cancelled: stopped following; the Kling job keeps running");
+        Ok(())
+    }
+
+    /// `tasks/update`: these tasks never ask for input, so there is nothing to apply; a known
+    /// task is acknowledged (the SEP ignores unknown keys), a foreign one refused.
+    pub(super) fn update_mcp_task(&self, params: &UpdateTaskParams) -> Result<(), ErrorData> {
+        let tasks = self.mcp_tasks()?;
+        tasks.open(&params.task_id, self.jobs.owner()).map(|_| ())
+    }
+
+    fn mcp_tasks(&self) -> Result<&McpTasks, ErrorData> {
+        self.tasks.as_ref().ok_or_else(|| {
+            ErrorData::invalid_params("unknown task: this server issues no tasks", None)
+        })
+    }
+
+    fn poll_interval_ms(&self) -> u64 {
+        u64::try_from(self.jobs.poll_interval().as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    /// The result of a succeeded task whose videos were asked for: `None` while they are
+    /// being saved (the first call starts that), then `get_video_task`'s result with the
+    /// files (or, when saving failed, with the reason and the URLs).
+    fn download_for_task(&self, tasks: &McpTasks, task: &Task) -> Option<CallToolResult> {
+        let Ok(task_id) = TaskId::parse(&task.task_id) else {
+            return Some(self.task_result(&Followed::unfollowed(task.clone())));
+        };
+        let mut downloads = lock(&tasks.downloads);
+        match downloads.get(&task_id) {
+            Some(Download::Done(result)) => return Some(result.clone()),
+            Some(Download::Running(_)) => return None,
+            None => {}
+        }
+        if downloads.len() >= MAX_ENTRIES {
+            downloads.retain(|_, d| matches!(d, Download::Running(_)));
+        }
+        let stop = self.shutdown.child_token();
+        downloads.insert(task_id.clone(), Download::Running(stop.clone()));
+        drop(downloads);
+        let (server, task, downloads) = (self.clone(), task.clone(), tasks.downloads.clone());
+        tokio::spawn(async move {
+            let spec = FollowSpec {
+                cancel: stop.clone(),
+                download_to: Some(server.jobs.output_dir().to_path_buf()),
+                ..FollowSpec::default()
+            };
+            let followed = server.jobs.follow(&task_id, Some(task.clone()), spec).await;
+            let result = match followed {
+                Ok(followed) => server.task_result(&followed),
+                Err(err) => ToolFailure::from_jobs(&err).into_result(),
+            };
+            let mut downloads = lock(&downloads);
+            // Cancelled (tasks/cancel, shutdown): nothing to publish.
+            if stop.is_cancelled() {
+                downloads.remove(&task_id);
+            } else {
+                downloads.insert(task_id, Download::Done(result));
+            }
+        });
+        None
+    }
+}
+
+/// `processing, 40 s (35%)`: what a working task is doing, for `statusMessage`.
+fn progress_message(task: &Task) -> String {
+    let mut message = task.status.as_str().to_owned();
+    if let Some(created) = task.created_at_ms {
+        let seconds = (now_ms().saturating_sub(created) / 1000).max(0);
+        message.push_str(&format!(", {seconds} s"));
+    }
+    if let Some(percent) = task.progress_percent {
+        message.push_str(&format!(" ({percent}%)"));
+    }
+    message
+}
+
+fn detailed(task: McpTask, payload: TaskPayload) -> GetTaskResult {
+    GetTaskResult::new(DetailedTask::new(task, payload))
+}
+
+fn to_object<T: serde::Serialize>(value: &T) -> JsonObject {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(object)) => object,
+        _ => JsonObject::new(),
+    }
+}
+
+/// Unix milliseconds (now when unknown) as an RFC 3339 UTC timestamp.
+fn timestamp(ms: Option<i64>) -> String {
+    let ms = ms.unwrap_or_else(now_ms);
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
