@@ -261,7 +261,7 @@ fn set_local_files(store: &Path, task_id: &str, files: &[String]) {
     assert_eq!(changed, 1);
 }
 
-fn resource_link(result: &rmcp::model::CallToolResult) -> String {
+pub(crate) fn resource_link(result: &rmcp::model::CallToolResult) -> String {
     result
         .content
         .iter()

@@ -28,4 +28,5 @@ mod redaction;
 mod secrets;
 mod store;
 mod store_postgres;
+mod tasks;
 mod tools;

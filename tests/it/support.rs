@@ -4,6 +4,7 @@ use std::process::Stdio;
 use std::sync::Arc;
 
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
+use rmcp::model::ProtocolVersion;
 #[allow(
     deprecated,
     reason = "roots are deprecated in the newest protocol but still in use"
@@ -12,7 +13,9 @@ use rmcp::model::{
     CallToolRequestParams, CallToolResult, ClientCapabilities, ClientConfig, ListRootsResult,
     NumberOrString, ProgressNotificationParam, ProgressToken, RequestMetaObject, Root,
 };
-use rmcp::service::{NotificationContext, RequestContext, RunningService};
+use rmcp::service::{
+    ClientLifecycleMode, ClientServiceExt, NotificationContext, RequestContext, RunningService,
+};
 use rmcp::transport::TokioChildProcess;
 use rmcp::{ClientHandler, ErrorData, RoleClient, ServiceExt};
 use serde_json::Value;
@@ -53,16 +56,30 @@ pub(crate) struct Setup {
     pub(crate) env: Vec<(&'static str, String)>,
     /// The server's working directory (the test's own when `None`).
     pub(crate) cwd: Option<std::path::PathBuf>,
+    /// The client declares the MCP tasks extension (`io.modelcontextprotocol/tasks`).
+    pub(crate) tasks: bool,
+    /// The client speaks protocol 2026-07-28 (`server/discover`, capabilities in each
+    /// request's `_meta`) instead of the 2025-11-25 `initialize` handshake.
+    pub(crate) modern: bool,
 }
 
 /// An MCP client that offers roots when it has some.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct TestClient {
     roots: Vec<String>,
+    tasks: bool,
     progress: Arc<std::sync::Mutex<Vec<(f64, String)>>>,
 }
 
 impl TestClient {
+    /// A client that declares the MCP tasks extension.
+    pub(crate) fn with_tasks() -> Self {
+        Self {
+            tasks: true,
+            ..Self::default()
+        }
+    }
+
     /// A client that offers these `file://` URIs as its MCP roots.
     pub(crate) fn with_roots(roots: Vec<String>) -> Self {
         Self {
@@ -86,6 +103,10 @@ impl ClientHandler for TestClient {
         let mut capabilities = ClientCapabilities::default();
         if !self.roots.is_empty() {
             capabilities = ClientCapabilities::builder().enable_roots().build();
+        }
+        if self.tasks {
+            let tasks = ClientCapabilities::builder().enable_tasks().build();
+            capabilities.extensions = tasks.extensions;
         }
         ClientConfig::new(capabilities, rmcp::model::Implementation::new("it", "1"))
     }
@@ -126,6 +147,8 @@ impl Default for Setup {
             data: None,
             env: Vec::new(),
             cwd: None,
+            tasks: false,
+            modern: false,
         }
     }
 }
@@ -196,10 +219,18 @@ impl Harness {
         });
         let client = TestClient {
             roots: setup.roots,
+            tasks: setup.tasks,
             progress: Arc::default(),
+        };
+        let client = match setup.modern {
+            true => {
+                let lifecycle = ClientLifecycleMode::Discover {
+                    preferred_versions: vec![ProtocolVersion::V_2026_07_28],
+                };
+                client.serve_with_lifecycle(transport, lifecycle).await
+            }
+            false => client.serve(transport).await.map_err(|e| e.into()),
         }
-        .serve(transport)
-        .await
         .unwrap();
         Self {
             client,
