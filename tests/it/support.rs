@@ -229,7 +229,7 @@ impl Harness {
                 };
                 client.serve_with_lifecycle(transport, lifecycle).await
             }
-            false => client.serve(transport).await.map_err(|e| e.into()),
+            false => client.serve(transport).await,
         }
         .unwrap();
         Self {
