@@ -35,6 +35,9 @@ const ENV_HELP: &str = "Environment:
                       the same as the flags of those names
   KLING_MCP_HTTP_TOKEN
                       bearer token HTTP clients must send (never logged)
+  KLING_MCP_TASK_SECRET
+                      seals MCP task ids; give every instance behind a load balancer the same
+                      one (32+ bytes) [default: generated once into the per-user data directory]
 
 Try it without a key:  kling-omni-mcp --simulate";
 
