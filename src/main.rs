@@ -10,7 +10,7 @@ use kling_omni_mcp::comet::{self, ApiKey};
 use kling_omni_mcp::config::Config;
 use kling_omni_mcp::jobs::Jobs;
 use kling_omni_mcp::server::{
-    HttpOptions, KlingServer, ServerOptions, TaskSecret, serve_http, serve_stdio,
+    HttpOptions, KlingServer, ServerOptions, TASK_SECRET_ENV, TaskSecret, serve_http, serve_stdio,
 };
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
 use kling_omni_mcp::store::{Store, import_journal};
@@ -157,6 +157,11 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
 /// data directory the server runs without MCP tasks (tools answer synchronously).
 fn load_task_secret(config: &Config) -> anyhow::Result<Option<Arc<TaskSecret>>> {
     use secrecy::ExposeSecret;
+    if config.task_secret.is_none() && std::env::var_os(TASK_SECRET_ENV).is_some() {
+        anyhow::bail!(
+            "{TASK_SECRET_ENV} is set but is not valid UTF-8 (fix: set it to 32 or more characters, e.g. the output of `openssl rand -base64 48`)"
+        );
+    }
     let env = config
         .task_secret
         .as_ref()
@@ -172,6 +177,11 @@ fn load_task_secret(config: &Config) -> anyhow::Result<Option<Arc<TaskSecret>>> 
         );
         return Ok(None);
     };
+    // A fresh machine may not have the data directory yet (when the store is elsewhere).
+    if let Err(err) = std::fs::create_dir_all(dir) {
+        tracing::warn!(%err, dir = %dir.display(), "MCP tasks are off: cannot create the data directory for the task secret");
+        return Ok(None);
+    }
     match TaskSecret::load(None, dir) {
         Ok(secret) => Ok(Some(Arc::new(secret))),
         Err(err) => {

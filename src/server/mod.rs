@@ -2,9 +2,12 @@
 //! CometAPI only through [`crate::jobs::Jobs`]; knows nothing about HTTP.
 
 mod args;
+mod caller;
 mod errors;
 mod fixes;
 mod follow;
+#[cfg(any(fuzzing, test))]
+mod fuzz_entry;
 mod generate_video;
 mod get_video_task;
 mod http;
@@ -46,7 +49,11 @@ use crate::jobs::{self, Jobs};
 use crate::local_images::AllowedRoots;
 
 pub use crate::jobs::IMAGE_BUDGET_BYTES;
+pub use caller::CLIENT_KEY_HEADER;
+use caller::InFlight;
 pub use errors::ERROR_META_KEY;
+#[cfg(any(fuzzing, test))]
+pub use fuzz_entry::check_tool_call;
 pub use generate_video::{GenerateVideoArgs, GenerateVideoOutput};
 pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput};
 pub use http::{HttpError, HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS, serve_http};
@@ -54,34 +61,7 @@ pub use http_conn::ConnectionLimits;
 pub use stdio::{StdioError, serve_stdio};
 pub use task_ids::{SECRET_ENV as TASK_SECRET_ENV, TaskSecret, TaskSecretError};
 
-use crate::comet;
 pub use list_video_tasks::{ListVideoTasksArgs, ListVideoTasksOutput};
-
-/// Parses and validates a tool call's arguments exactly as the tools do, without running it:
-/// `Ok` with the tool's name, or the error text the tool would return. (For fuzzing the input
-/// path; no network, no files beyond what validation reads.) Built only for cargo-fuzz and
-/// this crate's own tests.
-#[cfg(any(fuzzing, test))]
-pub fn check_tool_call(tool: &str, arguments: rmcp::model::JsonObject) -> Result<(), String> {
-    use args::ToolInput;
-    let refused = |err: args::ArgumentError| format!("{err:?}");
-    match tool {
-        "generate_video" => {
-            let args = GenerateVideoArgs::from_arguments(arguments).map_err(refused)?;
-            args.request
-                .validate()
-                .map(|_| ())
-                .map_err(|v| format!("{v:?}"))
-        }
-        "get_video_task" => GetVideoTaskArgs::from_arguments(arguments)
-            .map(|_| ())
-            .map_err(refused),
-        "list_video_tasks" => ListVideoTasksArgs::from_arguments(arguments)
-            .map(|_| ())
-            .map_err(refused),
-        other => Err(format!("unknown tool {other}")),
-    }
-}
 
 /// How the server tells agents to use it (the `instructions` of the initialize result).
 const INSTRUCTIONS: &str = "Makes short videos with Kling O1 Omni through CometAPI.
@@ -193,61 +173,6 @@ impl KlingServer {
     /// Starts shutting down: every wait ends now with the current status.
     pub fn begin_shutdown(&self) {
         self.shutdown.cancel();
-    }
-
-    /// The server a request should run on: this one, or (when the caller sent its own key and
-    /// that is allowed) a copy whose jobs use that key.
-    fn for_caller(
-        &self,
-        context: &RequestContext<RoleServer>,
-    ) -> Result<Option<Self>, Box<errors::ToolFailure>> {
-        let parts = context.extensions.get::<axum::http::request::Parts>();
-        let Some(header) = parts.and_then(|p| p.headers.get(CLIENT_KEY_HEADER)) else {
-            return Ok(None);
-        };
-        if !self.client_keys {
-            return Err(Box::new(errors::ToolFailure::client_keys_disabled()));
-        }
-        let key = header
-            .to_str()
-            .ok()
-            .and_then(comet::ApiKey::new)
-            .ok_or_else(|| Box::new(errors::ToolFailure::client_keys_disabled()))?;
-        let fingerprint = key.fingerprint();
-        let mut cache = self
-            .keyed_jobs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if cache.len() >= 1000 && !cache.contains_key(&fingerprint) {
-            cache.clear();
-        }
-        let jobs = cache
-            .entry(fingerprint)
-            .or_insert_with(|| self.jobs.for_key(key))
-            .clone();
-        Ok(Some(Self {
-            jobs,
-            ..self.clone()
-        }))
-    }
-}
-
-/// The header a caller may use to send its own CometAPI key (with `--allow-client-keys`).
-pub const CLIENT_KEY_HEADER: &str = "x-cometapi-key";
-
-/// Counts a running tool call for as long as it lives.
-struct InFlight(Arc<AtomicUsize>);
-
-impl InFlight {
-    fn start(counter: &Arc<AtomicUsize>) -> Self {
-        counter.fetch_add(1, Ordering::SeqCst);
-        Self(counter.clone())
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -385,13 +310,9 @@ impl ServerHandler for KlingServer {
             .enable_logging()
             .build();
         if self.tasks.is_some() {
-            capabilities = ServerCapabilities::builder()
-                .enable_tools()
-                .enable_resources()
-                .enable_prompts()
-                .enable_logging()
-                .enable_tasks()
-                .build();
+            // The tasks extension only (SEP-2663 has no `capabilities.tasks` slot).
+            let tasks = ServerCapabilities::builder().enable_tasks().build();
+            capabilities.extensions = tasks.extensions;
         }
         ServerConfig::new(capabilities)
             .with_server_info(
@@ -432,23 +353,4 @@ fn structured_result<T: Serialize>(
 /// `serde(skip_serializing_if)` helper.
 fn is_false(value: &bool) -> bool {
     !*value
-}
-
-#[cfg(test)]
-mod fuzz_entry_tests {
-    use serde_json::json;
-
-    use super::check_tool_call;
-
-    #[test]
-    fn the_fuzzed_input_path_checks_arguments_like_the_tools() {
-        let object = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
-        let ok = json!({"prompt": "p", "aspect_ratio": "1:1"});
-        assert!(check_tool_call("generate_video", object(ok)).is_ok());
-        let missing = check_tool_call("generate_video", object(json!({"prompt": "p"})));
-        assert!(missing.unwrap_err().contains("aspect_ratio"));
-        assert!(check_tool_call("get_video_task", object(json!({"task_id": 5}))).is_ok());
-        assert!(check_tool_call("list_video_tasks", object(json!({"bogus": 1}))).is_err());
-        assert!(check_tool_call("nope", object(json!({}))).is_err());
-    }
 }

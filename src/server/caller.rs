@@ -1,0 +1,68 @@
+//! Who a request runs for: the server's own key, or (over HTTP, when allowed) the caller's own
+//! key with its own job layer; and the count of running calls for a graceful shutdown.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rmcp::RoleServer;
+use rmcp::service::RequestContext;
+
+use super::{KlingServer, errors};
+use crate::comet;
+
+impl KlingServer {
+    /// The server a request should run on: this one, or (when the caller sent its own key and
+    /// that is allowed) a copy whose jobs use that key.
+    pub(super) fn for_caller(
+        &self,
+        context: &RequestContext<RoleServer>,
+    ) -> Result<Option<Self>, Box<errors::ToolFailure>> {
+        let parts = context.extensions.get::<axum::http::request::Parts>();
+        let Some(header) = parts.and_then(|p| p.headers.get(CLIENT_KEY_HEADER)) else {
+            return Ok(None);
+        };
+        if !self.client_keys {
+            return Err(Box::new(errors::ToolFailure::client_keys_disabled()));
+        }
+        let key = header
+            .to_str()
+            .ok()
+            .and_then(comet::ApiKey::new)
+            .ok_or_else(|| Box::new(errors::ToolFailure::client_keys_disabled()))?;
+        let fingerprint = key.fingerprint();
+        let mut cache = self
+            .keyed_jobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if cache.len() >= 1000 && !cache.contains_key(&fingerprint) {
+            cache.clear();
+        }
+        let jobs = cache
+            .entry(fingerprint)
+            .or_insert_with(|| self.jobs.for_key(key))
+            .clone();
+        Ok(Some(Self {
+            jobs,
+            ..self.clone()
+        }))
+    }
+}
+
+/// The header a caller may use to send its own CometAPI key (with `--allow-client-keys`).
+pub const CLIENT_KEY_HEADER: &str = "x-cometapi-key";
+
+/// Counts a running tool call for as long as it lives.
+pub(super) struct InFlight(Arc<AtomicUsize>);
+
+impl InFlight {
+    pub(super) fn start(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
