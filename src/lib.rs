@@ -12,3 +12,11 @@ pub mod local_images;
 pub mod server;
 pub mod simulator;
 pub mod store;
+
+/// Locks `mutex`, taking over a poisoned one: every critical section in this crate is one map
+/// or counter operation, so a panic elsewhere cannot leave the data half-changed.
+pub(crate) fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}

@@ -5,7 +5,7 @@
 //! anywhere cost at most one upstream query per interval.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::watch;
@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use super::retry::{RetryPolicy, retry_query, with_retries};
 use super::{Deadline, JobsConfig};
 use crate::comet::{self, Task, TaskId};
+use crate::lock;
 use crate::store::{Store, now_ms};
 
 /// How often to poll: starts at `min`, grows 1.5x per poll up to `max`.
@@ -268,12 +269,6 @@ impl Pollers {
 
 fn millis(duration: Duration) -> i64 {
     i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]

@@ -30,10 +30,7 @@ impl KlingServer {
             .and_then(comet::ApiKey::new)
             .ok_or_else(|| Box::new(errors::ToolFailure::client_keys_disabled()))?;
         let fingerprint = key.fingerprint();
-        let mut cache = self
-            .keyed_jobs
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut cache = crate::lock(&self.keyed_jobs);
         if cache.len() >= 1000 && !cache.contains_key(&fingerprint) {
             cache.clear();
         }

@@ -36,9 +36,7 @@ impl Table {
     }
 
     fn lock(&self) -> MutexGuard<'_, TableState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        crate::lock(&self.state)
     }
 
     /// A slot for a new connection, displacing the longest-waiting idle one when full;

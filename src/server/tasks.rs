@@ -10,7 +10,7 @@
 //! downloads under way and tasks this process stopped following.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{
@@ -28,6 +28,7 @@ use super::errors::ToolFailure;
 use super::task_ids::{self, TaskSecret};
 use crate::comet::{CreatedTask, ErrorKind, Task, TaskId, TaskStatus};
 use crate::jobs::{Deadline, FollowSpec, Followed, now_ms};
+use crate::lock;
 
 /// How long a task's result stays available: the video URLs expire after about 30 days.
 const TTL_MS: u64 = 30 * 24 * 3600 * 1000;
@@ -317,12 +318,6 @@ fn timestamp(ms: Option<i64>) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 #[cfg(test)]
