@@ -323,3 +323,46 @@ async fn a_stateless_http_client_runs_a_job_as_a_task() {
     assert_eq!(error_code(err), ErrorCode::INVALID_PARAMS);
     client.cancel().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_2026_request_gets_no_server_requests_and_no_set_level() {
+    // Client roots widen the readable directories only for 2025-11-25 requests: asking a
+    // 2026-07-28 client would be a server request on the request's stream.
+    let configured = tempfile::tempdir().unwrap();
+    let shared = tempfile::tempdir().unwrap();
+    let image = shared.path().join("style.png");
+    std::fs::write(&image, crate::http_hardening::png(600, 900)).unwrap();
+    let h = Harness::with(Setup {
+        args: vec![
+            "--allow-dir".into(),
+            configured.path().display().to_string(),
+        ],
+        roots: vec![format!("file://{}", shared.path().display())],
+        ..modern(false)
+    })
+    .await;
+    let response = call_once(
+        &h,
+        "generate_video",
+        json!({"prompt": "in the style of <<<image_1>>>", "aspect_ratio": "9:16", "dry_run": true,
+               "image_list": [{"image_url": image.display().to_string()}]}),
+    )
+    .await;
+    let CallToolResponse::Complete(result) = response else {
+        panic!("expected a result, got {response:?}")
+    };
+    assert_eq!(
+        crate::support::error_meta(&result)["field"],
+        "image_list[0].image_url"
+    );
+    // logging/setLevel no longer exists in 2026-07-28.
+    #[allow(deprecated, reason = "the removed method is what is tested")]
+    let set = h
+        .client
+        .set_level(rmcp::model::SetLevelRequestParams::new(
+            rmcp::model::LoggingLevel::Info,
+        ))
+        .await;
+    assert_eq!(error_code(set.unwrap_err()), ErrorCode::METHOD_NOT_FOUND);
+    h.stop().await;
+}
