@@ -174,7 +174,7 @@ pub enum TaskSecretError {
 
 impl TaskSecret {
     /// The secret from `env_value` (the value of [`SECRET_ENV`]) when it is set, else the one in
-    /// `data_dir`'s [`SECRET_FILE`], generated on first use with mode 0600. Processes that race
+    /// `data_dir`'s `task-secret` file, generated on first use with mode 0600. Processes that race
     /// to create it all end up with the one that won. (A variable that is set but not UTF-8
     /// is the caller's to refuse: passing `None` for it would silently use the file.)
     pub fn load(env_value: Option<&str>, data_dir: &Path) -> Result<TaskSecret, TaskSecretError> {
