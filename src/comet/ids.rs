@@ -34,6 +34,12 @@ pub fn id_problem(id: &str, max_len: usize) -> Option<String> {
     None
 }
 
+/// Whether an upstream reply's task id can be queried: a reply naming an id that is not one
+/// URL path segment (empty, `..`, a slash) is malformed, so no such id travels further.
+pub(super) fn is_task_id(id: &str) -> bool {
+    id_problem(id, MAX_TASK_ID_LEN).is_none()
+}
+
 /// An upstream task id, checked once where it enters (a tool argument, a CLI argument, an
 /// upstream reply): trimmed, and usable as one URL path segment. Task ids are opaque strings.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]

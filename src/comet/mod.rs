@@ -12,6 +12,7 @@ mod lazy_http;
 mod mode;
 mod public_addr;
 mod redact;
+mod reply_shapes;
 mod request;
 mod response;
 mod secret;

@@ -259,3 +259,18 @@ fn unrecognised_json_is_malformed() {
     assert_eq!(err.kind(), ErrorKind::MalformedResponse);
     assert!(err.to_string().contains("unrecognised"));
 }
+
+#[test]
+fn replies_naming_a_task_id_that_is_no_path_segment_are_malformed() {
+    for id in ["../omni-video", "a/b", "..", "a b"] {
+        let create = format!(r#"{{"code":0,"data":{{"task_id":"{id}"}}}}"#);
+        let err = parse_create(200, URL, create.as_bytes()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MalformedResponse, "{id}");
+        let query = format!(r#"{{"code":0,"data":{{"task_id":"{id}","task_status":"succeed"}}}}"#);
+        let err = parse_query(200, URL, query.as_bytes()).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::MalformedResponse, "{id}");
+    }
+    // Surrounding spaces from a liberal upstream are dropped, not refused.
+    let spaced = br#"{"code":0,"data":{"task_id":" 42 "}}"#;
+    assert_eq!(parse_create(200, URL, spaced).unwrap().task_id, "42");
+}

@@ -16,10 +16,11 @@
 mod bodies;
 #[cfg(test)]
 mod proptests;
+mod request_log;
 mod routes;
 mod rules;
 
-pub use routes::elided;
+pub use request_log::elided;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

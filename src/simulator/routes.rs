@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use serde_json::Value;
 
 use super::bodies::{self, TaskPhase};
+use super::request_log::elide_huge_strings;
 use super::{Endpoint, Fault, RecordedRequest, SimTask, State, VideoPlan, lock, rules};
 
 /// Task ids look like Kling's: 18 digits.
@@ -33,9 +34,6 @@ pub(super) fn router(state: Arc<State>) -> Router {
 
 /// Largest create body taken: more than seven 10 MB images in base64.
 const MAX_BODY_BYTES: usize = 128 * 1024 * 1024;
-
-/// Strings longer than this are recorded by length and hash (see [`elide_huge_strings`]).
-const RECORDED_STRING_BYTES: usize = 1024 * 1024;
 
 async fn create(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: Bytes) -> Response {
     let json = serde_json::from_slice::<Value>(&body).ok();
@@ -330,34 +328,6 @@ fn record(state: &State, method: Method, path: &str, headers: &HeaderMap, body: 
             .map(str::to_owned),
         body,
     });
-}
-
-/// A copy of `value` for the request log, with each string over [`RECORDED_STRING_BYTES`]
-/// (image payloads) replaced by `<N bytes, hash HEX>`: tests that send many large images
-/// would otherwise keep every payload in memory.
-fn elide_huge_strings(value: &Value) -> Value {
-    match value {
-        Value::String(text) if text.len() > RECORDED_STRING_BYTES => {
-            Value::String(elided(text.as_bytes()))
-        }
-        Value::Array(items) => Value::Array(items.iter().map(elide_huge_strings).collect()),
-        Value::Object(fields) => Value::Object(
-            fields
-                .iter()
-                .map(|(key, value)| (key.clone(), elide_huge_strings(value)))
-                .collect(),
-        ),
-        other => other.clone(),
-    }
-}
-
-/// How the request log shows a string over 1 MiB: its length and a hash
-/// (std's `SipHash`, fixed keys: fast even in a debug build, and enough to tell payloads apart).
-pub fn elided(data: &[u8]) -> String {
-    use std::hash::Hasher;
-    let mut hasher = std::hash::DefaultHasher::new();
-    hasher.write(data);
-    format!("<{} bytes, hash {:016x}>", data.len(), hasher.finish())
 }
 
 /// The value of `[sim:NAME]` or `[sim:NAME=VALUE]` in a prompt (`""` for the bare form).

@@ -366,3 +366,68 @@ async fn a_2026_request_gets_no_server_requests_and_no_set_level() {
     assert_eq!(error_code(set.unwrap_err()), ErrorCode::METHOD_NOT_FOUND);
     h.stop().await;
 }
+
+#[tokio::test]
+async fn hostile_inputs_to_tasks_are_refused_and_lose_nothing() {
+    // An upstream that echoes the key into a failed task's status message: the completed
+    // task's result never shows it.
+    const KEY: &str = "sk-ECHOED-0f3b9d2c7a1e5f48";
+    let h = Harness::with(Setup {
+        sim: Some(SimConfig {
+            echo_key: true,
+            finish_after_polls: 1,
+            ..SimConfig::default()
+        }),
+        key: Some(KEY),
+        ..modern(true)
+    })
+    .await;
+    let created = submit_task(&h, json!({"prompt": "x [sim:fail]", "aspect_ratio": "1:1"})).await;
+    let done = until_done(&h, &created.task.task_id).await;
+    let shown = serde_json::to_string(&done).unwrap();
+    assert!(!shown.contains("ECHOED"), "{shown}");
+    assert!(
+        !h.stop().await.contains("ECHOED"),
+        "the logs never show the key"
+    );
+
+    // A task id of a megabyte is refused like any forged one, and the server stays up.
+    let h = Harness::with(modern(true)).await;
+    let huge = format!("kt1.{}", "A".repeat(1 << 20));
+    let err = get(&h, &huge).await.unwrap_err();
+    assert_eq!(error_code(err), ErrorCode::INVALID_PARAMS);
+    // Asked twice while its videos are saved, a task downloads them once.
+    let created = submit_task(
+        &h,
+        json!({"prompt": "a cat [sim:polls=1]", "aspect_ratio": "1:1", "download": true}),
+    )
+    .await;
+    until_done(&h, &created.task.task_id).await;
+    until_done(&h, &created.task.task_id).await;
+    let video_gets = h
+        .sim()
+        .requests()
+        .iter()
+        .filter(|r| r.path.starts_with("/_sim/videos/"))
+        .count();
+    assert_eq!(video_gets, 1);
+    h.stop().await;
+}
+
+#[tokio::test]
+async fn a_task_secret_too_short_stops_the_start_without_showing_it() {
+    let data = tempfile::tempdir().unwrap();
+    let output = tokio::process::Command::new(crate::support::BIN)
+        .env("KLING_MCP_TASK_SECRET", "short-SECRET-value")
+        .env("KLING_MCP_STORE", "off")
+        .env("XDG_DATA_HOME", data.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("KLING_MCP_TASK_SECRET"), "{stderr}");
+    assert!(!stderr.contains("SECRET-value"), "{stderr}");
+    assert!(output.stdout.is_empty());
+}
