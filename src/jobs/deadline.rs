@@ -39,6 +39,14 @@ impl Deadline {
         self.0
     }
 
+    /// Completes when the deadline passes; never without one (for `select!`).
+    pub async fn reached(self) {
+        match self.0 {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    }
+
     /// Time left (zero once passed), or `None` without a limit.
     pub fn left(self) -> Option<Duration> {
         self.0

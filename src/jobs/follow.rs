@@ -129,7 +129,7 @@ impl Jobs {
             tokio::pin!(download);
             let result = tokio::select! {
                 result = &mut download => result,
-                () = until(deadline) => {
+                () = deadline.reached() => {
                     stop.cancel();
                     download.await
                 }
@@ -175,7 +175,7 @@ impl Jobs {
                 changed = receiver.changed() => if changed.is_err() {
                     receiver = self.pollers.watch(task_id);
                 },
-                () = until(deadline) => return Ok(None),
+                () = deadline.reached() => return Ok(None),
             }
         }
     }
@@ -192,11 +192,11 @@ impl Jobs {
         progress: Option<&UnboundedSender<Task>>,
     ) -> Result<Waited, Error> {
         let started = Instant::now();
-        let mut until = limit.map(|limit| tokio::time::Instant::now() + limit);
-        // Keep time for one direct query in case the poll loop has not answered yet.
-        if let Some(answer_by) = deadline.less(self.config.reserve()).instant() {
-            until = Some(until.map_or(answer_by, |u| u.min(answer_by)));
-        }
+        // Until the limit, and in time for one direct query in case the poll loop has not
+        // answered yet.
+        let until = limit
+            .map_or(Deadline::none(), Deadline::after)
+            .min(deadline.less(self.config.reserve()));
         let mut receiver = self.pollers.watch(task_id);
         let mut last: Option<Task> = None;
         let end = loop {
@@ -226,7 +226,7 @@ impl Jobs {
                     // The loop stopped without a last word: join a new one.
                     receiver = self.pollers.watch(task_id);
                 },
-                () = sleep_until(until) => break WaitEnd::TimedOut,
+                () = until.reached() => break WaitEnd::TimedOut,
                 () = cancel.cancelled() => break WaitEnd::Cancelled,
             }
         };
@@ -236,7 +236,7 @@ impl Jobs {
             // with a deadline gives it the reserve, so a short wait stays short when the
             // upstream hangs; without one, a whole (bounded) query.
             None => {
-                let answer_by = match (deadline.instant(), until) {
+                let answer_by = match (deadline.instant(), until.instant()) {
                     (Some(_), Some(until)) => Deadline::at(until + self.config.reserve()),
                     _ => Deadline::none(),
                 };
@@ -249,17 +249,4 @@ impl Jobs {
             waited: started.elapsed(),
         })
     }
-}
-
-/// Sleeps until `at`, or forever without it.
-async fn sleep_until(at: Option<tokio::time::Instant>) {
-    match at {
-        Some(at) => tokio::time::sleep_until(at).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Sleeps until the deadline, or forever without one.
-async fn until(deadline: Deadline) {
-    sleep_until(deadline.instant()).await;
 }

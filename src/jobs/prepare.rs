@@ -187,18 +187,12 @@ async fn wait_for_budget(
         return Ok(None);
     }
     let permits = u32::try_from(bytes).map_or(IMAGE_BUDGET_BYTES, |b| b.min(IMAGE_BUDGET_BYTES));
-    let out_of_time = async {
-        match until.instant() {
-            Some(at) => tokio::time::sleep_until(at).await,
-            None => std::future::pending().await,
-        }
-    };
     tokio::select! {
         // A free budget is taken even when the deadline has just passed.
         biased;
         permit = IMAGE_BUDGET.acquire_many(permits) => permit.map(Some).map_err(|_| BudgetBusy),
         () = cancel.cancelled() => Err(BudgetBusy),
-        () = out_of_time => {
+        () = until.reached() => {
             tracing::warn!(bytes, "local images not read: the image memory budget stayed in use until the call's deadline");
             Err(BudgetBusy)
         }
