@@ -50,7 +50,7 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
     // The simulator lives as long as the server; it is dropped (stopped) when `run` returns.
     let simulator = match config.simulate {
         true => Some(
-            Simulator::start(SimConfig::default())
+            Simulator::start(SimConfig::world())
                 .await
                 .context("starting the simulator")?,
         ),
@@ -70,7 +70,9 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
         "kling-omni-mcp starting"
     );
     let client = comet::Client::new(config.client_options(base_url, api_key))?;
-    let store = open_store(&config).await?;
+    // A simulated process writes only simulated records: it never settles or updates a task
+    // made against CometAPI.
+    let store = open_store(&config).await?.simulated(config.simulate);
     tracing::info!(
         store = %store.location(),
         output_dir = %config.jobs.output_dir.display(),

@@ -44,7 +44,11 @@ pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
             Exit::AuthOrConfig,
         ),
     }
-    let probe = TaskId::parse(PROBE_TASK_ID);
+    // The probe is of this process's world (the simulator only answers `sim-` ids).
+    let probe = match jobs.simulated() {
+        true => TaskId::parse(&format!("{}{PROBE_TASK_ID}", crate::comet::SIMULATED_ID_PREFIX)),
+        false => TaskId::parse(PROBE_TASK_ID),
+    };
     let probed = match &probe {
         Ok(task_id) => jobs.query_once(task_id).await,
         Err(violation) => Err(jobs::Error::Comet(crate::comet::Error::Invalid(vec![

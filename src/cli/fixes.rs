@@ -28,6 +28,13 @@ pub(crate) fn fix_for_person(err: &jobs::Error) -> String {
         ),
         jobs::Error::Store(err) => store_fix(err),
         jobs::Error::Download(err) => download_fix(err).to_owned(),
+        jobs::Error::OtherWorld {
+            task_id,
+            simulated_task: true,
+        } => format!("nothing was sent; follow it with `kling-omni-mcp status {task_id} --simulate`"),
+        jobs::Error::OtherWorld { task_id, .. } => format!(
+            "nothing was sent; follow it without the simulator: `kling-omni-mcp status {task_id}` (with COMETAPI_KEY set)"
+        ),
     }
 }
 

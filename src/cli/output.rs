@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::Exit;
 use crate::comet::{ErrorKind, Task, TaskStatus};
-use crate::jobs::{self, TaskView};
+use crate::jobs::{self, ListedTask, StoredStatus, TaskView};
 use crate::store::StoreError;
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -51,6 +51,28 @@ pub(super) fn print_task(task: &TaskView, json: bool) {
     }
 }
 
+/// Prints what the store alone knows of a submit that got no task id, and returns the exit
+/// code its status calls for.
+pub(super) fn print_stored(task: &ListedTask, json: bool) -> Exit {
+    if json {
+        println!("{}", serde_json::to_string_pretty(task).unwrap_or_default());
+    } else {
+        println!(
+            "task {} (external id): {}",
+            task.external_task_id,
+            task.status.as_str()
+        );
+        if let Some(message) = &task.status_message {
+            println!("  {message}");
+        }
+    }
+    match task.status {
+        StoredStatus::SubmitFailed => Exit::JobFailed,
+        StoredStatus::SubmitUncertain => Exit::Upstream,
+        _ => Exit::Ok,
+    }
+}
+
 /// Prints an error on one line, with its fix, and returns its exit code.
 pub(super) fn fail(err: &jobs::Error) -> Exit {
     eprintln!(
@@ -67,7 +89,9 @@ pub(super) fn exit_for(err: &jobs::Error) -> Exit {
     match err {
         jobs::Error::SubmitUncertain { .. } | jobs::Error::OutOfTime { .. } => Exit::Upstream,
         jobs::Error::Store(err) if err.retryable() => Exit::Upstream,
-        jobs::Error::Store(StoreError::ExternalIdTaken { .. }) => Exit::BadInput,
+        jobs::Error::Store(StoreError::ExternalIdTaken { .. }) | jobs::Error::OtherWorld { .. } => {
+            Exit::BadInput
+        }
         jobs::Error::Store(_) => Exit::AuthOrConfig,
         jobs::Error::Download(crate::comet::DownloadError::Cancelled) => Exit::Interrupted,
         jobs::Error::Download(err) if err.retryable() => Exit::Upstream,

@@ -6,7 +6,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::Exit;
 use super::args::{FollowArgs, GenerateArgs, ListArgs, StatusArgs};
-use super::output::{WaitDisplay, exit_for, exit_for_task, fail, print_task};
+use super::output::{WaitDisplay, exit_for, exit_for_task, fail, print_stored, print_task};
 use super::request::{prepare, refuse};
 use crate::comet::{Task, TaskId};
 use crate::jobs::{self, Deadline, DownloadFailure, FollowSpec, Jobs, ListFilter, WaitEnd};
@@ -66,6 +66,13 @@ pub(super) async fn status(args: StatusArgs, jobs: &Jobs) -> Exit {
             return Exit::BadInput;
         }
     };
+    // A submit that got no task id (failed, uncertain, or in flight) is known only to the
+    // store: answer from it instead of asking CometAPI about an id it never gave.
+    if let Ok(Some(stored)) = jobs.stored(task_id.as_str()).await
+        && stored.task_id.is_none()
+    {
+        return print_stored(&stored, args.follow.json);
+    }
     let task = match jobs.query(&task_id, Deadline::none()).await {
         Ok(task) => task,
         Err(err) => return fail(&err),
@@ -96,10 +103,14 @@ pub(super) async fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
     println!("{:<20} {:<17} {:<9} PROMPT", "TASK", "STATUS", "MODE");
     for record in records {
         let prompt: String = record.prompt_head.chars().take(50).collect();
+        let status = match record.simulated {
+            true => format!("{} (sim)", record.status.as_str()),
+            false => record.status.as_str().to_owned(),
+        };
         println!(
             "{:<20} {:<17} {:<9} {prompt}",
             record.shown_id(),
-            record.status.as_str(),
+            status,
             record.mode.split('_').next().unwrap_or_default()
         );
     }

@@ -111,6 +111,11 @@ impl Client {
         client
     }
 
+    /// Whether a key is set: without one every call fails with [`Error::MissingApiKey`].
+    pub fn has_key(&self) -> bool {
+        self.options.api_key.is_some()
+    }
+
     /// The HTTP client, built on first use.
     fn http(&self) -> Result<&reqwest::Client, Error> {
         self.http.get().map_err(|detail| Error::Network {

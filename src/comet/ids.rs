@@ -63,6 +63,19 @@ impl TaskId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Whether the built-in simulator made this task (`sim-…`); CometAPI's ids are digits.
+    pub fn is_simulated(&self) -> bool {
+        is_simulated_id(&self.0)
+    }
+}
+
+/// The prefix of every task id the built-in simulator makes under `--simulate`.
+pub const SIMULATED_ID_PREFIX: &str = "sim-";
+
+/// Whether `id` is a simulated task id (see [`SIMULATED_ID_PREFIX`]).
+pub fn is_simulated_id(id: &str) -> bool {
+    id.starts_with(SIMULATED_ID_PREFIX)
 }
 
 /// An external task id: the caller's own id (or a generated one) sent with a create, by which

@@ -23,7 +23,10 @@ pub mod wire;
 pub use client::{Client, ClientOptions, DEFAULT_BASE_URL};
 pub use download::{DownloadError, DownloadOptions, Downloader};
 pub use error::{ApiError, Error, ErrorKind};
-pub use ids::{ExternalTaskId, ID_CHARS, MAX_EXTERNAL_ID_LEN, TaskId, id_problem, is_id_char};
+pub use ids::{
+    ExternalTaskId, ID_CHARS, MAX_EXTERNAL_ID_LEN, SIMULATED_ID_PREFIX, TaskId, id_problem,
+    is_id_char, is_simulated_id,
+};
 pub use inputs::looks_like_local_path;
 pub use mode::{GenerationMode, infer_mode};
 pub use public_addr::{Refusal, is_public};

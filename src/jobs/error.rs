@@ -28,6 +28,15 @@ pub enum Error {
     /// A result video could not be downloaded; nothing of the task was kept.
     #[error(transparent)]
     Download(#[from] comet::DownloadError),
+    /// The task belongs to the other world: a simulated task asked of a server that talks to
+    /// CometAPI, or a real task asked of the simulator. Nothing was sent.
+    #[error("{}", other_world_message(task_id, *simulated_task))]
+    OtherWorld {
+        /// The task asked about.
+        task_id: String,
+        /// Whether that task is simulated (and this process is not).
+        simulated_task: bool,
+    },
     /// A failure that a later try may clear (rate limit, timeout, reset, 5xx) was still there
     /// when the call's time ran out; the call answers instead of outliving its client.
     #[error("{cause}; this call stopped at its time limit instead of retrying")]
@@ -48,6 +57,11 @@ impl Error {
         match self {
             Self::Comet(err) | Self::OutOfTime { cause: err, .. } => err.kind().as_str(),
             Self::SubmitUncertain { .. } => "submit_uncertain",
+            Self::OtherWorld {
+                simulated_task: true,
+                ..
+            } => "simulated_task",
+            Self::OtherWorld { .. } => "real_task",
             Self::Store(err) => err.kind(),
             Self::Download(err) => err.kind(),
         }
@@ -58,7 +72,7 @@ impl Error {
         match self {
             Self::Comet(err) => err.retryable(),
             Self::OutOfTime { .. } => true,
-            Self::SubmitUncertain { .. } => false,
+            Self::SubmitUncertain { .. } | Self::OtherWorld { .. } => false,
             Self::Store(err) => err.retryable(),
             Self::Download(err) => err.retryable(),
         }
@@ -70,7 +84,7 @@ impl Error {
             Self::Comet(err)
             | Self::SubmitUncertain { cause: err, .. }
             | Self::OutOfTime { cause: err, .. } => Some(err),
-            Self::Store(_) | Self::Download(_) => None,
+            Self::Store(_) | Self::Download(_) | Self::OtherWorld { .. } => None,
         }
     }
 
@@ -81,7 +95,10 @@ impl Error {
             Self::OutOfTime { retry_after, .. } => Some(*retry_after),
             Self::Comet(err) => err.retry_after(),
             // Not a "call again" error: the advice is to look first.
-            Self::SubmitUncertain { .. } | Self::Store(_) | Self::Download(_) => None,
+            Self::SubmitUncertain { .. }
+            | Self::Store(_)
+            | Self::Download(_)
+            | Self::OtherWorld { .. } => None,
         }
     }
 
@@ -95,6 +112,18 @@ impl Error {
             },
             None => Self::Comet(gave_up.error),
         }
+    }
+}
+
+fn other_world_message(task_id: &str, simulated_task: bool) -> String {
+    if simulated_task {
+        format!(
+            "task {task_id} was made by the built-in simulator (--simulate); CometAPI has never heard of it, so it was not asked"
+        )
+    } else {
+        format!(
+            "task {task_id} is a CometAPI task; this process runs the built-in simulator (--simulate), which cannot see real tasks and never touches their records"
+        )
     }
 }
 

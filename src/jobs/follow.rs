@@ -160,6 +160,7 @@ impl Jobs {
         task_id: &TaskId,
         deadline: Deadline,
     ) -> Result<Option<Task>, Error> {
+        self.same_world(task_id)?;
         let mut receiver = self.pollers.watch(task_id);
         loop {
             let state = receiver.borrow_and_update().clone();
@@ -191,6 +192,7 @@ impl Jobs {
         cancel: &CancellationToken,
         progress: Option<&UnboundedSender<Task>>,
     ) -> Result<Waited, Error> {
+        self.same_world(task_id)?;
         let started = Instant::now();
         // Until the limit, and in time for one direct query in case the poll loop has not
         // answered yet.

@@ -175,6 +175,10 @@ impl Jobs {
         valid: &ValidRequest,
         deadline: Deadline,
     ) -> Result<CreatedTask, Error> {
+        // Without a key nothing can be bought: say so before recording anything.
+        if !self.client.has_key() {
+            return Err(comet::Error::MissingApiKey.into());
+        }
         let body = valid.body();
         let external = valid.external_task_id().clone();
         let new = NewTask {
@@ -212,12 +216,14 @@ impl Jobs {
 
     /// One status query, tried once (for diagnostics).
     pub async fn query_once(&self, task_id: &TaskId) -> Result<Task, Error> {
+        self.same_world(task_id)?;
         Ok(self.client.get_task(task_id).await?)
     }
 
     /// One status query, retried on transient failures while time is left before `deadline`
     /// (and never longer than one call deadline, so the CLI's queries are bounded too).
     pub async fn query(&self, task_id: &TaskId, deadline: Deadline) -> Result<Task, Error> {
+        self.same_world(task_id)?;
         let deadline = deadline.min(self.call_deadline());
         let task = with_retries(self.config.retry, deadline, retry_query, || {
             self.client.get_task_within(task_id, deadline.limit())
@@ -267,6 +273,30 @@ impl Jobs {
         tokio::task::spawn_blocking(move || download::remove_stale_partials(&dir))
             .await
             .unwrap_or(0)
+    }
+
+    /// The stored record named by `id` (its task id, or its external id for a submit that
+    /// got none), if this key has one: what the store alone can say about a task.
+    pub async fn stored(&self, id: &str) -> Result<Option<ListedTask>, Error> {
+        let record = self.store.find(&self.owner, id).await?;
+        Ok(record.map(ListedTask::from))
+    }
+
+    /// Whether this process is the built-in simulator's (`--simulate`).
+    pub fn simulated(&self) -> bool {
+        self.store.is_simulated()
+    }
+
+    /// Refuses a task of the other world before anything is sent: a simulated id never
+    /// reaches CometAPI, and the simulator is never asked about (or records) a real task.
+    fn same_world(&self, task_id: &TaskId) -> Result<(), Error> {
+        if task_id.is_simulated() == self.simulated() {
+            return Ok(());
+        }
+        Err(Error::OtherWorld {
+            task_id: task_id.as_str().to_owned(),
+            simulated_task: task_id.is_simulated(),
+        })
     }
 
     /// Records what a query learned (for tasks the store knows). A store failure is logged,

@@ -144,6 +144,9 @@ pub struct ListedTask {
     pub created_at_ms: i64,
     /// Last changed, Unix milliseconds.
     pub updated_at_ms: i64,
+    /// Made by the built-in simulator (`--simulate`): no real video, nothing charged.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
 }
 
 impl ListedTask {
@@ -181,6 +184,7 @@ impl From<TaskRecord> for ListedTask {
             aspect_ratio: record.aspect_ratio,
             created_at_ms: record.created_at_ms,
             updated_at_ms: record.updated_at_ms,
+            simulated: record.simulated,
         }
     }
 }

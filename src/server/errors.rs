@@ -139,6 +139,12 @@ impl ToolFailure {
                 )
                 .with_kind(err.kind(), err.retryable())
             }
+            jobs::Error::OtherWorld { .. } => Self::bare(
+                ErrorKind::InvalidRequest,
+                format!("{err}. Fix: {}", fix_for_agent(err)),
+                Some("task_id".to_owned()),
+            )
+            .with_kind(err.kind(), err.retryable()),
             jobs::Error::Download(_) => Self::bare(
                 ErrorKind::Network,
                 format!("{err}. Fix: {}", fix_for_agent(err)),

@@ -29,6 +29,11 @@ pub(super) fn fix_for_agent(err: &jobs::Error) -> String {
         ),
         jobs::Error::Store(err) => store_fix(err),
         jobs::Error::Download(err) => download_fix(err).to_owned(),
+        jobs::Error::OtherWorld {
+            simulated_task: true,
+            ..
+        } => "Nothing was sent. Simulated tasks are answered by a server started with --simulate (add \"--simulate\" to this server's args in the MCP client config); real tasks come from generate_video on a server without it.".to_owned(),
+        jobs::Error::OtherWorld { .. } => "Nothing was sent. This server is the simulator: pass a task id it returned (they start with \"sim-\"); real tasks are followed by a server started without --simulate.".to_owned(),
     }
 }
 

@@ -12,14 +12,6 @@ use crate::comet::wire::{
     WrapperEnvelope, WrapperTask,
 };
 
-/// The bytes served as a simulated video: an MP4 `ftyp` box (so type sniffers see a video)
-/// padded to 256 KiB, so downloads arrive in many chunks.
-pub(super) fn fake_mp4() -> Vec<u8> {
-    let mut data = b"\x00\x00\x00\x18ftypisom\x00\x00\x02\x00isomiso2".to_vec();
-    data.resize(256 * 1024, 0);
-    data
-}
-
 /// Why a simulated task failed (the text of the `query_failed` fixture).
 const FAILURE_REASON: &str = "Generation blocked by content-safety review: the output was flagged as possibly sensitive. Revise the prompt or the reference media and submit a new task.";
 
@@ -74,7 +66,7 @@ pub(super) fn task(
             .map(|(index, url)| KlingVideo {
                 id: Some(format!("sim-video-{}-{}", task.id, index + 1)),
                 url: Some(url.clone()),
-                duration: Some("5.041".into()),
+                duration: Some(super::SAMPLE_MP4_SECONDS.into()),
             })
             .collect()
     });

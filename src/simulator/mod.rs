@@ -12,6 +12,11 @@
 //! URLs redirect to the files), `[sim:expired=N]` (the N-th video answers 403). Tests also
 //! script transport faults with [`Simulator::inject`], and make it echo the caller's key with
 //! `SimConfig::echo_key`.
+//!
+//! As a fake CometAPI (tests) it numbers its tasks like Kling and keeps them in memory. As the
+//! `--simulate` world ([`SimConfig::world`]) its ids carry each task's creation time and
+//! scenario (see `world.rs`), so any simulator on the machine, in any process or after a
+//! restart, follows any simulated task; the served video is a real, playable MP4.
 
 mod bodies;
 #[cfg(test)]
@@ -19,6 +24,7 @@ mod proptests;
 mod request_log;
 mod routes;
 mod rules;
+mod world;
 
 pub use request_log::elided;
 
@@ -26,7 +32,7 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -38,6 +44,13 @@ pub struct SimConfig {
     pub finish_after_polls: u32,
     /// A task also finishes once this much time has passed since its creation.
     pub finish_after: Option<Duration>,
+    /// Each this much of a task's age counts as one poll, so a task asked about by a process
+    /// that did not create it (or after a restart) is as far along as its age says.
+    pub age_per_poll: Option<Duration>,
+    /// Give `sim-` ids that carry each task's creation time and scenario, and answer for
+    /// such ids whoever made them: the `--simulate` world. Otherwise Kling-like numbered ids
+    /// known to this simulator only (a fake CometAPI for tests).
+    pub simulated_ids: bool,
     /// When set, only `Authorization: Bearer <this>` is accepted; otherwise any key is.
     pub required_key: Option<String>,
     /// Answer queries in the older wrapper shape instead of the native one.
@@ -52,12 +65,33 @@ impl Default for SimConfig {
         Self {
             finish_after_polls: 3,
             finish_after: None,
+            age_per_poll: None,
+            simulated_ids: false,
             required_key: None,
             wrapper_shape: false,
             echo_key: false,
         }
     }
 }
+
+impl SimConfig {
+    /// The simulator behind `--simulate`: its own world of `sim-` tasks that any process can
+    /// follow, each finishing on its third poll or once it is about 9 s old.
+    pub fn world() -> Self {
+        Self {
+            age_per_poll: Some(Duration::from_secs(3)),
+            simulated_ids: true,
+            ..Self::default()
+        }
+    }
+}
+
+/// The video every simulated task serves: a real 2-second H.264 MP4 (320×180, 26 KB), made
+/// once with ffmpeg 5.1 and committed (`src/simulator/assets/README.md` says how).
+pub const SAMPLE_MP4: &[u8] = include_bytes!("assets/sample.mp4");
+
+/// The length of [`SAMPLE_MP4`] in seconds, as the simulator's replies report it.
+pub const SAMPLE_MP4_SECONDS: &str = "2.000";
 
 /// One request the simulator received, for tests to inspect.
 #[derive(Debug, Clone, PartialEq)]
@@ -267,7 +301,6 @@ impl State {
 struct SimTask {
     id: String,
     external_task_id: Option<String>,
-    created: Instant,
     created_at_ms: i64,
     polls: u32,
     finish_after_polls: u32,
@@ -276,6 +309,33 @@ struct SimTask {
     url_in_fail_reason: bool,
     /// What the finished task's video list looks like.
     videos: VideoPlan,
+}
+
+impl SimTask {
+    /// A task created at `created_at_ms` living `scenario`, not polled yet.
+    fn new(
+        id: String,
+        external_task_id: Option<String>,
+        created_at_ms: i64,
+        scenario: &world::Scenario,
+    ) -> Self {
+        Self {
+            id,
+            external_task_id,
+            created_at_ms,
+            polls: 0,
+            finish_after_polls: scenario.polls,
+            fails: scenario.fails,
+            wrapper: scenario.wrapper,
+            url_in_fail_reason: scenario.url_in_fail_reason,
+            videos: VideoPlan {
+                count: scenario.videos,
+                url: None,
+                redirect: scenario.redirect,
+                expired: scenario.expired,
+            },
+        }
+    }
 }
 
 /// The video list of a finished simulated task.

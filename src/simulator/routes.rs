@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -15,7 +15,8 @@ use serde_json::Value;
 
 use super::bodies::{self, TaskPhase};
 use super::request_log::elide_huge_strings;
-use super::{Endpoint, Fault, RecordedRequest, SimTask, State, VideoPlan, lock, rules};
+use super::world::{self, Scenario};
+use super::{Endpoint, Fault, RecordedRequest, SAMPLE_MP4, SimTask, State, lock, rules};
 
 /// Task ids look like Kling's: 18 digits.
 const FIRST_TASK_ID: u64 = 880_000_000_000_000_000;
@@ -66,33 +67,33 @@ async fn create(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: B
     if let Err(message) = rules::check_create(&json) {
         return bodies::kling_error(1201, &format!("Invalid parameter: {message}"));
     }
-    let id = (FIRST_TASK_ID + state.next_id.fetch_add(1, Ordering::Relaxed) + 1).to_string();
-    let task = SimTask {
-        id: id.clone(),
-        external_task_id: json
-            .get("external_task_id")
-            .and_then(Value::as_str)
-            .map(str::to_owned),
-        created: Instant::now(),
-        created_at_ms: now_ms(),
-        polls: 0,
-        finish_after_polls: directive(&prompt, "polls")
+    let created_at_ms = now_ms();
+    let scenario = Scenario {
+        polls: directive(&prompt, "polls")
             .and_then(|n| n.parse().ok())
             .unwrap_or(state.config.finish_after_polls)
             .max(1),
         fails: directive(&prompt, "fail").is_some(),
         wrapper: state.config.wrapper_shape || directive(&prompt, "wrapper").is_some(),
         url_in_fail_reason: directive(&prompt, "url_in_fail_reason").is_some(),
-        videos: VideoPlan {
-            count: directive(&prompt, "videos")
-                .and_then(|n| n.parse().ok())
-                .unwrap_or(1)
-                .clamp(1, 100_000),
-            url: directive(&prompt, "video_url"),
-            redirect: directive(&prompt, "redirect").is_some(),
-            expired: directive(&prompt, "expired").and_then(|n| n.parse().ok()),
-        },
+        videos: directive(&prompt, "videos")
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1)
+            .clamp(1, 100_000),
+        redirect: directive(&prompt, "redirect").is_some(),
+        expired: directive(&prompt, "expired").and_then(|n| n.parse().ok()),
     };
+    let id = if state.config.simulated_ids {
+        world::new_id(created_at_ms, &scenario)
+    } else {
+        (FIRST_TASK_ID + state.next_id.fetch_add(1, Ordering::Relaxed) + 1).to_string()
+    };
+    let external_task_id = json
+        .get("external_task_id")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    let mut task = SimTask::new(id.clone(), external_task_id, created_at_ms, &scenario);
+    task.videos.url = directive(&prompt, "video_url");
     let reply = bodies::created(&task);
     lock(&state.tasks).insert(id, task);
     state.served.send_modify(|n| *n += 1);
@@ -120,36 +121,59 @@ async fn query(
     if let Some(reply) = apply_fault(state.take_fault(Endpoint::Query), &echo).await {
         return reply;
     }
-    let snapshot = {
-        let mut tasks = lock(&state.tasks);
-        // Kling accepts the external id in the same path.
-        let key = if tasks.contains_key(&task_id) {
-            Some(task_id.clone())
-        } else {
-            tasks
-                .values()
-                .find(|t| t.external_task_id.as_deref() == Some(task_id.as_str()))
-                .map(|t| t.id.clone())
-        };
-        let Some(task) = key.and_then(|key| tasks.get_mut(&key)) else {
-            return bodies::kling_error(1203, "Resource not found: no task with this task_id");
-        };
-        task.polls = task.polls.saturating_add(1);
-        task.clone()
+    let Some(snapshot) = poll(&state, &task_id) else {
+        return bodies::kling_error(1203, "Resource not found: no task with this task_id");
     };
-    let finished = snapshot.polls >= snapshot.finish_after_polls
-        || state
-            .config
-            .finish_after
-            .is_some_and(|after| snapshot.created.elapsed() >= after);
+    let now = now_ms();
+    let age = Duration::from_millis(u64::try_from(now - snapshot.created_at_ms).unwrap_or(0));
+    // A task is as far along as its polls here, or its age, say: a process that did not
+    // create it sees it where its creator would.
+    let aged_polls = state.config.age_per_poll.map_or(0, |per| {
+        u32::try_from(age.as_millis() / per.as_millis().max(1)).unwrap_or(u32::MAX)
+    });
+    let polls = snapshot.polls.max(aged_polls);
+    let finished = polls >= snapshot.finish_after_polls
+        || state.config.finish_after.is_some_and(|after| age >= after);
     let phase = match (finished, snapshot.fails) {
         (true, true) => TaskPhase::Failed,
         (true, false) => TaskPhase::Succeeded,
-        (false, _) if snapshot.polls <= 1 => TaskPhase::Submitted,
+        (false, _) if polls <= 1 => TaskPhase::Submitted,
         (false, _) => TaskPhase::Processing,
     };
-    bodies::task(&snapshot, phase, &state.origin, now_ms(), &echo)
+    bodies::task(&snapshot, phase, &state.origin, now, &echo)
 }
+
+/// Counts a query of `task_id` and returns the task as it stands. Kling accepts the external
+/// id in the same path. In the `--simulate` world a task made by another simulator is taken
+/// from its id (up to [`MAX_TASKS`] kept; beyond, its age alone moves it).
+fn poll(state: &State, task_id: &str) -> Option<SimTask> {
+    let mut tasks = lock(&state.tasks);
+    let key = if tasks.contains_key(task_id) {
+        Some(task_id.to_owned())
+    } else {
+        tasks
+            .values()
+            .find(|t| t.external_task_id.as_deref() == Some(task_id))
+            .map(|t| t.id.clone())
+    };
+    if let Some(task) = key.and_then(|key| tasks.get_mut(&key)) {
+        task.polls = task.polls.saturating_add(1);
+        return Some(task.clone());
+    }
+    if !state.config.simulated_ids {
+        return None;
+    }
+    let (created_at_ms, scenario) = world::parse_id(task_id)?;
+    let mut task = SimTask::new(task_id.to_owned(), None, created_at_ms, &scenario);
+    task.polls = 1;
+    if tasks.len() < MAX_TASKS {
+        tasks.insert(task_id.to_owned(), task.clone());
+    }
+    Some(task)
+}
+
+/// Most tasks a simulator keeps: ids anyone can type must not grow its memory without end.
+const MAX_TASKS: usize = 100_000;
 
 async fn video(
     Extract(state): Extract<Arc<State>>,
@@ -173,7 +197,7 @@ async fn video(
     if let Some(reply) = apply_fault(state.take_fault(Endpoint::Video), "").await {
         return reply;
     }
-    ([(header::CONTENT_TYPE, "video/mp4")], bodies::fake_mp4()).into_response()
+    ([(header::CONTENT_TYPE, "video/mp4")], SAMPLE_MP4).into_response()
 }
 
 /// A CDN-style redirect to the video file of the same name.

@@ -121,15 +121,23 @@ fn parse_journal(bytes: &[u8]) -> (Vec<TaskRecord>, usize) {
     (records, skipped)
 }
 
+/// Whether `id` is one of the ids earlier simulators gave (`880000000000000001`, … in every
+/// process), as migration 2 decides for stored records.
+fn old_simulator_id(id: &str) -> bool {
+    id.len() == 18 && id.starts_with("880000000000") && id.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn into_record(line: JournalLine) -> Option<TaskRecord> {
     let status = StoredStatus::parse(line.status.trim())?;
     let external_task_id = line.external_task_id.trim().to_owned();
     if external_task_id.is_empty() {
         return None;
     }
+    let task_id = line.task_id.filter(|id| !id.trim().is_empty());
     Some(TaskRecord {
         external_task_id,
-        task_id: line.task_id.filter(|id| !id.trim().is_empty()),
+        simulated: task_id.as_deref().is_some_and(old_simulator_id),
+        task_id,
         status,
         message: line.message,
         mode: line.mode,

@@ -69,6 +69,9 @@ pub struct TaskRecord {
     /// Whose key submitted it: empty for the server's own key, else a fingerprint.
     #[serde(skip)]
     pub owner: String,
+    /// Made by the built-in simulator (`--simulate`), not against CometAPI.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub simulated: bool,
 }
 
 /// A task about to be submitted.
@@ -103,11 +106,14 @@ pub struct PollRow {
     pub snapshot_at_ms: i64,
 }
 
-/// The task store. Cheap to clone.
+/// The task store. Cheap to clone. A handle writes in one world: records made against
+/// CometAPI, or (after [`Store::simulated`]) records made by the built-in simulator; it reads
+/// both, each marked.
 #[derive(Debug, Clone)]
 pub struct Store {
     backend: Backend,
     location: Arc<StoreLocation>,
+    simulated: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -133,7 +139,26 @@ impl Store {
         Ok(Self {
             backend,
             location: Arc::new(location),
+            simulated: false,
         })
+    }
+
+    /// This store, writing only simulated records (`true`) or only real ones (`false`): a
+    /// `--simulate` process never recovers, updates or claims a record made against CometAPI,
+    /// and a real process never touches a simulated one.
+    pub fn simulated(mut self, simulated: bool) -> Self {
+        self.simulated = simulated;
+        self
+    }
+
+    /// Whether this handle writes simulated records.
+    pub fn is_simulated(&self) -> bool {
+        self.simulated
+    }
+
+    /// This handle's world as a bound parameter.
+    fn world(&self) -> Value {
+        Value::Int(i64::from(self.simulated))
     }
 
     /// A store kept in memory only (tests, `--store off`).

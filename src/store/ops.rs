@@ -20,6 +20,7 @@ impl Store {
             task.duration.map(i64::from).into(),
             task.aspect_ratio.as_deref().into(),
             now_ms.into(),
+            self.world(),
         ];
         if self.run(sql::INSERT_SUBMITTING, params, true).await? == 0 {
             return Err(StoreError::ExternalIdTaken {
@@ -48,6 +49,7 @@ impl Store {
             to_json_list(&r.local_files).into(),
             r.created_at_ms.into(),
             r.updated_at_ms.into(),
+            i64::from(r.simulated).into(),
         ];
         Ok(self.run(sql::IMPORT_RECORD, params, false).await? > 0)
     }
@@ -66,6 +68,7 @@ impl Store {
             status.rank().into(),
             now_ms.into(),
             external_task_id.into(),
+            self.world(),
         ];
         Ok(self.run(sql::SET_CREATED, params, false).await? > 0)
     }
@@ -84,6 +87,7 @@ impl Store {
             message.into(),
             now_ms.into(),
             external_task_id.into(),
+            self.world(),
         ];
         Ok(self.run(sql::SET_SUBMIT_OUTCOME, params, false).await? > 0)
     }
@@ -105,6 +109,7 @@ impl Store {
             to_json_list(video_urls).into(),
             now_ms.into(),
             task_id.into(),
+            self.world(),
         ];
         Ok(self.run(sql::RECORD_STATUS, params, false).await? > 0)
     }
@@ -116,7 +121,12 @@ impl Store {
         files: &[String],
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let params = vec![to_json_list(files).into(), now_ms.into(), task_id.into()];
+        let params = vec![
+            to_json_list(files).into(),
+            now_ms.into(),
+            task_id.into(),
+            self.world(),
+        ];
         self.run(sql::SET_LOCAL_FILES, params, false)
             .await
             .map(drop)
@@ -127,6 +137,12 @@ impl Store {
         let records = self
             .records(sql::GET_BY_TASK_ID, vec![task_id.into()])
             .await?;
+        Ok(records.into_iter().next())
+    }
+
+    /// `owner`'s record named `id`: by task id, else by external id.
+    pub async fn find(&self, owner: &str, id: &str) -> Result<Option<TaskRecord>, StoreError> {
+        let records = self.records(sql::FIND, vec![owner.into(), id.into()]).await?;
         Ok(records.into_iter().next())
     }
 
@@ -147,14 +163,14 @@ impl Store {
         }
     }
 
-    /// `owner`'s records still `submitting` since before `before_ms`.
+    /// `owner`'s records of this handle's world still `submitting` since before `before_ms`.
     pub async fn stale_submitting(
         &self,
         owner: &str,
         before_ms: i64,
     ) -> Result<Vec<TaskRecord>, StoreError> {
-        self.records(sql::STALE_SUBMITTING, vec![owner.into(), before_ms.into()])
-            .await
+        let params = vec![owner.into(), before_ms.into(), self.world()];
+        self.records(sql::STALE_SUBMITTING, params).await
     }
 
     /// Takes a stale record for recovery; `true` for exactly one of several racing processes.
@@ -167,6 +183,7 @@ impl Store {
             now_ms.into(),
             record.external_task_id.as_str().into(),
             record.updated_at_ms.into(),
+            self.world(),
         ];
         Ok(self.run(sql::CLAIM_RECOVERY, params, false).await? > 0)
     }

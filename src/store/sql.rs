@@ -5,7 +5,10 @@
 
 /// The migrations, in order; version N is `MIGRATIONS[N - 1]`. Never edit a released one:
 /// add the next.
-pub(super) const MIGRATIONS: &[&str] = &[include_str!("migrations/0001_tasks.sql")];
+pub(super) const MIGRATIONS: &[&str] = &[
+    include_str!("migrations/0001_tasks.sql"),
+    include_str!("migrations/0002_simulated.sql"),
+];
 
 /// The newest schema version this build knows.
 pub(super) const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
@@ -21,44 +24,54 @@ pub(super) const NOTE_MIGRATION: &str =
 /// The columns of a task record, in [`super::TaskRecord`] order.
 macro_rules! record_columns {
     () => {
-        "external_task_id, task_id, owner, status, message, mode, prompt_head, model, duration, aspect_ratio, video_urls, local_files, created_at_ms, updated_at_ms"
+        "external_task_id, task_id, owner, status, message, mode, prompt_head, model, duration, aspect_ratio, video_urls, local_files, created_at_ms, updated_at_ms, simulated"
     };
 }
 
 /// Records a task about to be submitted. An existing record with the same external id is
-/// replaced only when its submit failed (nothing was bought); otherwise nothing changes and
-/// the caller learns that the id is taken.
-pub(super) const INSERT_SUBMITTING: &str = "INSERT INTO tasks (external_task_id, owner, status, status_rank, mode, prompt_head, model, duration, aspect_ratio, video_urls, local_files, created_at_ms, updated_at_ms) \
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '[]', '[]', $10, $10) \
+/// replaced only when its submit failed (nothing was bought) in the same world (simulated or
+/// real); otherwise nothing changes and the caller learns that the id is taken.
+pub(super) const INSERT_SUBMITTING: &str = "INSERT INTO tasks (external_task_id, owner, status, status_rank, mode, prompt_head, model, duration, aspect_ratio, video_urls, local_files, created_at_ms, updated_at_ms, simulated) \
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '[]', '[]', $10, $10, $11) \
 ON CONFLICT (external_task_id) DO UPDATE SET owner = excluded.owner, task_id = NULL, status = excluded.status, status_rank = excluded.status_rank, message = NULL, mode = excluded.mode, prompt_head = excluded.prompt_head, model = excluded.model, duration = excluded.duration, aspect_ratio = excluded.aspect_ratio, video_urls = '[]', local_files = '[]', created_at_ms = excluded.created_at_ms, updated_at_ms = excluded.updated_at_ms \
-WHERE tasks.status = 'submit_failed'";
+WHERE tasks.status = 'submit_failed' AND tasks.simulated = excluded.simulated";
 
 /// Adds an imported record unless its external or task id is already stored.
-pub(super) const IMPORT_RECORD: &str = "INSERT INTO tasks (external_task_id, task_id, owner, status, status_rank, message, mode, prompt_head, model, duration, aspect_ratio, video_urls, local_files, created_at_ms, updated_at_ms) \
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT DO NOTHING";
+pub(super) const IMPORT_RECORD: &str = "INSERT INTO tasks (external_task_id, task_id, owner, status, status_rank, message, mode, prompt_head, model, duration, aspect_ratio, video_urls, local_files, created_at_ms, updated_at_ms, simulated) \
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING";
+
+// Every change below names its world (`simulated`): a simulated process never changes a real
+// record, nor a real process a simulated one.
 
 /// Binds the upstream task id to a record (after a create or a lookup), forward only.
 pub(super) const SET_CREATED: &str = "UPDATE tasks SET task_id = $1, status = $2, status_rank = $3, message = NULL, updated_at_ms = $4 \
-WHERE external_task_id = $5 AND status_rank < $3";
+WHERE external_task_id = $5 AND status_rank < $3 AND simulated = $6";
 
 /// Ends a submit without a task (`submit_failed` or `submit_uncertain`); only from `submitting`.
 pub(super) const SET_SUBMIT_OUTCOME: &str = "UPDATE tasks SET status = $1, status_rank = $2, message = $3, updated_at_ms = $4 \
-WHERE external_task_id = $5 AND status = 'submitting'";
+WHERE external_task_id = $5 AND status = 'submitting' AND simulated = $6";
 
 /// What a status query learned, forward only, and only when something changed.
 pub(super) const RECORD_STATUS: &str = "UPDATE tasks SET status = $1, status_rank = $2, message = $3, video_urls = $4, updated_at_ms = $5 \
-WHERE task_id = $6 AND (status_rank < $2 OR (status_rank = $2 AND status = $1)) \
+WHERE task_id = $6 AND simulated = $7 AND (status_rank < $2 OR (status_rank = $2 AND status = $1)) \
 AND (status <> $1 OR message IS DISTINCT FROM $3 OR video_urls <> $4)";
 
 /// The files a download saved.
 pub(super) const SET_LOCAL_FILES: &str =
-    "UPDATE tasks SET local_files = $1, updated_at_ms = $2 WHERE task_id = $3";
+    "UPDATE tasks SET local_files = $1, updated_at_ms = $2 WHERE task_id = $3 AND simulated = $4";
 
 /// One record by upstream id.
 pub(super) const GET_BY_TASK_ID: &str = concat!(
     "SELECT ",
     record_columns!(),
     " FROM tasks WHERE task_id = $1"
+);
+
+/// One owner's record named by its task id, or by its external id.
+pub(super) const FIND: &str = concat!(
+    "SELECT ",
+    record_columns!(),
+    " FROM tasks WHERE owner = $1 AND (task_id = $2 OR external_task_id = $2) ORDER BY task_id IS NULL LIMIT 1"
 );
 
 /// One owner's records, newest first.
@@ -75,15 +88,16 @@ pub(super) const LIST_WITH_STATUS: &str = concat!(
     " FROM tasks WHERE owner = $1 AND status = $2 ORDER BY created_at_ms DESC, external_task_id DESC LIMIT $3"
 );
 
-/// One owner's records still `submitting` since before a moment (their process died).
+/// One owner's records of one world still `submitting` since before a moment (their process
+/// died).
 pub(super) const STALE_SUBMITTING: &str = concat!(
     "SELECT ",
     record_columns!(),
-    " FROM tasks WHERE owner = $1 AND status = 'submitting' AND updated_at_ms < $2 ORDER BY created_at_ms LIMIT 50"
+    " FROM tasks WHERE owner = $1 AND status = 'submitting' AND updated_at_ms < $2 AND simulated = $3 ORDER BY created_at_ms LIMIT 50"
 );
 
 /// Takes a stale record for recovery: only one process wins (compare-and-set on its time).
-pub(super) const CLAIM_RECOVERY: &str = "UPDATE tasks SET updated_at_ms = $1 WHERE external_task_id = $2 AND status = 'submitting' AND updated_at_ms = $3";
+pub(super) const CLAIM_RECOVERY: &str = "UPDATE tasks SET updated_at_ms = $1 WHERE external_task_id = $2 AND status = 'submitting' AND updated_at_ms = $3 AND simulated = $4";
 
 /// Moves the tasks of a legacy owner fingerprint to its stable successor.
 pub(super) const ADOPT_OWNER: &str = "UPDATE tasks SET owner = $1 WHERE owner = $2";
@@ -117,6 +131,7 @@ pub(super) const ALL_STATEMENTS: &[&str] = &[
     RECORD_STATUS,
     SET_LOCAL_FILES,
     GET_BY_TASK_ID,
+    FIND,
     LIST,
     LIST_WITH_STATUS,
     STALE_SUBMITTING,

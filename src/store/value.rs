@@ -106,6 +106,7 @@ pub(super) fn record_from_row(row: &[Value]) -> Result<Option<TaskRecord>, BadCo
         local_files: from_json_list(&row.text(11)?),
         created_at_ms: row.int(12)?,
         updated_at_ms: row.int(13)?,
+        simulated: row.int(14)? != 0,
     }))
 }
 
