@@ -46,7 +46,10 @@ pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
     }
     // The probe is of this process's world (the simulator only answers `sim-` ids).
     let probe = match jobs.simulated() {
-        true => TaskId::parse(&format!("{}{PROBE_TASK_ID}", crate::comet::SIMULATED_ID_PREFIX)),
+        true => TaskId::parse(&format!(
+            "{}{PROBE_TASK_ID}",
+            crate::comet::SIMULATED_ID_PREFIX
+        )),
         false => TaskId::parse(PROBE_TASK_ID),
     };
     let probed = match &probe {

@@ -31,7 +31,9 @@ pub(crate) fn fix_for_person(err: &jobs::Error) -> String {
         jobs::Error::OtherWorld {
             task_id,
             simulated_task: true,
-        } => format!("nothing was sent; follow it with `kling-omni-mcp status {task_id} --simulate`"),
+        } => {
+            format!("nothing was sent; follow it with `kling-omni-mcp status {task_id} --simulate`")
+        }
         jobs::Error::OtherWorld { task_id, .. } => format!(
             "nothing was sent; follow it without the simulator: `kling-omni-mcp status {task_id}` (with COMETAPI_KEY set)"
         ),

@@ -385,6 +385,35 @@ impl Drop for Wake<'_> {
 mod tests {
     use super::*;
 
+    /// The top-level boxes of an MP4: (type, body).
+    fn boxes(mut data: &[u8]) -> Vec<(String, &[u8])> {
+        let mut out = Vec::new();
+        while data.len() >= 8 {
+            let size = u32::from_be_bytes(data[..4].try_into().unwrap()) as usize;
+            assert!(size >= 8 && size <= data.len(), "box size {size}");
+            out.push((
+                String::from_utf8_lossy(&data[4..8]).into_owned(),
+                &data[8..size],
+            ));
+            data = &data[size..];
+        }
+        assert!(data.is_empty(), "trailing bytes");
+        out
+    }
+
+    #[test]
+    fn the_served_video_is_a_real_h264_mp4() {
+        let top = boxes(SAMPLE_MP4);
+        let kinds: Vec<&str> = top.iter().map(|(kind, _)| kind.as_str()).collect();
+        // `faststart`: the index (moov) before the media (mdat), so a player starts at once.
+        assert_eq!(kinds, ["ftyp", "moov", "free", "mdat"]);
+        let moov = top[1].1;
+        let has = |needle: &[u8]| moov.windows(needle.len()).any(|w| w == needle);
+        assert!(has(b"avc1") && has(b"avcC"), "an H.264 track");
+        assert!(top[3].1.len() > 10_000, "real frames");
+        assert!(SAMPLE_MP4.len() < 64 * 1024, "small enough to ship");
+    }
+
     #[test]
     fn directives_are_read_from_the_prompt() {
         let prompt = "a cat [sim:error=1102] [sim:fail] [sim:polls=2]";

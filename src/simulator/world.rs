@@ -2,7 +2,8 @@
 //! its scenario (the `[sim:…]` directives that shape its life), so any simulator — in another
 //! process, or after a restart — answers for a task it never saw created, as far along as its
 //! age says. Ids never collide with each other (creation time plus 52 random bits) nor with
-//! CometAPI's, which are digits: `sim-<ms>-<random>[.<directive>…]`, base 36.
+//! CometAPI's, which are digits: `sim-<ms>-<random>[_<directive>…]`, base 36 (characters a
+//! saved file's name keeps as they are).
 
 use crate::comet::SIMULATED_ID_PREFIX;
 
@@ -51,7 +52,7 @@ pub(super) fn new_id(created_at_ms: i64, scenario: &Scenario) -> String {
     ];
     for (set, token) in flags {
         if set {
-            id.push('.');
+            id.push('_');
             id.push_str(token);
         }
     }
@@ -64,7 +65,7 @@ pub(super) fn new_id(created_at_ms: i64, scenario: &Scenario) -> String {
     ];
     for (token, value) in numbers {
         if let Some(value) = value {
-            id.push_str(&format!(".{token}{value}"));
+            id.push_str(&format!("_{token}{value}"));
         }
     }
     id
@@ -73,7 +74,7 @@ pub(super) fn new_id(created_at_ms: i64, scenario: &Scenario) -> String {
 /// The creation time and scenario an id carries; `None` for anything that is not such an id.
 pub(super) fn parse_id(id: &str) -> Option<(i64, Scenario)> {
     let rest = id.strip_prefix(SIMULATED_ID_PREFIX)?;
-    let mut parts = rest.split('.');
+    let mut parts = rest.split('_');
     let (created, random) = parts.next()?.split_once('-')?;
     let created = i64::try_from(from_base36(created)?).ok()?;
     from_base36(random)?;
@@ -182,17 +183,17 @@ mod tests {
             "sim-abc-",
             "sim--x",
             "sim-abc-def",
-            "sim-abc-def.p3.q",
-            "sim-abc-def.p3.f1",
-            "sim-abc-def.pX",
-            "sim-ABC-def.p3",
-            "sim-zzzzzzzzzzzzzz-def.p3",
-            "sim-abc-def.p3.",
+            "sim-abc-def_p3_q",
+            "sim-abc-def_p3_f1",
+            "sim-abc-def_pX",
+            "sim-ABC-def_p3",
+            "sim-zzzzzzzzzzzzzz-def_p3",
+            "sim-abc-def_p3_",
         ] {
             assert_eq!(parse_id(id), None, "{id}");
         }
         // Huge numbers are held to the directives' bounds.
-        let (_, s) = parse_id("sim-1-2.p4294967295.v4294967295").unwrap();
+        let (_, s) = parse_id("sim-1-2_p4294967295_v4294967295").unwrap();
         assert_eq!((s.polls, s.videos), (MAX_POLLS, MAX_VIDEOS));
     }
 }

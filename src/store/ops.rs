@@ -142,7 +142,9 @@ impl Store {
 
     /// `owner`'s record named `id`: by task id, else by external id.
     pub async fn find(&self, owner: &str, id: &str) -> Result<Option<TaskRecord>, StoreError> {
-        let records = self.records(sql::FIND, vec![owner.into(), id.into()]).await?;
+        let records = self
+            .records(sql::FIND, vec![owner.into(), id.into()])
+            .await?;
         Ok(records.into_iter().next())
     }
 

@@ -325,7 +325,9 @@ async fn the_simulated_world_and_the_real_one_never_touch_each_other() {
         real.insert_submitting(&new_task("real", ""), 10)
             .await
             .unwrap();
-        sim.insert_submitting(&new_task("sim", ""), 10).await.unwrap();
+        sim.insert_submitting(&new_task("sim", ""), 10)
+            .await
+            .unwrap();
         // A simulated process sees only its own stale submits, and cannot settle, claim or
         // bind a real one.
         let stale = sim.stale_submitting("", 100).await.unwrap();
@@ -341,7 +343,7 @@ async fn the_simulated_world_and_the_real_one_never_touch_each_other() {
                 .unwrap()
         );
         assert!(
-            !sim.set_created("real", "sim-1-2.p3", StoredStatus::Submitted, 20)
+            !sim.set_created("real", "sim-1-2_p3", StoredStatus::Submitted, 20)
                 .await
                 .unwrap()
         );
@@ -359,7 +361,7 @@ async fn the_simulated_world_and_the_real_one_never_touch_each_other() {
                 .unwrap()
         );
         assert!(
-            sim.set_created("sim", "sim-1-2.p3", StoredStatus::Submitted, 20)
+            sim.set_created("sim", "sim-1-2_p3", StoredStatus::Submitted, 20)
                 .await
                 .unwrap()
         );
@@ -392,7 +394,7 @@ async fn the_simulated_world_and_the_real_one_never_touch_each_other() {
         let listed = real.list("", None, 10).await.unwrap();
         assert_eq!(listed.iter().filter(|r| r.simulated).count(), 1);
         let found = sim.find("", "sim").await.unwrap().unwrap();
-        assert_eq!(found.task_id.as_deref(), Some("sim-1-2.p3"));
+        assert_eq!(found.task_id.as_deref(), Some("sim-1-2_p3"));
         assert!(sim.find("", "nothing").await.unwrap().is_none());
         assert!(sim.find("someone-else", "sim").await.unwrap().is_none());
     }

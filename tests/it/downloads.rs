@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kling_omni_mcp::simulator::{Endpoint, Fault};
+use kling_omni_mcp::simulator::{Endpoint, Fault, SAMPLE_MP4};
 use rmcp::model::{ContentBlock, ReadResourceRequestParams};
 use serde_json::{Value, json};
 
@@ -106,7 +106,10 @@ async fn a_cdn_redirect_is_followed() {
     let out = download(&h, &task_id).await;
     assert!(out.get("download_error").is_none(), "{out}");
     let path = out["local_files"][0]["path"].as_str().unwrap();
-    assert_eq!(std::fs::metadata(path).unwrap().len(), 256 * 1024);
+    assert_eq!(
+        std::fs::metadata(path).unwrap().len(),
+        SAMPLE_MP4.len() as u64
+    );
     let paths: Vec<String> = h.sim().requests().into_iter().map(|r| r.path).collect();
     assert!(paths.contains(&format!("/_sim/redirect/{task_id}.mp4")));
     assert!(paths.contains(&format!("/_sim/videos/{task_id}.mp4")));
@@ -132,17 +135,17 @@ async fn a_reply_with_too_many_videos_downloads_none() {
 #[tokio::test]
 async fn the_byte_cap_covers_all_videos_of_a_task() {
     let h = Harness::with(Setup {
-        args: vec!["--max-download-bytes".into(), "400000".into()],
+        args: vec!["--max-download-bytes".into(), "40000".into()],
         ..Setup::default()
     })
     .await;
-    // One 256 KiB video fits; two do not, and then neither is kept.
+    // One 26 KB video fits; two do not, and then neither is kept.
     let one = submit(&h, "").await;
     assert!(download(&h, &one).await["local_files"][0]["path"].is_string());
     let two = submit(&h, "[sim:videos=2]").await;
     let error = error_of(&download(&h, &two).await);
     assert!(
-        error.contains("400000 bytes") && error.contains("--max-download-bytes"),
+        error.contains("40000 bytes") && error.contains("--max-download-bytes"),
         "{error}"
     );
     assert_eq!(names(&videos_dir(&h)), [format!("{one}.mp4")]);
@@ -348,7 +351,7 @@ async fn a_video_downloaded_by_one_process_is_readable_from_another() {
     assert_eq!(contents["contents"][0]["uri"], uri.as_str());
     assert_eq!(contents["contents"][0]["mimeType"], "video/mp4");
     let blob = contents["contents"][0]["blob"].as_str().unwrap();
-    assert_eq!(blob.len(), (256 * 1024usize).div_ceil(3) * 4);
+    assert_eq!(blob.len(), SAMPLE_MP4.len().div_ceil(3) * 4);
     b.stop().await;
     a.stop().await;
 }

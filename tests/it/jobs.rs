@@ -66,7 +66,7 @@ async fn text_to_video_runs_from_submit_to_succeed() {
     assert_eq!(statuses, ["submitted", "processing", "succeed"]);
     let done = last.unwrap();
     let out = structured(&done);
-    assert_eq!(out["videos"][0]["duration_seconds"], 5.041);
+    assert_eq!(out["videos"][0]["duration_seconds"], 2.0);
     let url = out["videos"][0]["url"].as_str().unwrap();
     assert!(url.ends_with(&format!("/{task_id}.mp4")), "{url}");
     assert!(text(&done).contains(url));

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use kling_omni_mcp::simulator::{Endpoint, Fault, SimConfig};
+use kling_omni_mcp::simulator::{Endpoint, Fault, SAMPLE_MP4, SimConfig};
 use serde_json::json;
 
 use crate::support::{Harness, Setup, assert_ok, error_meta, structured, text};
@@ -57,7 +57,10 @@ async fn generate_video_can_wait_and_download_in_one_call() {
     assert_eq!(out["status"], "succeed");
     assert!(out["videos"][0]["url"].as_str().unwrap().ends_with(".mp4"));
     let path = out["local_files"][0]["path"].as_str().unwrap();
-    assert_eq!(std::fs::metadata(path).unwrap().len(), 256 * 1024);
+    assert_eq!(
+        std::fs::metadata(path).unwrap().len(),
+        SAMPLE_MP4.len() as u64
+    );
     h.stop().await;
 }
 
@@ -281,7 +284,7 @@ async fn downloads_land_atomically_and_failures_leave_nothing() {
             .display()
             .to_string()
     );
-    assert_eq!(std::fs::read(&expected).unwrap().len(), 256 * 1024);
+    assert_eq!(std::fs::read(&expected).unwrap(), SAMPLE_MP4);
     assert_eq!(
         std::fs::read_dir(&videos).unwrap().count(),
         1,
@@ -294,7 +297,7 @@ async fn downloads_land_atomically_and_failures_leave_nothing() {
     let link = link.expect("a resource_link content item");
     assert!(link.uri.starts_with("file://") && link.uri.ends_with(".mp4"));
     assert_eq!(link.mime_type.as_deref(), Some("video/mp4"));
-    assert_eq!(link.size, Some(256 * 1024));
+    assert_eq!(link.size, Some(SAMPLE_MP4.len() as u64));
 
     // The saved video is also listed, and readable, as an MCP resource.
     let resources = h.client.list_all_resources().await.unwrap();

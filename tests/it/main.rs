@@ -26,6 +26,7 @@ mod memory;
 mod packaging;
 mod redaction;
 mod secrets;
+mod simulated;
 mod store;
 mod store_postgres;
 mod tasks;

@@ -210,6 +210,33 @@ async fn a_task_survives_a_restart_of_the_server() {
 }
 
 #[tokio::test]
+async fn a_simulated_task_completes_in_another_simulated_process() {
+    let setup = |data: Option<tempfile::TempDir>| Setup {
+        sim: None,
+        key: None,
+        args: vec!["--simulate".into()],
+        data,
+        ..modern(true)
+    };
+    let first = Harness::with(setup(None)).await;
+    let created = submit_task(&first, json!({"prompt": "a cat", "aspect_ratio": "1:1"})).await;
+    // Same data directory (task secret, store), a new process with a simulator of its own.
+    let (_, data) = first.shutdown().await;
+    let second = Harness::with(setup(Some(data))).await;
+    let done = until_done(&second, &created.task.task_id).await;
+    let result = result_of(&done);
+    assert_eq!(structured(&result)["status"], "succeed");
+    assert_eq!(structured(&result)["simulated"], true);
+    assert!(
+        structured(&result)["task_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("sim-")
+    );
+    second.stop().await;
+}
+
+#[tokio::test]
 async fn forged_and_tampered_task_ids_are_invalid_params() {
     let h = Harness::with(modern(true)).await;
     let created = submit_task(&h, json!({"prompt": "a cat", "aspect_ratio": "1:1"})).await;
