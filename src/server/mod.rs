@@ -70,7 +70,7 @@ const INSTRUCTIONS: &str = "Makes short videos with Kling O1 Omni through CometA
 3. On `succeed`, give the user the video URLs (download: true saves them; URLs expire after about 30 days). On `failed`, read status_message, change the input, and submit a new task. list_video_tasks recovers earlier task ids.";
 
 /// Appended to the instructions when the server runs against the built-in simulator.
-const SIMULATION_NOTE: &str = "\nSIMULATION MODE: this server talks to a built-in simulated CometAPI. Tasks finish after a few polls, cost nothing, and produce no real video.";
+const SIMULATION_NOTE: &str = "\nSIMULATION MODE: this server talks to a built-in simulated CometAPI. Its tasks (ids starting with sim-) finish after three polls or about 9 s, cost nothing, and every video is the same 2-second sample clip.";
 
 /// Settings of the MCP layer.
 #[derive(Debug, Clone)]
