@@ -315,3 +315,55 @@ async fn without_a_key_nothing_is_recorded_and_stored_submits_answer_from_the_st
     );
     assert!(upstream.requests().is_empty());
 }
+
+#[tokio::test]
+async fn two_simulated_servers_in_a_row_keep_both_tasks() {
+    // As the Inspector CLI runs it: a new server process per call, one store.
+    let mut data = tempfile::tempdir().unwrap();
+    let mut ids = Vec::new();
+    for prompt in ["a red kite", "a blue kite"] {
+        let server = simulated_server(data).await;
+        let done = server
+            .call(
+                "generate_video",
+                json!({"prompt": prompt, "aspect_ratio": "1:1", "wait_seconds": 30}),
+            )
+            .await;
+        let done = structured(&done);
+        assert_eq!(done["status"], "succeed", "{done}");
+        ids.push(done["task_id"].as_str().unwrap().to_owned());
+        let (log, kept) = server.shutdown().await;
+        assert!(!log.contains("ERROR"), "{log}");
+        data = kept;
+    }
+    assert_ne!(ids[0], ids[1]);
+    let listed = store(data.path()).await.list("", None, 10).await.unwrap();
+    let listed: Vec<_> = listed
+        .iter()
+        .map(|r| {
+            (
+                r.task_id.clone().unwrap(),
+                r.status,
+                r.prompt_head.clone(),
+                r.simulated,
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            (
+                ids[1].clone(),
+                StoredStatus::Succeed,
+                "a blue kite".to_owned(),
+                true
+            ),
+            (
+                ids[0].clone(),
+                StoredStatus::Succeed,
+                "a red kite".to_owned(),
+                true
+            ),
+        ]
+    );
+}
