@@ -23,6 +23,7 @@ mod jobs;
 mod local_images;
 mod long_jobs;
 mod memory;
+mod newcomer;
 mod packaging;
 mod redaction;
 mod secrets;
