@@ -367,3 +367,43 @@ async fn two_simulated_servers_in_a_row_keep_both_tasks() {
         ]
     );
 }
+
+#[tokio::test]
+async fn a_follower_in_another_process_downloads_from_its_own_simulator() {
+    let data = tempfile::tempdir().unwrap();
+    // The first process polls once (and would share that answer for the next 5 s), then
+    // exits: the URLs it answered died with its simulator.
+    let mut first = person(data.path());
+    first.env("KLING_MCP_POLL_MIN", "5");
+    let done = run(
+        first,
+        &[
+            "generate",
+            "--simulate",
+            "--prompt",
+            "a heron [sim:polls=1]",
+            "--aspect-ratio",
+            "1:1",
+            "--wait",
+            "--json",
+        ],
+    )
+    .await;
+    assert_eq!(done.code, 0, "{}", done.stderr);
+    let done = done.json();
+    let id = done["task_id"].as_str().unwrap().to_owned();
+    let dead_url = done["videos"][0]["url"].as_str().unwrap().to_owned();
+    let server = simulated_server(data).await;
+    let saved = server
+        .call(
+            "get_video_task",
+            json!({"task_id": id, "wait_seconds": 30, "download": true}),
+        )
+        .await;
+    let saved = structured(&saved);
+    assert_eq!(saved["status"], "succeed", "{saved}");
+    assert_ne!(saved["videos"][0]["url"], dead_url.as_str());
+    let path = saved["local_files"][0]["path"].as_str().unwrap();
+    assert_eq!(std::fs::read(path).unwrap(), SAMPLE_MP4);
+    server.stop().await;
+}
