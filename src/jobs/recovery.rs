@@ -92,7 +92,8 @@ impl Jobs {
             Ok(id) => self.client.find_by_external_id(&id, deadline.limit()).await,
             Err(violation) => {
                 let message = format!(
-                    "the process that submitted it stopped before CometAPI answered, and its stored external id cannot be looked up: {violation}"
+                    "the process that submitted it stopped before {} answered, and its stored external id cannot be looked up: {violation}",
+                    self.upstream()
                 );
                 self.note_outcome(stored, StoredStatus::SubmitUncertain, &message)
                     .await;
@@ -107,12 +108,18 @@ impl Jobs {
                 true
             }
             Ok(_) => {
-                self.note_outcome(external, StoredStatus::SubmitUncertain, "the process that submitted it stopped before CometAPI answered, and no task with this external id was found").await;
+                let message = format!(
+                    "the process that submitted it stopped before {} answered, and no task with this external id was found",
+                    self.upstream()
+                );
+                self.note_outcome(external, StoredStatus::SubmitUncertain, &message)
+                    .await;
                 true
             }
             Err(err) if err.kind() == comet::ErrorKind::NotFound => {
                 let message = format!(
-                    "the process that submitted it stopped before CometAPI answered, and looking the external id up failed: {err}"
+                    "the process that submitted it stopped before {} answered, and looking the external id up failed: {err}",
+                    self.upstream()
                 );
                 self.note_outcome(external, StoredStatus::SubmitUncertain, &message)
                     .await;
@@ -122,6 +129,14 @@ impl Jobs {
                 tracing::warn!(%err, external, "cannot look the interrupted submit up now; trying again later");
                 false
             }
+        }
+    }
+
+    /// Who answers this process's submits, for stored messages.
+    fn upstream(&self) -> &'static str {
+        match self.simulated() {
+            true => "the built-in simulator",
+            false => "CometAPI",
         }
     }
 
