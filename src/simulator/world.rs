@@ -7,8 +7,9 @@
 
 use crate::comet::SIMULATED_ID_PREFIX;
 
-/// Most videos an id may ask for (as the `[sim:videos=N]` directive allows).
-const MAX_VIDEOS: u32 = 100_000;
+/// Most videos a task rebuilt from its id lists: an id anyone can type must not make every
+/// answer megabytes long (the `[sim:videos=N]` directive, in the creating process, goes further).
+const MAX_VIDEOS: u32 = 100;
 
 /// Most polls an id may ask for before its task finishes.
 const MAX_POLLS: u32 = 1_000_000;
