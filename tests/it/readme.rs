@@ -49,6 +49,7 @@ impl Drop for Group {
 #[cfg(unix)]
 #[tokio::test]
 async fn the_http_service_commands_work_when_pasted_in_order() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let blocks = shell_blocks(&section(&readme(), "Running as an HTTP service"));
     assert!(blocks.len() >= 2, "{blocks:?}");
     let (server_block, client_block) = (&blocks[0], &blocks[1]);
