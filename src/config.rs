@@ -52,8 +52,10 @@ pub struct Config {
 /// the loopback names and origins it always accepts).
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
-    /// Address to listen on.
+    /// Address to listen on (127.0.0.1 for `localhost`).
     pub addr: SocketAddr,
+    /// The address was given as `localhost`: listen on `[::1]` at the same port too.
+    pub localhost: bool,
     /// Bearer token clients must send (trimmed, never empty).
     pub token: Option<SecretString>,
     /// `Host` values accepted besides the loopback names.
@@ -76,6 +78,43 @@ pub struct HttpConfig {
     pub idle_timeout: Duration,
     /// Most connections open at once.
     pub max_connections: usize,
+}
+
+/// Where `--http` listens: `IP:PORT`, or `localhost:PORT` (127.0.0.1, and `[::1]` when the
+/// machine has it, since clients resolve the name to either).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ListenAddr {
+    /// The address to bind (127.0.0.1 for `localhost`).
+    pub addr: SocketAddr,
+    /// Given as `localhost`.
+    pub localhost: bool,
+}
+
+impl std::str::FromStr for ListenAddr {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        let value = value.trim();
+        if let Ok(addr) = value.parse::<SocketAddr>() {
+            return Ok(Self {
+                addr,
+                localhost: false,
+            });
+        }
+        let port = value
+            .rsplit_once(':')
+            .filter(|(host, _)| host.eq_ignore_ascii_case("localhost"))
+            .and_then(|(_, port)| port.parse::<u16>().ok());
+        match port {
+            Some(port) => Ok(Self {
+                addr: SocketAddr::from(([127, 0, 0, 1], port)),
+                localhost: true,
+            }),
+            None => Err(format!(
+                "expected IP:PORT or localhost:PORT, e.g. 127.0.0.1:8787 (this machine only) or 0.0.0.0:8787 (all interfaces, needs a token); got {value:?}"
+            )),
+        }
+    }
 }
 
 /// A setting that cannot be used.
@@ -146,4 +185,32 @@ pub(crate) fn seconds(name: &'static str, value: f64) -> Result<Duration, Config
 
 #[path = "config_paths.rs"]
 mod paths;
-pub(crate) use paths::{data_dir, default_output_dir, default_root, store_settings};
+pub use paths::DEFAULT_OUTPUT_DIR_TEXT;
+pub(crate) use paths::{data_dir, default_root, output_dir, store_settings};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listen_addresses_are_ip_and_port_or_localhost_and_port() {
+        let parse = |v: &str| v.parse::<ListenAddr>();
+        let local = parse("localhost:8787").unwrap();
+        assert_eq!(local.addr, SocketAddr::from(([127, 0, 0, 1], 8787)));
+        assert!(local.localhost);
+        assert!(parse("LOCALHOST:0").unwrap().localhost);
+        let v6 = parse("[::1]:8787").unwrap();
+        assert!(v6.addr.ip().is_loopback() && !v6.localhost);
+        assert!(!parse("0.0.0.0:8787").unwrap().localhost);
+        for bad in [
+            "localhost",
+            "example.com:8787",
+            "localhost:99999",
+            ":8787",
+            "",
+        ] {
+            let err = parse(bad).unwrap_err();
+            assert!(err.contains("127.0.0.1:8787"), "{bad}: {err}");
+        }
+    }
+}

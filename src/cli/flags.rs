@@ -1,7 +1,6 @@
 //! The clap grammar of the command line (flags, their environment variables, `--help`) and its
 //! one conversion, flags and environment → the checked [`Config`].
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -10,7 +9,7 @@ use secrecy::SecretString;
 
 use crate::comet::{ApiKey, DEFAULT_BASE_URL};
 use crate::config::{
-    Config, ConfigError, base_url, call_deadline, default_output_dir, default_root, seconds,
+    Config, ConfigError, ListenAddr, base_url, call_deadline, default_root, output_dir, seconds,
     store_settings,
 };
 use crate::jobs::{JobsConfig, PollSchedule, RetryPolicy};
@@ -62,8 +61,9 @@ pub struct Cli {
     #[arg(global = true, long = "allow-dir", value_name = "DIR")]
     pub allow_dirs: Vec<PathBuf>,
 
-    /// Where downloaded videos go [default: your Videos folder, in kling-omni-mcp/].
-    #[arg(global = true, long, env = "KLING_MCP_OUTPUT_DIR", value_name = "DIR")]
+    /// Where downloaded videos go, also `KLING_MCP_OUTPUT_DIR` (read by `into_config`: an empty
+    /// or unexpanded `${…}` value means the default) [default: your Videos folder, in kling-omni-mcp/].
+    #[arg(global = true, long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
     /// Which addresses downloads may reach, and the caps per task.
@@ -157,14 +157,14 @@ pub struct Cli {
     pub max_calls_per_session: usize,
 
     /// Serve MCP over streamable HTTP at ADDR (endpoint /mcp) instead of stdio, e.g.
-    /// 127.0.0.1:8787. A non-loopback address needs a token.
+    /// 127.0.0.1:8787 or localhost:8787. A non-loopback address needs a token.
     #[arg(
         global = true,
         long,
         value_name = "ADDR",
         help_heading = "HTTP transport"
     )]
-    pub http: Option<SocketAddr>,
+    pub http: Option<ListenAddr>,
 
     /// Read the bearer token HTTP clients must send from FILE (or set `KLING_MCP_HTTP_TOKEN`).
     #[arg(
@@ -273,7 +273,7 @@ impl Cli {
                 base: retry_base,
                 ..RetryPolicy::default()
             },
-            output_dir: self.output_dir.unwrap_or_else(default_output_dir),
+            output_dir: output_dir(self.output_dir, env("KLING_MCP_OUTPUT_DIR")),
             downloads: self.downloads.limits(),
             create_timeout: seconds("create-timeout", self.create_timeout)?,
             call_deadline: call_deadline(self.call_deadline, seconds("max-wait", self.max_wait)?)?,

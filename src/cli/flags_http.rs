@@ -62,7 +62,7 @@ pub(super) fn read_token_file(file: &Path) -> Result<String, ConfigError> {
 /// The HTTP transport's settings, from its flags and the environment.
 pub(super) fn http_config(
     cli: &super::Cli,
-    addr: std::net::SocketAddr,
+    addr: crate::config::ListenAddr,
     env: &impl Fn(&str) -> Option<String>,
 ) -> Result<HttpConfig, ConfigError> {
     let token = match &cli.http_token_file {
@@ -76,7 +76,8 @@ pub(super) fn http_config(
             .collect()
     };
     Ok(HttpConfig {
-        addr,
+        addr: addr.addr,
+        localhost: addr.localhost,
         token: token
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty())

@@ -42,7 +42,7 @@ pub struct CreateTaskRequest {
     /// references; omit for a `base` video edit (output keeps the input's length).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<VideoDuration>,
-    /// http(s) URL that CometAPI POSTs each status change to. Optional; polling works without it.
+    /// Public https URL that CometAPI POSTs each status change to (not http: the posts carry the video URLs). Optional; polling works without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_url: Option<String>,
     /// Your own id for the task, unique in your account. Generated when omitted.

@@ -66,6 +66,34 @@ pub(crate) fn take_flag(arguments: &mut JsonObject, name: &str) -> Result<bool, 
     }
 }
 
+/// Refuses a top-level field the tool's input schema does not list, naming every field it
+/// does: serde's own message would list only the fields of the request type, not the control
+/// flags taken out before it (`dry_run`, `wait_seconds`, `download`).
+pub(crate) fn refuse_unknown_fields(
+    arguments: &JsonObject,
+    schema: &JsonObject,
+) -> Result<(), ArgumentError> {
+    let Some(known) = schema
+        .get("properties")
+        .and_then(serde_json::Value::as_object)
+    else {
+        return Ok(());
+    };
+    match arguments.keys().find(|key| !known.contains_key(*key)) {
+        None => Ok(()),
+        Some(unknown) => {
+            let accepted: Vec<String> = known.keys().map(|k| format!("`{k}`")).collect();
+            Err(ArgumentError {
+                field: Some(unknown.clone()),
+                reason: format!(
+                    "unknown field `{unknown}`; the accepted fields are {}",
+                    accepted.join(", ")
+                ),
+            })
+        }
+    }
+}
+
 /// Deserializes arguments, keeping the path of the first field that failed.
 pub(crate) fn parse_arguments<T: DeserializeOwned>(
     arguments: JsonObject,
@@ -120,6 +148,33 @@ mod tests {
         let err = parse(json!({})).unwrap_err();
         assert_eq!(err.field, None);
         assert_eq!(err.reason, "missing field `prompt`");
+    }
+
+    #[test]
+    fn an_unknown_field_is_named_with_every_accepted_one_control_flags_included() {
+        let schema =
+            super::super::schema::input_schema::<super::super::generate_video::GenerateVideoArgs>();
+        let serde_json::Value::Object(arguments) =
+            json!({"prompt": "p", "dry_run": true, "negative_prompt": "blur"})
+        else {
+            unreachable!()
+        };
+        let err = refuse_unknown_fields(&arguments, &schema).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("negative_prompt"));
+        for field in [
+            "prompt",
+            "model_name",
+            "callback_url",
+            "dry_run",
+            "wait_seconds",
+            "download",
+        ] {
+            assert!(err.reason.contains(&format!("`{field}`")), "{}", err.reason);
+        }
+        let serde_json::Value::Object(fine) = json!({"prompt": "p", "wait_seconds": 3}) else {
+            unreachable!()
+        };
+        assert!(refuse_unknown_fields(&fine, &schema).is_ok());
     }
 
     #[test]

@@ -10,7 +10,7 @@ use serde_json::Value;
 
 use super::args::ArgumentError;
 pub(super) use super::fixes::fix_for_agent;
-use super::fixes::kind_fix;
+use super::fixes::{TASK_NOT_FOUND_FIX, kind_fix};
 use crate::comet::{self, ErrorKind};
 use crate::jobs;
 use crate::store::StoreError;
@@ -169,6 +169,21 @@ impl ToolFailure {
         }
     }
 
+    /// A job error of a call about one task (`get_video_task`): "not found" is about its
+    /// `task_id`, the call's only input.
+    pub(crate) fn from_task_query(err: &jobs::Error) -> Self {
+        match err {
+            jobs::Error::Comet(inner) if inner.kind() == ErrorKind::NotFound => Self {
+                message: format!(
+                    "{}. Fix: {TASK_NOT_FOUND_FIX}",
+                    inner.to_string().trim_end_matches('.')
+                ),
+                ..Self::from_comet(inner)
+            },
+            _ => Self::from_jobs(err),
+        }
+    }
+
     /// A client error.
     pub(crate) fn from_comet(err: &comet::Error) -> Self {
         let kind = err.kind();
@@ -265,6 +280,25 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("\"env\" block"), "{text}");
+    }
+
+    #[test]
+    fn a_task_not_found_names_the_task_id_and_no_model() {
+        let err = jobs::Error::Comet(comet::Error::Api(ApiError {
+            kind: ErrorKind::NotFound,
+            status: 404,
+            code: Some("1203".into()),
+            message: "task not found".into(),
+            request_id: None,
+            retry_after: None,
+        }));
+        let text = text_of(&ToolFailure::from_task_query(&err).into_result());
+        assert!(text.starts_with("Error [not_found]"), "{text}");
+        assert!(text.contains("Check the task_id"), "{text}");
+        assert!(!text.contains("model_name"), "{text}");
+        // A create that is not found is about the model.
+        let text = text_of(&ToolFailure::from_jobs(&err).into_result());
+        assert!(text.contains("model_name"), "{text}");
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub(super) fn kind_fix(kind: ErrorKind) -> &'static str {
         ErrorKind::InvalidRequest => "Fix the input named in the message, then call again.",
         ErrorKind::ContentRejected => "Rephrase the prompt or replace the media, then call again.",
         ErrorKind::NotFound => {
-            "Check the task_id (use the one generate_video returned) and model_name."
+            "Check model_name (kling-video-o1 or kling-v3-omni); if it is right, check COMETAPI_BASE_URL (https://api.cometapi.com, without /v1)."
         }
         ErrorKind::UpstreamUnavailable => "CometAPI is having trouble; try again in a minute.",
         ErrorKind::Timeout => {
@@ -68,6 +68,10 @@ pub(super) fn kind_fix(kind: ErrorKind) -> &'static str {
         }
     }
 }
+
+/// The fix when the task a call asked about (`get_video_task`) is not found upstream: its id
+/// is the only input, so nothing about models.
+pub(super) const TASK_NOT_FOUND_FIX: &str = "Check the task_id: use the one generate_video returned (list_video_tasks lists earlier ones); a task made with another CometAPI key is not found with this one.";
 
 fn store_fix(err: &StoreError) -> String {
     match err {

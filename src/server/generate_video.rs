@@ -9,7 +9,10 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::Value;
 
-use super::args::{ArgumentError, ToolArgs, ToolInput, parse_arguments, take_flag, take_seconds};
+use super::args::{
+    ArgumentError, ToolArgs, ToolInput, parse_arguments, refuse_unknown_fields, take_flag,
+    take_seconds,
+};
 use super::errors::ToolFailure;
 use super::follow::{Follow, resource_links};
 use super::schema::{input_schema, output_schema};
@@ -38,6 +41,7 @@ pub struct GenerateVideoArgs {
 
 impl ToolInput for GenerateVideoArgs {
     fn from_arguments(mut arguments: JsonObject) -> Result<Self, ArgumentError> {
+        refuse_unknown_fields(&arguments, &input_schema::<Self>())?;
         // Control flags are taken out first so the request keeps `deny_unknown_fields` and
         // exact error paths (serde's `flatten` would lose both).
         let dry_run = take_flag(&mut arguments, "dry_run")?;

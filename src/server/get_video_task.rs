@@ -115,7 +115,7 @@ impl KlingServer {
                 tracing::info!(task_id = %followed.task.task_id, status = followed.task.status.as_str(), "get_video_task");
                 Ok(self.task_result(&followed))
             }
-            Err(err) => Ok(ToolFailure::from_jobs(&err).into_result()),
+            Err(err) => Ok(ToolFailure::from_task_query(&err).into_result()),
         }
     }
 

@@ -4,26 +4,24 @@
 //! accepted by [`super::http_conn`] (header deadline, idle timeout, connection cap).
 
 use std::future::Future;
-use std::net::SocketAddr;
+use std::net::{Ipv6Addr, SocketAddr};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{HeaderValue, Method, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use rmcp::transport::streamable_http_server::session::local::{LocalSessionManager, SessionConfig};
 use rmcp::transport::streamable_http_server::{StreamableHttpServerConfig, StreamableHttpService};
-use secrecy::{ExposeSecret, SecretString};
-use subtle::ConstantTimeEq;
+use secrecy::SecretString;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use super::KlingServer;
 use super::http_conn::{ConnectionLimits, serve_connections};
+use super::http_guard::{Guard, check_request};
 use crate::config::HttpConfig;
 
 /// Settings of the HTTP transport.
@@ -31,6 +29,9 @@ use crate::config::HttpConfig;
 pub struct HttpOptions {
     /// Address to listen on.
     pub addr: SocketAddr,
+    /// The address was given as `localhost`: also listen on `[::1]` at the same port, since
+    /// clients may resolve the name to either loopback address.
+    pub localhost: bool,
     /// Bearer token clients must send; required unless the address is loopback.
     pub token: Option<SecretString>,
     /// Accepted `Host` values (loopback names by default).
@@ -63,6 +64,7 @@ impl From<&HttpConfig> for HttpOptions {
         };
         Self {
             addr: config.addr,
+            localhost: config.localhost,
             token: config.token.clone(),
             allowed_hosts: with_loopback(LOOPBACK_HOSTS, &config.extra_hosts),
             allowed_origins: with_loopback(LOOPBACK_ORIGINS, &config.extra_origins),
@@ -88,13 +90,14 @@ pub enum HttpError {
         "refusing to listen on {0} without a token: set KLING_MCP_HTTP_TOKEN (or --http-token-file), or bind 127.0.0.1"
     )]
     TokenRequired(SocketAddr),
-    /// The address cannot be bound.
-    #[error("cannot listen on {addr}: {source}")]
+    /// The address cannot be bound. The reason is part of the message, not a `source`: the
+    /// final error line prints the chain, and "address in use" is said once.
+    #[error("cannot listen on {addr}: {error}. Fix: {}", bind_fix(.error))]
     Bind {
         /// The address.
         addr: SocketAddr,
         /// Why.
-        source: std::io::Error,
+        error: std::io::Error,
     },
     /// The server failed while running.
     #[error("HTTP server error: {0}")]
@@ -152,6 +155,7 @@ pub async fn serve_http(
         token: options.token.clone(),
         manager,
         max_sessions: options.max_sessions,
+        max_body_bytes: options.max_body_bytes,
         opening: Arc::default(),
     };
     let app = Router::new()
@@ -162,14 +166,21 @@ pub async fn serve_http(
             check_request,
         ));
 
-    let listener = tokio::net::TcpListener::bind(options.addr)
-        .await
-        .map_err(|source| HttpError::Bind {
-            addr: options.addr,
-            source,
-        })?;
-    let local = listener.local_addr().map_err(HttpError::Serve)?;
-    tracing::info!(url = %format!("http://{local}/mcp"), auth = options.token.is_some(), "MCP streamable HTTP listening");
+    let listeners = bind(&options).await?;
+    let local = listeners
+        .iter()
+        .map(|l| l.local_addr().map(|a| a.to_string()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(HttpError::Serve)?;
+    let port = listeners
+        .first()
+        .and_then(|l| l.local_addr().ok())
+        .map_or(options.addr.port(), |a| a.port());
+    let url = match options.localhost {
+        true => format!("http://localhost:{port}/mcp"),
+        false => format!("http://{}/mcp", local.first().map_or("", String::as_str)),
+    };
+    tracing::info!(%url, addrs = %local.join(","), auth = options.token.is_some(), "MCP streamable HTTP listening");
 
     let stopping = CancellationToken::new();
     let stop_signal = stopping.clone();
@@ -199,109 +210,53 @@ pub async fn serve_http(
         }
     };
     // Not `axum::serve`: it has no header deadline, idle timeout or connection cap.
-    let serve = serve_connections(listener, app, options.connections, stopping);
+    let serve = serve_connections(listeners, app, options.connections, stopping);
     tokio::join!(serve, drain);
     tracing::info!("HTTP server stopped");
     Ok(())
 }
 
-/// What the request guard needs.
-struct Guard {
-    token: Option<SecretString>,
-    manager: Arc<LocalSessionManager>,
-    max_sessions: usize,
-    /// Requests that may be opening a session right now.
-    opening: Arc<AtomicUsize>,
-}
-
-/// Auth for `/mcp`, and the session cap. `/healthz` needs no token and shows no secrets.
-async fn check_request(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
-    if request.uri().path() == "/healthz" {
-        return next.run(request).await;
-    }
-    if let Some(token) = &guard.token {
-        let presented = request
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(bearer_token)
-            .unwrap_or_default();
-        let matches: bool = presented
-            .as_bytes()
-            .ct_eq(token.expose_secret().as_bytes())
-            .into();
-        if !matches {
-            let mut response =
-                json_error(StatusCode::UNAUTHORIZED, "missing or wrong bearer token");
-            response.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer realm=\"kling-omni-mcp\""),
-            );
-            return response;
+/// The listener of `options.addr`; for `localhost`, also one on `[::1]` at the same port when
+/// this machine has IPv6 loopback.
+async fn bind(options: &HttpOptions) -> Result<Vec<TcpListener>, HttpError> {
+    let first = TcpListener::bind(options.addr)
+        .await
+        .map_err(|error| HttpError::Bind {
+            addr: options.addr,
+            error,
+        })?;
+    let port = first.local_addr().map_err(HttpError::Serve)?.port();
+    let mut listeners = vec![first];
+    if options.localhost {
+        let v6 = SocketAddr::from((Ipv6Addr::LOCALHOST, port));
+        match TcpListener::bind(v6).await {
+            Ok(listener) => listeners.push(listener),
+            // A machine without IPv6 resolves `localhost` to 127.0.0.1 only.
+            Err(err) => tracing::info!(%err, addr = %v6, "not listening on IPv6 loopback"),
         }
     }
-    let opens_session =
-        request.method() == Method::POST && !request.headers().contains_key("mcp-session-id");
-    if !opens_session {
-        return next.run(request).await;
-    }
-    // Check and insert as one step: a request that may open a session counts as open from
-    // here until rmcp has inserted (or refused) it, so parallel opens cannot all pass the check.
-    let _opening = Opening::start(&guard.opening);
-    let open = guard.manager.sessions.read().await.len();
-    // `opening` counts this request too, hence `>`.
-    if open + guard.opening.load(Ordering::SeqCst) > guard.max_sessions {
-        return json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &format!(
-                "too many open sessions (limit {}); close idle clients or try again later",
-                guard.max_sessions
-            ),
-        );
-    }
-    next.run(request).await
+    Ok(listeners)
 }
 
-/// Counts a request that may open a session, for as long as it runs.
-struct Opening(Arc<AtomicUsize>);
-
-impl Opening {
-    fn start(counter: &Arc<AtomicUsize>) -> Self {
-        counter.fetch_add(1, Ordering::SeqCst);
-        Self(counter.clone())
+/// What to do about a bind error.
+fn bind_fix(error: &std::io::Error) -> &'static str {
+    match error.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            "another program (perhaps another kling-omni-mcp) listens there; stop it, or choose another port, e.g. --http 127.0.0.1:8788"
+        }
+        std::io::ErrorKind::PermissionDenied => {
+            "ports below 1024 need privileges; choose a port such as 8787"
+        }
+        std::io::ErrorKind::AddrNotAvailable => {
+            "this machine has no such address; use 127.0.0.1 (this machine only) or 0.0.0.0 (all interfaces, with a token)"
+        }
+        _ => "choose another address or port",
     }
-}
-
-impl Drop for Opening {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// The token of an `Authorization: Bearer <token>` header. The scheme name is
-/// case-insensitive (RFC 9110 §11.1), so `bearer` and `BEARER` are accepted too.
-fn bearer_token(value: &str) -> Option<&str> {
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim_start_matches(' '))
 }
 
 async fn healthz() -> Response {
     let body = serde_json::json!({"status": "ok", "name": env!("CARGO_PKG_NAME"), "version": env!("CARGO_PKG_VERSION")});
     (StatusCode::OK, axum::Json(body)).into_response()
-}
-
-/// A JSON-RPC error body (id null), so MCP clients can show the message.
-fn json_error(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": -32000, "message": message}});
-    let mut response = Response::new(Body::from(body.to_string()));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
 }
 
 #[cfg(test)]
@@ -312,6 +267,7 @@ mod tests {
     fn the_options_always_accept_loopback_then_the_extras() {
         let config = HttpConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8787)),
+            localhost: false,
             token: None,
             extra_hosts: vec!["mcp.example.com".to_owned()],
             extra_origins: vec!["https://app.example.com:443".to_owned()],
@@ -332,66 +288,5 @@ mod tests {
             *LOOPBACK_ORIGINS
         );
         assert_eq!(options.connections.idle_timeout, Duration::from_secs(3));
-    }
-
-    #[test]
-    fn the_bearer_scheme_is_case_insensitive() {
-        assert_eq!(bearer_token("Bearer abc"), Some("abc"));
-        assert_eq!(bearer_token("bearer abc"), Some("abc"));
-        assert_eq!(bearer_token("BEARER  abc"), Some("abc"));
-        assert_eq!(bearer_token("Basic abc"), None);
-        assert_eq!(bearer_token("Bearerabc"), None);
-    }
-
-    /// Every open is held after the check until all have been checked: the old
-    /// check-then-insert let all of them through.
-    #[tokio::test]
-    async fn parallel_session_opens_cannot_all_pass_the_cap() {
-        use hyper::service::Service;
-        use rmcp::transport::streamable_http_server::session::SessionManager;
-        let manager = Arc::new(LocalSessionManager::default());
-        let guard = Arc::new(Guard {
-            token: None,
-            manager: manager.clone(),
-            max_sessions: 2,
-            opening: Arc::default(),
-        });
-        let (parked_tx, mut parked) = tokio::sync::mpsc::unbounded_channel();
-        let release = CancellationToken::new();
-        let held = release.clone();
-        let opener = move || {
-            let (parked_tx, held, manager) = (parked_tx.clone(), held.clone(), manager.clone());
-            async move {
-                let _ = parked_tx.send(());
-                held.cancelled().await;
-                let _ = manager.create_session().await;
-                "opened"
-            }
-        };
-        let app = Router::new()
-            .route("/mcp", axum::routing::post(opener))
-            .layer(middleware::from_fn_with_state(guard, check_request));
-        let (refused_tx, mut refused) = tokio::sync::mpsc::unbounded_channel();
-        let opens = 10;
-        for _ in 0..opens {
-            let call = hyper_util::service::TowerToHyperService::new(app.clone())
-                .call(Request::post("/mcp").body(Body::empty()).unwrap());
-            let refused_tx = refused_tx.clone();
-            tokio::spawn(async move {
-                let response = call.await.unwrap();
-                if response.status() == StatusCode::SERVICE_UNAVAILABLE {
-                    let _ = refused_tx.send(());
-                }
-            });
-        }
-        let (mut passed, mut turned_away) = (0, 0);
-        while passed + turned_away < opens {
-            tokio::select! {
-                Some(()) = parked.recv() => passed += 1,
-                Some(()) = refused.recv() => turned_away += 1,
-            }
-        }
-        release.cancel();
-        assert!(passed <= 2, "{passed} opens passed a cap of 2");
     }
 }

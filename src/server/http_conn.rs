@@ -57,10 +57,11 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// Accepts connections and serves `app` on each until `stopping` is cancelled; then stops
-/// accepting, lets each connection finish its current request, and returns once all closed.
+/// Accepts connections on every listener and serves `app` on each until `stopping` is
+/// cancelled; then stops accepting, lets each connection finish its current request, and
+/// returns once all closed. One connection table for all listeners: one cap.
 pub(super) async fn serve_connections(
-    listener: TcpListener,
+    listeners: Vec<TcpListener>,
     app: Router,
     limits: ConnectionLimits,
     stopping: CancellationToken,
@@ -73,11 +74,11 @@ pub(super) async fn serve_connections(
         .header_read_timeout(limits.header_timeout);
     loop {
         let accepted = tokio::select! {
-            accepted = listener.accept() => accepted,
+            accepted = accept_any(&listeners) => accepted,
             () = stopping.cancelled() => break,
         };
         let tcp = match accepted {
-            Ok((tcp, _)) => tcp,
+            Ok(tcp) => tcp,
             Err(err) => {
                 // Out of file descriptors and the like: back off instead of spinning.
                 tracing::warn!(%err, "accepting a connection failed");
@@ -109,6 +110,19 @@ pub(super) async fn serve_connections(
     }
     tasks.close();
     tasks.wait().await;
+}
+
+/// The next connection on any of `listeners` (never completes when there are none).
+async fn accept_any(listeners: &[TcpListener]) -> std::io::Result<TcpStream> {
+    std::future::poll_fn(|cx| {
+        for listener in listeners {
+            if let Poll::Ready(accepted) = listener.poll_accept(cx) {
+                return Poll::Ready(accepted.map(|(tcp, _)| tcp));
+            }
+        }
+        Poll::Pending
+    })
+    .await
 }
 
 /// Serves one connection until it ends, goes idle, is displaced, or the server stops.

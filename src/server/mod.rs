@@ -12,6 +12,7 @@ mod generate_video;
 mod get_video_task;
 mod http;
 mod http_conn;
+mod http_guard;
 mod http_slots;
 mod list_video_tasks;
 mod prompts;

@@ -55,6 +55,17 @@ pub(crate) async fn postgres_url() -> Option<String> {
     ))
 }
 
+/// The tests below run on PostgreSQL too when it is there; this one says, in the test
+/// summary, when it was not (ignored) rather than letting them pass on SQLite alone.
+#[tokio::test]
+#[cfg_attr(
+    not(kling_pg_tests),
+    ignore = "needs PostgreSQL: set KLING_MCP_TEST_POSTGRES (README: Build from source and test)"
+)]
+async fn the_postgresql_half_of_the_store_tests_runs() {
+    assert!(postgres_url().await.is_some());
+}
+
 /// A SQLite store in a temp dir, and a PostgreSQL one when available.
 async fn stores() -> (tempfile::TempDir, Vec<Store>) {
     let dir = tempfile::tempdir().unwrap();

@@ -24,6 +24,10 @@ pub(crate) struct HttpServer {
     pub(crate) url: String,
     pub(crate) sim: Arc<Simulator>,
     _data: tempfile::TempDir,
+    /// Everything the server wrote to stderr so far.
+    log: Arc<std::sync::Mutex<String>>,
+    /// Changes whenever a line arrives; closed when stderr ends.
+    log_seen: tokio::sync::watch::Receiver<usize>,
 }
 
 impl HttpServer {
@@ -49,10 +53,20 @@ impl HttpServer {
         sim: Arc<Simulator>,
         env: &[(&str, &str)],
     ) -> Self {
+        Self::start_at("127.0.0.1:0", extra, sim, env).await
+    }
+
+    /// An instance listening on `addr` (as given to `--http`).
+    pub(crate) async fn start_at(
+        addr: &str,
+        extra: &[&str],
+        sim: Arc<Simulator>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let data = tempfile::tempdir().unwrap();
         let mut child = tokio::process::Command::new(BIN)
-            .args(["--http", "127.0.0.1:0"])
+            .args(["--http", addr])
             .args(extra)
             .env("COMETAPI_KEY", TEST_KEY)
             .env("COMETAPI_BASE_URL", sim.url().as_str())
@@ -71,8 +85,11 @@ impl HttpServer {
             .spawn()
             .unwrap();
         let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let log = Arc::new(std::sync::Mutex::new(String::new()));
+        let (seen, log_seen) = tokio::sync::watch::channel(0);
         let url = tokio::time::timeout(Duration::from_secs(20), async {
             while let Some(line) = lines.next_line().await.unwrap() {
+                log.lock().unwrap().push_str(&format!("{line}\n"));
                 if !line.contains("MCP streamable HTTP listening") {
                     continue;
                 }
@@ -85,13 +102,44 @@ impl HttpServer {
         .await
         .expect("the server listens");
         // Keep draining stderr so the server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        let sink = log.clone();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                sink.lock().unwrap().push_str(&format!("{line}\n"));
+                seen.send_modify(|n| *n += 1);
+            }
+        });
         Self {
             child,
             url,
             sim,
             _data: data,
+            log,
+            log_seen,
         }
+    }
+
+    /// Waits until the server has logged a line containing every one of `needles`; returns
+    /// that line. Panics if its stderr ends first.
+    pub(crate) async fn wait_for_log(&self, needles: &[&str]) -> String {
+        let mut seen = self.log_seen.clone();
+        loop {
+            let log = self.log.lock().unwrap().clone();
+            if let Some(line) = log
+                .lines()
+                .find(|line| needles.iter().all(|n| line.contains(n)))
+            {
+                return line.to_owned();
+            }
+            if seen.changed().await.is_err() {
+                panic!("the server stopped before logging {needles:?}:\n{log}");
+            }
+        }
+    }
+
+    /// Everything the server wrote to stderr so far.
+    pub(crate) fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
     }
 
     pub(crate) async fn client(&self) -> RunningService<RoleClient, TestClient> {

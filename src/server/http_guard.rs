@@ -1,0 +1,305 @@
+//! The guard in front of `/mcp`: bearer-token auth, the session cap, the answers MCP clients
+//! expect where rmcp's differ (a body that is not JSON, a session's `DELETE`), and one info line
+//! for every refused request, with the reason (never a header, so never the token).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use axum::body::{Body, Bytes};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::Response;
+use futures::StreamExt;
+use http_body::Body as _;
+use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
+use secrecy::{ExposeSecret, SecretString};
+use subtle::ConstantTimeEq;
+
+/// JSON-RPC: the body is not JSON.
+const PARSE_ERROR: i64 = -32700;
+/// JSON-RPC: the body is JSON but not a request, notification or response.
+const INVALID_REQUEST: i64 = -32600;
+/// JSON-RPC: a server-defined error (auth, limits, sessions).
+const SERVER_ERROR: i64 = -32000;
+/// The longest refusal body read back for the log line.
+const REASON_BYTES: usize = 4096;
+
+/// What the request guard needs.
+pub(super) struct Guard {
+    pub(super) token: Option<SecretString>,
+    pub(super) manager: Arc<LocalSessionManager>,
+    pub(super) max_sessions: usize,
+    pub(super) max_body_bytes: usize,
+    /// Requests that may be opening a session right now.
+    pub(super) opening: Arc<AtomicUsize>,
+}
+
+/// Guards `/mcp` and logs what it (or rmcp behind it) refuses. `/healthz` needs no token and
+/// shows no secrets.
+pub(super) async fn check_request(
+    State(guard): State<Arc<Guard>>,
+    request: Request,
+    next: Next,
+) -> Response {
+    if request.uri().path() == "/healthz" {
+        return next.run(request).await;
+    }
+    let method = request.method().clone();
+    let response = guard.answer(request, next).await;
+    log_refusal(&method, response).await
+}
+
+impl Guard {
+    async fn answer(&self, request: Request, next: Next) -> Response {
+        if let Some(refused) = self.refuse_token(request.headers()) {
+            return refused;
+        }
+        match *request.method() {
+            Method::POST => self.post(request, next).await,
+            Method::DELETE => self.delete(request, next).await,
+            _ => next.run(request).await,
+        }
+    }
+
+    /// A 401 when a token is set and the request does not carry it.
+    fn refuse_token(&self, headers: &HeaderMap) -> Option<Response> {
+        let token = self.token.as_ref()?;
+        let presented = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(bearer_token)
+            .unwrap_or_default();
+        let matches: bool = presented
+            .as_bytes()
+            .ct_eq(token.expose_secret().as_bytes())
+            .into();
+        if matches {
+            return None;
+        }
+        let mut response = json_error(
+            StatusCode::UNAUTHORIZED,
+            SERVER_ERROR,
+            "missing or wrong bearer token",
+        );
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Bearer realm=\"kling-omni-mcp\""),
+        );
+        Some(response)
+    }
+
+    /// A POST: its JSON checked (rmcp answers 415 to a body that does not parse; JSON-RPC
+    /// clients expect 400 with -32700), then the session cap for one that may open a session.
+    async fn post(&self, request: Request, next: Next) -> Response {
+        let (parts, body) = request.into_parts();
+        let json = is_json(&parts.headers);
+        let request = if json {
+            let bytes = match self.read_body(&parts.headers, body).await {
+                Ok(bytes) => bytes,
+                Err(refused) => return refused,
+            };
+            if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
+                return json_error(
+                    StatusCode::BAD_REQUEST,
+                    PARSE_ERROR,
+                    "Parse error: the request body is not valid JSON",
+                );
+            }
+            Request::from_parts(parts, Body::from(bytes))
+        } else {
+            Request::from_parts(parts, body)
+        };
+        let response = self.capped(request, next).await;
+        // Valid JSON that rmcp could not read as a JSON-RPC message (content type checked).
+        if json && response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
+            return json_error(
+                StatusCode::BAD_REQUEST,
+                INVALID_REQUEST,
+                "Invalid Request: the body is JSON but not a JSON-RPC request, notification or response",
+            );
+        }
+        response
+    }
+
+    /// The body, or a 413 once it grows past the limit.
+    async fn read_body(&self, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
+        let too_large = || {
+            json_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                SERVER_ERROR,
+                &format!(
+                    "request body larger than {} bytes (--max-body-bytes)",
+                    self.max_body_bytes
+                ),
+            )
+        };
+        let declared = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if declared.is_some_and(|n| n > self.max_body_bytes) {
+            return Err(too_large());
+        }
+        let mut collected = Vec::with_capacity(declared.unwrap_or(0));
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|err| {
+                json_error(
+                    StatusCode::BAD_REQUEST,
+                    SERVER_ERROR,
+                    &format!("cannot read the request body: {err}"),
+                )
+            })?;
+            if chunk.len() > self.max_body_bytes.saturating_sub(collected.len()) {
+                return Err(too_large());
+            }
+            collected.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(collected))
+    }
+
+    /// Runs a request, holding it to the session cap when it may open a session.
+    async fn capped(&self, request: Request, next: Next) -> Response {
+        if request.headers().contains_key("mcp-session-id") {
+            return next.run(request).await;
+        }
+        // Check and insert as one step: a request that may open a session counts as open from
+        // here until rmcp has inserted (or refused) it, so parallel opens cannot all pass the check.
+        let _opening = Opening::start(&self.opening);
+        let open = self.manager.sessions.read().await.len();
+        // `opening` counts this request too, hence `>`.
+        if open + self.opening.load(Ordering::SeqCst) > self.max_sessions {
+            return json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                SERVER_ERROR,
+                &format!(
+                    "too many open sessions (limit {}); close idle clients or try again later",
+                    self.max_sessions
+                ),
+            );
+        }
+        next.run(request).await
+    }
+
+    /// Ending a session. rmcp answers 202 to any session id, known or not; the MCP SDKs'
+    /// clients expect 200 (Python's logs a warning on anything but 200 or 204), and the spec
+    /// says a terminated or unknown session gets 404. No session id (400) and the stateless
+    /// 2026-07-28 wire (405, "this server does not end sessions") stay rmcp's.
+    async fn delete(&self, request: Request, next: Next) -> Response {
+        let known = match request
+            .headers()
+            .get("mcp-session-id")
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(id) => self.manager.sessions.read().await.contains_key(id),
+            None => false,
+        };
+        let response = next.run(request).await;
+        if response.status() != StatusCode::ACCEPTED {
+            return response;
+        }
+        if known {
+            let mut ended = Response::new(Body::empty());
+            *ended.status_mut() = StatusCode::OK;
+            return ended;
+        }
+        json_error(
+            StatusCode::NOT_FOUND,
+            SERVER_ERROR,
+            "session not found: it ended or was never opened; open a new one with initialize",
+        )
+    }
+}
+
+/// Whether the request says its body is JSON (what rmcp requires of a POST).
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|essence| essence.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Logs a refused request (4xx, 5xx) at info with its reason, read back from the body; the
+/// response goes out unchanged. Refusals are small, finished bodies; SSE streams are 200.
+async fn log_refusal(method: &Method, response: Response) -> Response {
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let small = response
+        .body()
+        .size_hint()
+        .upper()
+        .is_some_and(|n| n <= REASON_BYTES as u64);
+    if !small {
+        tracing::info!(status = status.as_u16(), %method, "HTTP request refused");
+        return response;
+    }
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, REASON_BYTES)
+        .await
+        .unwrap_or_default();
+    tracing::info!(
+        status = status.as_u16(),
+        %method,
+        reason = ?reason(&bytes),
+        "HTTP request refused"
+    );
+    Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The message of a JSON-RPC error body, else the text (shortened).
+fn reason(body: &[u8]) -> String {
+    let message = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        });
+    let text = message.unwrap_or_else(|| String::from_utf8_lossy(body).into_owned());
+    text.chars().take(200).collect()
+}
+
+/// Counts a request that may open a session, for as long as it runs.
+struct Opening(Arc<AtomicUsize>);
+
+impl Opening {
+    fn start(counter: &Arc<AtomicUsize>) -> Self {
+        counter.fetch_add(1, Ordering::SeqCst);
+        Self(counter.clone())
+    }
+}
+
+impl Drop for Opening {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` header. The scheme name is
+/// case-insensitive (RFC 9110 §11.1), so `bearer` and `BEARER` are accepted too.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim_start_matches(' '))
+}
+
+/// A JSON-RPC error body (id null), so MCP clients can show the message.
+fn json_error(status: StatusCode, code: i64, message: &str) -> Response {
+    let body = serde_json::json!({"jsonrpc": "2.0", "id": null, "error": {"code": code, "message": message}});
+    let mut response = Response::new(Body::from(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+#[cfg(test)]
+#[path = "http_guard_tests.rs"]
+mod tests;
