@@ -90,4 +90,42 @@ in_readme "kling-omni-mcp config claude-code"
 step kling-omni-mcp config claude-code
 printf '%s\n' "$out" | grep -qF "claude mcp add kling-omni-mcp" || fail "config claude-code printed no command"
 
+# 4. The HTTP service with its token, as "Running as an HTTP service" shows it (simulated, on
+#    a free port instead of 8787, since a newcomer has no key).
+in_readme "(umask 077; openssl rand -hex 32 > ~/.config/kling-omni-mcp/http-token)"
+in_readme "--http-token-file ~/.config/kling-omni-mcp/http-token"
+in_readme 'Authorization: Bearer $(cat ~/.config/kling-omni-mcp/http-token)'
+mkdir -p ~/.config/kling-omni-mcp
+(umask 077; openssl rand -hex 32 > ~/.config/kling-omni-mcp/http-token)
+[ "$(stat -c %a ~/.config/kling-omni-mcp/http-token)" = 600 ] || fail "the token file is readable by others"
+echo "\$ kling-omni-mcp --simulate --http 127.0.0.1:0 --http-token-file ~/.config/kling-omni-mcp/http-token &" >&2
+kling-omni-mcp --simulate --http 127.0.0.1:0 --http-token-file ~/.config/kling-omni-mcp/http-token \
+  >"$home/.http-out" 2>"$home/.http-err" &
+server_pid=$!
+url=
+for _ in $(seq 1 200); do
+  url=$(sed -n 's/.*MCP streamable HTTP listening url=\(http:[^ ]*\).*/\1/p' "$home/.http-err" | head -n 1)
+  [ -n "$url" ] && break
+  kill -0 "$server_pid" 2>/dev/null || fail "the HTTP server stopped: $(cat "$home/.http-err")"
+  sleep 0.05
+done
+[ -n "$url" ] || fail "the HTTP server did not say where it listens"
+origin=${url%/mcp}
+step curl -sS --fail "$origin/healthz"
+init='{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"newcomer","version":"1"}}}'
+code=$(curl -sS -o /dev/null -w '%{http_code}' -X POST "$url" -H 'Content-Type: application/json' \
+  -H 'Accept: application/json, text/event-stream' --data "$init")
+[ "$code" = 401 ] || fail "an initialize without the token got $code, not 401"
+step curl -sS --fail -X POST "$url" -H 'Content-Type: application/json' \
+  -H 'Accept: application/json, text/event-stream' \
+  -H "Authorization: Bearer $(cat ~/.config/kling-omni-mcp/http-token)" --data "$init"
+printf '%s\n' "$out" | grep -qF '"serverInfo"' || fail "the authenticated initialize got no serverInfo"
+kill "$server_pid"
+wait "$server_pid" 2>/dev/null || true
+server_pid=
+if grep -E '(^|[[:space:]])(ERROR|WARN)[[:space:]]' "$home/.http-err" >/dev/null; then
+  fail "the HTTP server logged a warning or error: $(grep -E 'ERROR|WARN' "$home/.http-err")"
+fi
+grep -qF "$(cat ~/.config/kling-omni-mcp/http-token)" "$home/.http-err" && fail "the HTTP server logged its token"
+
 echo "newcomer: all steps passed ($id1, $id2)" >&2
