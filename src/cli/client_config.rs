@@ -86,7 +86,7 @@ pub(crate) fn render(client: McpClient, binary: &Path) -> (&'static str, String)
 }
 
 /// Quotes a path for a POSIX shell when it needs it.
-fn shell_quote(text: &str) -> String {
+pub(super) fn shell_quote(text: &str) -> String {
     if text
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || "/._-+:".contains(c))

@@ -8,9 +8,11 @@ mod client_config;
 mod doctor;
 mod fixes;
 mod flags;
+mod hints;
 mod output;
 mod request;
 mod tasks;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -20,6 +22,8 @@ pub use args::{FollowArgs, GenerateArgs, ListArgs, StatusArgs};
 pub use client_config::McpClient;
 pub use fixes::store_fix;
 pub use flags::{Cli, ConnectionFlags, DownloadFlags};
+pub use hints::{note_terminal_stdin, terminal_stdin_note};
+pub use usage::parse_command_line;
 
 use crate::config::Config;
 use crate::jobs::Jobs;
@@ -28,14 +32,19 @@ use crate::jobs::Jobs;
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Submit a video task; with --wait, follow it to the end (Ctrl-C stops waiting, not the job).
+    #[command(after_help = usage::EXIT_CODES)]
     Generate(GenerateArgs),
     /// Show a task's status; with --wait, follow it to the end.
+    #[command(after_help = usage::EXIT_CODES)]
     Status(StatusArgs),
     /// List tasks from the task store, newest first.
+    #[command(after_help = usage::EXIT_CODES)]
     List(ListArgs),
     /// Check the setup: key, base URL, key accepted, writable directories.
+    #[command(after_help = usage::EXIT_CODES)]
     Doctor,
     /// Print a ready MCP client config block for this binary (never the key itself).
+    #[command(after_help = usage::EXIT_CODES)]
     Config {
         /// Which client.
         #[arg(value_enum)]
@@ -74,8 +83,8 @@ pub fn print_client_config(client: McpClient) -> Exit {
 /// Runs a subcommand.
 pub async fn run(command: Command, config: &Config, jobs: Jobs) -> Exit {
     match command {
-        Command::Generate(args) => tasks::generate(args, &jobs).await,
-        Command::Status(args) => tasks::status(args, &jobs).await,
+        Command::Generate(args) => tasks::generate(args, &jobs, config.simulate).await,
+        Command::Status(args) => tasks::status(args, &jobs, config.simulate).await,
         Command::List(args) => tasks::list(&args, &jobs).await,
         Command::Doctor => doctor::run(config, &jobs).await,
         Command::Config { client } => client_config::print(client),

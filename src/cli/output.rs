@@ -10,8 +10,9 @@ use crate::jobs::{self, TaskView};
 use crate::store::StoreError;
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Prints a task: the shared task view as JSON, or a few lines for people.
-pub(super) fn print_task(task: &TaskView, json: bool) {
+/// Prints a task: the shared task view as JSON, or a few lines for people (ending, while it
+/// runs, with `resume`: the command that follows it).
+pub(super) fn print_task(task: &TaskView, json: bool, resume: &str) {
     if json {
         println!("{}", serde_json::to_string_pretty(task).unwrap_or_default());
         return;
@@ -42,10 +43,7 @@ pub(super) fn print_task(task: &TaskView, json: bool) {
     match task.status {
         TaskStatus::Succeed => println!("The URLs expire after about 30 days."),
         TaskStatus::Submitted | TaskStatus::Processing => {
-            println!(
-                "Follow it with: kling-omni-mcp status {} --wait",
-                task.task_id
-            );
+            println!("Follow it with: {resume}");
         }
         TaskStatus::Failed => {}
     }
