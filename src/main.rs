@@ -53,9 +53,15 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
     if let Some(Command::Config { client }) = command {
-        return Ok(cli::print_client_config(client).into());
+        return Ok(cli::print_client_config(client, &cli).into());
     }
-    let config = cli.into_config_from_env()?;
+    let config = match cli.into_config_from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return Ok(cli::exit_for_config(&err).into());
+        }
+    };
     let for_a_person = command.is_some();
     // The simulator lives as long as the server; it is dropped (stopped) when `run` returns.
     let simulator = match config.simulate {

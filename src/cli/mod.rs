@@ -23,6 +23,7 @@ pub use client_config::McpClient;
 pub use fixes::store_fix;
 pub use flags::{Cli, ConnectionFlags, DownloadFlags};
 pub use hints::{note_terminal_stdin, terminal_stdin_note};
+pub use output::exit_for_config;
 pub use usage::parse_command_line;
 
 use crate::config::Config;
@@ -75,9 +76,10 @@ impl From<Exit> for ExitCode {
     }
 }
 
-/// Prints a client config block (needs no key, journal or network).
-pub fn print_client_config(client: McpClient) -> Exit {
-    client_config::print(client)
+/// Prints a client config block (needs no key, journal or network), carrying the server
+/// flags `cli` was given.
+pub fn print_client_config(client: McpClient, cli: &Cli) -> Exit {
+    client_config::print(client, &client_config::launch_args(cli))
 }
 
 /// Runs a subcommand.
@@ -87,6 +89,7 @@ pub async fn run(command: Command, config: &Config, jobs: Jobs) -> Exit {
         Command::Status(args) => tasks::status(args, &jobs, config.simulate).await,
         Command::List(args) => tasks::list(&args, &jobs).await,
         Command::Doctor => doctor::run(config, &jobs).await,
-        Command::Config { client } => client_config::print(client),
+        // `main` prints it before any set-up, with the flags (see `print_client_config`).
+        Command::Config { client } => client_config::print(client, &[]),
     }
 }
