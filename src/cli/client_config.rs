@@ -80,8 +80,8 @@ pub(crate) fn render(client: McpClient, binary: &Path, args: &[String]) -> (&'st
     let command = binary.display().to_string();
     // Cursor's and VS Code's blocks name `args` only when there are some (as their docs do).
     let with_args = |mut server: serde_json::Value| {
-        if !args.is_empty() {
-            server["args"] = json!(args);
+        if let (false, Some(object)) = (args.is_empty(), server.as_object_mut()) {
+            object.insert("args".to_owned(), json!(args));
         }
         server
     };
