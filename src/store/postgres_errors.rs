@@ -116,8 +116,10 @@ mod tests {
             .local_addr()
             .unwrap()
             .port();
-        let mut closed = base;
-        closed.host("127.0.0.1").port(port);
+        // (`Config::host` adds a host rather than replacing one.)
+        let closed: tokio_postgres::Config = format!("postgres://kling@127.0.0.1:{port}/kling")
+            .parse()
+            .unwrap();
         let err = closed.connect(tokio_postgres::NoTls).await.err().unwrap();
         let said = describe(&err);
         assert!(
