@@ -32,7 +32,8 @@ pub struct Config {
     pub store: StoreLocation,
     /// A journal of earlier versions to import into the store, if it exists.
     pub legacy_journal: Option<PathBuf>,
-    /// What to tell the user about deprecated settings in use.
+    /// What to tell the user about the settings: deprecated ones in use, a base URL ending in
+    /// /v1.
     pub deprecations: Vec<String>,
     /// Timeout of a create request.
     pub create_timeout: Duration,

@@ -1,10 +1,10 @@
 //! kling-omni-mcp: parse the command line, set up stderr logging, serve MCP on stdio.
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
-use clap::Parser;
 use kling_omni_mcp::cli::{self, Cli, Command, Exit};
 use kling_omni_mcp::comet::{self, ApiKey};
 use kling_omni_mcp::config::Config;
@@ -17,9 +17,18 @@ use kling_omni_mcp::store::{Store, import_journal};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
-    let mut cli = Cli::parse();
+    let mut cli = match cli::parse_command_line() {
+        Ok(cli) => cli,
+        Err(exit) => return exit.into(),
+    };
     let command = cli.command.take();
     init_tracing(command.is_some());
+    if cli::note_terminal_stdin(
+        command.is_none() && cli.http.is_none(),
+        std::io::stdin().is_terminal(),
+    ) {
+        eprintln!("{}", cli::terminal_stdin_note());
+    }
     // A current-thread runtime for stdio was measured slower (cold start and tools/list); the
     // multi-thread runtime serves both transports.
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -44,9 +53,16 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
     if let Some(Command::Config { client }) = command {
-        return Ok(cli::print_client_config(client).into());
+        return Ok(cli::print_client_config(client, &cli).into());
     }
-    let config = cli.into_config_from_env()?;
+    let config = match cli.into_config_from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("error: {err}");
+            return Ok(cli::exit_for_config(&err).into());
+        }
+    };
+    let for_a_person = command.is_some();
     // The simulator lives as long as the server; it is dropped (stopped) when `run` returns.
     let simulator = match config.simulate {
         true => Some(
@@ -72,7 +88,9 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
     let client = comet::Client::new(config.client_options(base_url, api_key))?;
     // A simulated process writes only simulated records: it never settles or updates a task
     // made against CometAPI.
-    let store = open_store(&config).await?.simulated(config.simulate);
+    let store = open_store(&config, for_a_person)
+        .await?
+        .simulated(config.simulate);
     tracing::info!(
         store = %store.location(),
         output_dir = %config.jobs.output_dir.display(),
@@ -126,9 +144,9 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
 
 /// Opens the task store (refusing a damaged or newer one, with the fix), and imports the
 /// journal of earlier versions once.
-async fn open_store(config: &Config) -> anyhow::Result<Store> {
+async fn open_store(config: &Config, for_a_person: bool) -> anyhow::Result<Store> {
     for note in &config.deprecations {
-        tracing::warn!("{note}");
+        warn(for_a_person, note);
     }
     let store = match Store::open(config.store.clone()).await {
         Ok(store) => store,
@@ -146,12 +164,26 @@ async fn open_store(config: &Config) -> anyhow::Result<Store> {
                 renamed_to = ?report.renamed_to,
                 "imported the task journal of an earlier version into the task store"
             ),
-            Err(err) => {
-                tracing::error!(%err, journal = %journal.display(), "cannot import the task journal now; it is left in place and tried again at the next start");
-            }
+            Err(err) => warn(
+                for_a_person,
+                &format!(
+                    "cannot import the task journal {} now ({err}); it is left in place and tried again at the next start",
+                    journal.display()
+                ),
+            ),
         }
     }
     Ok(store)
+}
+
+/// Something the user must know: a plain `warning:` line for a person at a terminal (whose
+/// logs are off by default), a log line for a server's operator.
+fn warn(for_a_person: bool, message: &str) {
+    if for_a_person {
+        eprintln!("warning: {message}");
+    } else {
+        tracing::warn!("{message}");
+    }
 }
 
 /// The secret that seals MCP task ids: `KLING_MCP_TASK_SECRET` (a bad one stops the start:
@@ -218,9 +250,11 @@ async fn shutdown_signal() {
 }
 
 /// Logs go to stderr (stdout belongs to the protocol), without colour codes. Subcommands for
-/// people log only warnings unless `RUST_LOG` says otherwise.
+/// people log nothing unless `RUST_LOG` says otherwise: their errors are one plain line, and
+/// what a person must know is printed as a `warning:` line (see [`warn`]); background work
+/// cut off at exit (crash recovery) stays quiet.
 fn init_tracing(for_a_person: bool) {
-    let default = if for_a_person { "warn" } else { "info" };
+    let default = if for_a_person { "off" } else { "info" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)

@@ -35,8 +35,9 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub aspect_ratio: Option<String>,
     /// Seconds: 5 or 10 for text and first-frame requests, 3-10 with references.
+    // Text, read by the tool's own rules, so a bad value is refused like any other.
     #[arg(long)]
-    pub duration: Option<u64>,
+    pub duration: Option<String>,
     /// kling-video-o1 (default) or kling-v3-omni.
     #[arg(long)]
     pub model: Option<String>,
@@ -81,8 +82,8 @@ pub struct ListArgs {
     /// Only tasks with this status.
     #[arg(long, value_parser = clap::builder::ValueParser::new(str::parse::<StoredStatus>))]
     pub status: Option<StoredStatus>,
-    /// How many, newest first.
-    #[arg(long, default_value_t = 20)]
+    /// How many, newest first (1-100).
+    #[arg(long, default_value_t = 20, value_parser = super::usage::limit)]
     pub limit: usize,
     /// Print JSON.
     #[arg(long)]

@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::Exit;
+use super::output::{exit_for, exit_for_kind};
 use crate::comet::{ErrorKind, TaskId};
 use crate::config::Config;
 use crate::jobs::{self, Jobs};
@@ -14,6 +15,7 @@ const PROBE_TASK_ID: &str = "kling-omni-mcp-doctor-probe";
 pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
     println!("kling-omni-mcp {}", env!("CARGO_PKG_VERSION"));
     let mut worst = Exit::Ok;
+    // `what` is worded for the outcome: "✘ … is writable" would contradict itself.
     let mut check = |ok: bool, what: String, fix: &str, exit: Exit| {
         if ok {
             println!("✔ {what}");
@@ -75,34 +77,41 @@ pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
                     false,
                     format!("the key is refused: {err}"),
                     super::fixes::kind_fix(err.kind()),
-                    Exit::AuthOrConfig,
+                    exit_for_kind(err.kind()),
                 );
             }
             ErrorKind::MalformedResponse => check(
                 false,
                 format!("{base} does not answer like CometAPI: {err}"),
                 super::fixes::kind_fix(ErrorKind::MalformedResponse),
-                Exit::AuthOrConfig,
+                exit_for_kind(err.kind()),
             ),
             _ => check(
                 false,
                 format!("{base} is not reachable: {err}"),
                 "check the network, a proxy, or COMETAPI_BASE_URL",
-                Exit::Upstream,
+                exit_for_kind(err.kind()),
             ),
         },
         Err(err) => check(
             false,
             format!("{base} is not reachable: {err}"),
-            "try again later",
-            Exit::Upstream,
+            "try again in a minute",
+            exit_for(&err),
         ),
     }
     let output = &config.jobs.output_dir;
+    let written = writable(output);
     check(
-        writable(output),
-        format!("output directory {} is writable", output.display()),
-        "set KLING_MCP_OUTPUT_DIR or --output-dir to a writable directory",
+        written.is_ok(),
+        match &written {
+            Ok(()) => format!("output directory {} is writable", output.display()),
+            Err(err) => format!(
+                "output directory {} cannot be written: {err}",
+                output.display()
+            ),
+        },
+        "set KLING_MCP_OUTPUT_DIR or --output-dir to a directory this user may write",
         Exit::AuthOrConfig,
     );
     let store = jobs.store();
@@ -120,10 +129,17 @@ pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
                 "",
                 Exit::Ok,
             );
+            let what = match health.writable {
+                true => format!("task store {} is writable", store.location()),
+                false => format!(
+                    "task store {} cannot be written: listing and status work, new tasks are refused",
+                    store.location()
+                ),
+            };
             check(
                 health.writable,
-                format!("task store {} is writable", store.location()),
-                "give this user write access to the store (a SQLite file and its directory, or INSERT/UPDATE on PostgreSQL), or set KLING_MCP_STORE elsewhere",
+                what,
+                "give this user write access to the store (a SQLite file and its directory, or INSERT/UPDATE on PostgreSQL), or set --store / KLING_MCP_STORE elsewhere",
                 Exit::AuthOrConfig,
             );
         }
@@ -137,13 +153,11 @@ pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
     worst
 }
 
-/// Whether a file can be created in `dir` (creating `dir` if needed).
-fn writable(dir: &Path) -> bool {
-    if std::fs::create_dir_all(dir).is_err() {
-        return false;
-    }
+/// Whether a file can be created in `dir` (creating `dir` if needed), and why not.
+fn writable(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
     let probe = dir.join(format!(".kling-omni-mcp-doctor-{}", std::process::id()));
-    let ok = std::fs::write(&probe, b"ok").is_ok();
+    let written = std::fs::write(&probe, b"ok");
     let _ = std::fs::remove_file(&probe);
-    ok
+    written
 }

@@ -75,7 +75,7 @@ pub(crate) fn kind_fix(kind: ErrorKind) -> &'static str {
 /// The fix for a task store error, for a person (also at server start).
 pub fn store_fix(err: &StoreError) -> String {
     match err {
-        StoreError::Unavailable { .. } => "nothing was sent or charged; check that the task store (--store / KLING_MCP_STORE) is reachable and writable: run `kling-omni-mcp doctor`".to_owned(),
+        StoreError::Unavailable { .. } => "check that the task store (--store / KLING_MCP_STORE) is reachable and that this user may write it (a SQLite file and its directory, or a PostgreSQL role with access to its database), or point --store elsewhere; a submit it refused sent and charged nothing".to_owned(),
         StoreError::Damaged { path, .. } => format!(
             "move {} aside (keep it for recovery) and start again: a fresh store is created",
             path.display()

@@ -43,7 +43,7 @@ Try it without a key:  kling-omni-mcp --simulate";
 /// MCP server for CometAPI's Kling O1 Omni Video API. With no arguments it serves MCP on
 /// stdio, which is what MCP clients launch.
 #[derive(Debug, Parser)]
-#[command(name = "kling-omni-mcp", version, about, after_help = ENV_HELP)]
+#[command(name = "kling-omni-mcp", version, about, after_help = format!("{ENV_HELP}\n\n{}", super::usage::EXIT_CODES))]
 pub struct Cli {
     /// A subcommand for people; without one, the MCP server runs.
     #[command(subcommand)]
@@ -156,23 +156,15 @@ pub struct Cli {
     )]
     pub max_calls_per_session: usize,
 
+    // The HTTP flags are not global: they mean nothing to a subcommand, so its help leaves
+    // them out.
     /// Serve MCP over streamable HTTP at ADDR (endpoint /mcp) instead of stdio, e.g.
     /// 127.0.0.1:8787 or localhost:8787. A non-loopback address needs a token.
-    #[arg(
-        global = true,
-        long,
-        value_name = "ADDR",
-        help_heading = "HTTP transport"
-    )]
+    #[arg(long, value_name = "ADDR", help_heading = "HTTP transport")]
     pub http: Option<ListenAddr>,
 
     /// Read the bearer token HTTP clients must send from FILE (or set `KLING_MCP_HTTP_TOKEN`).
-    #[arg(
-        global = true,
-        long,
-        value_name = "FILE",
-        help_heading = "HTTP transport"
-    )]
+    #[arg(long, value_name = "FILE", help_heading = "HTTP transport")]
     pub http_token_file: Option<PathBuf>,
 
     /// Also accept this Host header (repeatable or comma-separated; loopback names always are).
@@ -216,7 +208,7 @@ pub struct Cli {
     pub session_idle: f64,
 
     /// Largest HTTP request body.
-    #[arg(global = true, long, env = "KLING_MCP_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024, value_name = "BYTES", help_heading = "HTTP transport")]
+    #[arg(long, env = "KLING_MCP_MAX_BODY_BYTES", default_value_t = 16 * 1024 * 1024, value_name = "BYTES", help_heading = "HTTP transport")]
     pub max_body_bytes: usize,
 
     /// Let each HTTP caller use its own CometAPI key, sent in the `X-CometAPI-Key` header, for
@@ -252,9 +244,17 @@ impl Cli {
             Some(addr) => Some(http::http_config(&self, addr, &env)?),
         };
         let base_url = base_url(&self.base_url)?;
-        if base_url.path().trim_end_matches('/').ends_with("/v1") {
-            tracing::warn!(base_url = %crate::comet::display_url(&base_url), "COMETAPI_BASE_URL ends in /v1, but Kling routes hang off the origin");
-        }
+        // Told by `main` (a log line for a server, a `warning:` line for a person).
+        let v1_note = base_url
+            .path()
+            .trim_end_matches('/')
+            .ends_with("/v1")
+            .then(|| {
+                format!(
+                    "COMETAPI_BASE_URL {} ends in /v1, but Kling routes hang off the origin",
+                    crate::comet::display_url(&base_url)
+                )
+            });
         let mut dirs = self.allow_dirs;
         if let Some(list) = env("KLING_MCP_ALLOWED_DIRS") {
             dirs.extend(std::env::split_paths(&list).filter(|p| !p.as_os_str().is_empty()));
@@ -278,7 +278,8 @@ impl Cli {
             create_timeout: seconds("create-timeout", self.create_timeout)?,
             call_deadline: call_deadline(self.call_deadline, seconds("max-wait", self.max_wait)?)?,
         };
-        let (store, legacy_journal, deprecations) = store_settings(self.store, self.journal)?;
+        let (store, legacy_journal, mut deprecations) = store_settings(self.store, self.journal)?;
+        deprecations.extend(v1_note);
         Ok(Config {
             api_key: env("COMETAPI_KEY").as_deref().and_then(ApiKey::new),
             base_url,

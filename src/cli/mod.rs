@@ -8,9 +8,11 @@ mod client_config;
 mod doctor;
 mod fixes;
 mod flags;
+mod hints;
 mod output;
 mod request;
 mod tasks;
+mod usage;
 
 use std::process::ExitCode;
 
@@ -20,6 +22,9 @@ pub use args::{FollowArgs, GenerateArgs, ListArgs, StatusArgs};
 pub use client_config::McpClient;
 pub use fixes::store_fix;
 pub use flags::{Cli, ConnectionFlags, DownloadFlags};
+pub use hints::{note_terminal_stdin, terminal_stdin_note};
+pub use output::exit_for_config;
+pub use usage::parse_command_line;
 
 use crate::config::Config;
 use crate::jobs::Jobs;
@@ -28,14 +33,19 @@ use crate::jobs::Jobs;
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Submit a video task; with --wait, follow it to the end (Ctrl-C stops waiting, not the job).
+    #[command(after_help = usage::EXIT_CODES)]
     Generate(GenerateArgs),
     /// Show a task's status; with --wait, follow it to the end.
+    #[command(after_help = usage::EXIT_CODES)]
     Status(StatusArgs),
     /// List tasks from the task store, newest first.
+    #[command(after_help = usage::EXIT_CODES)]
     List(ListArgs),
     /// Check the setup: key, base URL, key accepted, writable directories.
+    #[command(after_help = usage::EXIT_CODES)]
     Doctor,
     /// Print a ready MCP client config block for this binary (never the key itself).
+    #[command(after_help = usage::EXIT_CODES)]
     Config {
         /// Which client.
         #[arg(value_enum)]
@@ -66,18 +76,20 @@ impl From<Exit> for ExitCode {
     }
 }
 
-/// Prints a client config block (needs no key, journal or network).
-pub fn print_client_config(client: McpClient) -> Exit {
-    client_config::print(client)
+/// Prints a client config block (needs no key, journal or network), carrying the server
+/// flags `cli` was given.
+pub fn print_client_config(client: McpClient, cli: &Cli) -> Exit {
+    client_config::print(client, &client_config::launch_args(cli))
 }
 
 /// Runs a subcommand.
 pub async fn run(command: Command, config: &Config, jobs: Jobs) -> Exit {
     match command {
-        Command::Generate(args) => tasks::generate(args, &jobs).await,
-        Command::Status(args) => tasks::status(args, &jobs).await,
+        Command::Generate(args) => tasks::generate(args, &jobs, config.simulate).await,
+        Command::Status(args) => tasks::status(args, &jobs, config.simulate).await,
         Command::List(args) => tasks::list(&args, &jobs).await,
         Command::Doctor => doctor::run(config, &jobs).await,
-        Command::Config { client } => client_config::print(client),
+        // `main` prints it before any set-up, with the flags (see `print_client_config`).
+        Command::Config { client } => client_config::print(client, &[]),
     }
 }

@@ -6,12 +6,14 @@ use std::time::{Duration, Instant};
 
 use super::Exit;
 use crate::comet::{ErrorKind, Task, TaskStatus};
+use crate::config::ConfigError;
 use crate::jobs::{self, ListedTask, StoredStatus, TaskView};
 use crate::store::StoreError;
 use indicatif::{ProgressBar, ProgressStyle};
 
-/// Prints a task: the shared task view as JSON, or a few lines for people.
-pub(super) fn print_task(task: &TaskView, json: bool) {
+/// Prints a task: the shared task view as JSON, or a few lines for people (ending, while it
+/// runs, with `resume`: the command that follows it).
+pub(super) fn print_task(task: &TaskView, json: bool, resume: &str) {
     if json {
         println!("{}", serde_json::to_string_pretty(task).unwrap_or_default());
         return;
@@ -42,10 +44,7 @@ pub(super) fn print_task(task: &TaskView, json: bool) {
     match task.status {
         TaskStatus::Succeed => println!("The URLs expire after about 30 days."),
         TaskStatus::Submitted | TaskStatus::Processing => {
-            println!(
-                "Follow it with: kling-omni-mcp status {} --wait",
-                task.task_id
-            );
+            println!("Follow it with: {resume}");
         }
         TaskStatus::Failed => {}
     }
@@ -84,11 +83,12 @@ pub(super) fn fail(err: &jobs::Error) -> Exit {
     exit_for(err)
 }
 
-/// The exit code for an error.
+/// The exit code for an error. One cause, one code, whichever subcommand meets it (`doctor`
+/// uses [`exit_for_kind`] too): the task store, like the key, is set-up (3); only CometAPI
+/// and transfers that may pass later are 4.
 pub(super) fn exit_for(err: &jobs::Error) -> Exit {
     match err {
         jobs::Error::SubmitUncertain { .. } | jobs::Error::OutOfTime { .. } => Exit::Upstream,
-        jobs::Error::Store(err) if err.retryable() => Exit::Upstream,
         jobs::Error::Store(StoreError::ExternalIdTaken { .. }) | jobs::Error::OtherWorld { .. } => {
             Exit::BadInput
         }
@@ -96,20 +96,36 @@ pub(super) fn exit_for(err: &jobs::Error) -> Exit {
         jobs::Error::Download(crate::comet::DownloadError::Cancelled) => Exit::Interrupted,
         jobs::Error::Download(err) if err.retryable() => Exit::Upstream,
         jobs::Error::Download(_) => Exit::AuthOrConfig,
-        jobs::Error::Comet(inner) => match inner.kind() {
-            ErrorKind::InvalidRequest | ErrorKind::ContentRejected | ErrorKind::NotFound => {
-                Exit::BadInput
-            }
-            ErrorKind::MissingApiKey
-            | ErrorKind::Auth
-            | ErrorKind::PermissionDenied
-            | ErrorKind::InsufficientBalance => Exit::AuthOrConfig,
-            ErrorKind::RateLimited
-            | ErrorKind::UpstreamUnavailable
-            | ErrorKind::Timeout
-            | ErrorKind::Network
-            | ErrorKind::MalformedResponse => Exit::Upstream,
-        },
+        jobs::Error::Comet(inner) => exit_for_kind(inner.kind()),
+    }
+}
+
+/// The exit code for an upstream error kind. A reply that is not CometAPI's is a wrong
+/// `COMETAPI_BASE_URL` far more often than a broken CometAPI, so it is set-up (its fix says so).
+pub(super) fn exit_for_kind(kind: ErrorKind) -> Exit {
+    match kind {
+        ErrorKind::InvalidRequest | ErrorKind::ContentRejected | ErrorKind::NotFound => {
+            Exit::BadInput
+        }
+        ErrorKind::MissingApiKey
+        | ErrorKind::Auth
+        | ErrorKind::PermissionDenied
+        | ErrorKind::InsufficientBalance
+        | ErrorKind::MalformedResponse => Exit::AuthOrConfig,
+        ErrorKind::RateLimited
+        | ErrorKind::UpstreamUnavailable
+        | ErrorKind::Timeout
+        | ErrorKind::Network => Exit::Upstream,
+    }
+}
+
+/// The exit code for settings that cannot be used: a value given on the command line or in
+/// the environment is bad input, like a bad flag value clap refuses; an unreadable token
+/// file is set-up.
+pub fn exit_for_config(err: &ConfigError) -> Exit {
+    match err {
+        ConfigError::TokenFile(..) => Exit::AuthOrConfig,
+        _ => Exit::BadInput,
     }
 }
 
@@ -163,5 +179,69 @@ impl WaitDisplay {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::comet::DownloadError;
+
+    /// The README's table: 1 the task failed, 2 bad input, 3 key or set-up (the task store
+    /// included), 4 CometAPI unreachable or erroring (and `submit_uncertain`), 130 Ctrl-C.
+    #[test]
+    fn one_cause_one_exit_code() {
+        use ErrorKind as K;
+        let kinds = [
+            (K::InvalidRequest, 2),
+            (K::ContentRejected, 2),
+            (K::NotFound, 2),
+            (K::MissingApiKey, 3),
+            (K::Auth, 3),
+            (K::PermissionDenied, 3),
+            (K::InsufficientBalance, 3),
+            (K::MalformedResponse, 3),
+            (K::RateLimited, 4),
+            (K::UpstreamUnavailable, 4),
+            (K::Timeout, 4),
+            (K::Network, 4),
+        ];
+        for (kind, code) in kinds {
+            assert_eq!(exit_for_kind(kind) as u8, code, "{kind:?}");
+        }
+        let unavailable = StoreError::Unavailable {
+            location: "sqlite:/x".into(),
+            reason: "disk I/O error".into(),
+        };
+        let errors = [
+            (jobs::Error::Store(unavailable), 3),
+            (
+                jobs::Error::Store(StoreError::TooNew {
+                    location: "x".into(),
+                    found: 9,
+                    supported: 1,
+                }),
+                3,
+            ),
+            (
+                jobs::Error::Store(StoreError::ExternalIdTaken {
+                    external_task_id: "a".into(),
+                }),
+                2,
+            ),
+            (jobs::Error::Download(DownloadError::Cancelled), 130),
+            (jobs::Error::Comet(crate::comet::Error::MissingApiKey), 3),
+        ];
+        for (err, code) in errors {
+            assert_eq!(exit_for(&err) as u8, code, "{err}");
+        }
+        assert_eq!(
+            exit_for_config(&ConfigError::BadBaseUrl("x".into())) as u8,
+            2
+        );
+        assert_eq!(
+            exit_for_config(&ConfigError::BadSeconds("poll-min", -1.0)) as u8,
+            2
+        );
     }
 }

@@ -40,6 +40,14 @@ fn build_request(args: &GenerateArgs) -> Result<(CreateTaskRequest, AllowedRoots
     let mut dirs = Vec::new();
     for spec in &args.images {
         let (source, frame) = split_suffix(spec, &["first_frame", "end_frame"]);
+        if let Some(unknown) = frame.is_none().then(|| unknown_suffix(spec)).flatten() {
+            let index = request.image_list.len();
+            violations.push(Violation::new(
+                format!("image_list[{index}].type"),
+                format!("unknown suffix `:{unknown}`"),
+                "use `:first_frame` or `:end_frame`, or no suffix for a reference image",
+            ));
+        }
         let image_url = if looks_like_local_path(source) {
             // Absolute, so it resolves the same whatever the allowed directories are.
             let path = absolute(Path::new(source.strip_prefix("file://").unwrap_or(source)));
@@ -64,6 +72,13 @@ fn build_request(args: &GenerateArgs) -> Result<(CreateTaskRequest, AllowedRoots
         .collect();
     if let Some(spec) = &args.video {
         let (url, refer) = split_suffix(spec, &["feature", "base"]);
+        if let Some(unknown) = refer.is_none().then(|| unknown_suffix(spec)).flatten() {
+            violations.push(Violation::new(
+                "video_list[0].refer_type",
+                format!("unknown suffix `:{unknown}`"),
+                "use `:feature` or `:base`, or no suffix to edit the video",
+            ));
+        }
         let refer = refer
             .map(|r| lenient("video_list[0].refer_type", Value::from(r)))
             .transpose();
@@ -80,11 +95,7 @@ fn build_request(args: &GenerateArgs) -> Result<(CreateTaskRequest, AllowedRoots
         &mut violations,
     )
     .flatten();
-    request.duration = keep(
-        optional("duration", args.duration.map(Value::from)),
-        &mut violations,
-    )
-    .flatten();
+    request.duration = keep(optional("duration", text(&args.duration)), &mut violations).flatten();
     if let Some(model) = keep(optional("model_name", text(&args.model)), &mut violations).flatten()
     {
         request.model_name = model;
@@ -130,6 +141,17 @@ fn split_suffix<'a>(spec: &'a str, suffixes: &[&'static str]) -> (&'a str, Optio
     (spec, None)
 }
 
+/// A suffix that looks like a typo of a known one (`a.png:firstframe`): letters, `_` or `-`
+/// after the last colon. A URL's port or path (`:8080/a.png`) and data URIs never match.
+fn unknown_suffix(spec: &str) -> Option<&str> {
+    let (head, tail) = spec.rsplit_once(':')?;
+    let word = !tail.is_empty()
+        && tail
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || c == '_' || c == '-');
+    (word && !head.is_empty() && !head.ends_with(':')).then_some(tail)
+}
+
 /// Prints each violation on its own line, named by flag.
 pub(super) fn refuse(violations: &[Violation]) -> Exit {
     for violation in violations {
@@ -167,6 +189,19 @@ mod tests {
         assert_eq!(flag_for("image_list[1].type"), "--image 2");
         assert_eq!(flag_for("video_list[0].video_url"), "--video");
         assert_eq!(flag_for("--image 1"), "--image 1");
+    }
+
+    #[test]
+    fn a_mistyped_suffix_is_named_not_read_as_part_of_the_path() {
+        assert_eq!(unknown_suffix("a.png:firstframe"), Some("firstframe"));
+        assert_eq!(
+            unknown_suffix("https://e.com/v.mp4:Feature"),
+            Some("Feature")
+        );
+        assert_eq!(unknown_suffix("https://e.com:8080/a.png"), None);
+        assert_eq!(unknown_suffix("https://e.com/a.png"), None);
+        assert_eq!(unknown_suffix("data:image/png;base64,iVBORw0KGgo="), None);
+        assert_eq!(unknown_suffix("./frames/a.png"), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::request::{prepare, refuse};
 use crate::comet::{Task, TaskId};
 use crate::jobs::{self, Deadline, DownloadFailure, FollowSpec, Jobs, ListFilter, WaitEnd};
 
-pub(super) async fn generate(args: GenerateArgs, jobs: &Jobs) -> Exit {
+pub(super) async fn generate(args: GenerateArgs, jobs: &Jobs, simulate: bool) -> Exit {
     let prepared = match prepare(&args).await {
         Ok(prepared) => prepared,
         Err(violations) => return refuse(&violations),
@@ -45,7 +45,7 @@ pub(super) async fn generate(args: GenerateArgs, jobs: &Jobs) -> Exit {
     }
     // Task ids from a create reply are checked when parsed, so this always succeeds.
     match TaskId::parse(&created.task_id) {
-        Ok(task_id) => follow(jobs, &task_id, Task::from(&created), &args.follow).await,
+        Ok(task_id) => follow(jobs, &task_id, Task::from(&created), &args.follow, simulate).await,
         Err(violation) => {
             eprintln!("error [malformed_response]: {violation}");
             Exit::Upstream
@@ -53,7 +53,7 @@ pub(super) async fn generate(args: GenerateArgs, jobs: &Jobs) -> Exit {
     }
 }
 
-pub(super) async fn status(args: StatusArgs, jobs: &Jobs) -> Exit {
+pub(super) async fn status(args: StatusArgs, jobs: &Jobs, simulate: bool) -> Exit {
     let task_id = match TaskId::parse(&args.task_id) {
         Ok(task_id) => task_id,
         Err(violation) => {
@@ -77,7 +77,7 @@ pub(super) async fn status(args: StatusArgs, jobs: &Jobs) -> Exit {
         Ok(task) => task,
         Err(err) => return fail(&err),
     };
-    follow(jobs, &task_id, task, &args.follow).await
+    follow(jobs, &task_id, task, &args.follow, simulate).await
 }
 
 pub(super) async fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
@@ -119,7 +119,14 @@ pub(super) async fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
 
 /// Follows a task as the flags say: to the end with a progress display (`--wait`), then
 /// saves its videos (`--download`), and prints it.
-async fn follow(jobs: &Jobs, task_id: &TaskId, known: Task, how: &FollowArgs) -> Exit {
+async fn follow(
+    jobs: &Jobs,
+    task_id: &TaskId,
+    known: Task,
+    how: &FollowArgs,
+    simulate: bool,
+) -> Exit {
+    let resume = super::hints::resume_command(task_id.as_str(), how, simulate);
     let wait = (how.wait || how.download.is_some()) && !known.status.is_terminal();
     // Ctrl-C stops the wait or the transfer (which removes what was written so far).
     let (cancel, _stop_listening) = cancel_on_ctrl_c();
@@ -155,13 +162,11 @@ async fn follow(jobs: &Jobs, task_id: &TaskId, known: Task, how: &FollowArgs) ->
     };
     let view = followed.view();
     if followed.end == Some(WaitEnd::Cancelled) {
-        eprintln!(
-            "stopped waiting; task {task_id} keeps running. Resume with: kling-omni-mcp status {task_id} --wait"
-        );
-        print_task(&view, how.json);
+        eprintln!("stopped waiting; task {task_id} keeps running. Resume with: {resume}");
+        print_task(&view, how.json, &resume);
         return Exit::Interrupted;
     }
-    print_task(&view, how.json);
+    print_task(&view, how.json, &resume);
     match &followed.download_failure {
         None => exit_for_task(&followed.task),
         // Without a deadline the only way to run out of time is not to have one: not reached.

@@ -12,6 +12,11 @@ use super::schema::{input_schema, output_schema};
 use super::{KlingServer, structured_result};
 use crate::jobs::{ListFilter, ListedTask, StoredStatus};
 
+/// Tasks listed when `limit` is left out.
+const DEFAULT_LIMIT: u32 = 20;
+/// The most tasks one call lists.
+const MAX_LIMIT: u32 = 100;
+
 /// Arguments of `list_video_tasks`.
 #[derive(Debug, Clone, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -85,9 +90,24 @@ impl KlingServer {
                 return Ok(ToolFailure::from_arguments(err, "list_video_tasks").into_result());
             }
         };
+        // Out of range is refused, not clamped: an agent asking for 500 should learn it got
+        // at most 100, and 0 is a mistake, not "the default".
+        let limit = match args.limit {
+            None => DEFAULT_LIMIT,
+            Some(limit) if (1..=MAX_LIMIT).contains(&limit) => limit,
+            Some(limit) => {
+                let err = ArgumentError {
+                    field: Some("limit".into()),
+                    reason: format!(
+                        "{limit} is outside 1-{MAX_LIMIT} (leave it out for the newest {DEFAULT_LIMIT})"
+                    ),
+                };
+                return Ok(ToolFailure::from_arguments(err, "list_video_tasks").into_result());
+            }
+        };
         let filter = ListFilter {
             status,
-            limit: args.limit.unwrap_or(20).clamp(1, 100) as usize,
+            limit: limit as usize,
         };
         let tasks = match self.jobs.list(filter, deadline).await {
             Ok(tasks) => tasks,

@@ -12,6 +12,7 @@ mod import;
 mod location;
 mod ops;
 mod postgres;
+mod postgres_errors;
 mod sql;
 mod sqlite;
 mod status;

@@ -134,7 +134,10 @@ impl PostgresStore {
     /// A pooled connection to a migrated database.
     async fn client(&self) -> Result<deadpool_postgres::Client, StoreError> {
         self.ready().await?;
-        self.pool.get().await.map_err(|err| self.unavailable(err))
+        self.pool
+            .get()
+            .await
+            .map_err(|err| self.unavailable_pool(&err))
     }
 
     /// Migrates once per process (retried on later calls while the database is down).
@@ -148,7 +151,11 @@ impl PostgresStore {
     /// Applies missing migrations in one transaction under an advisory lock; refuses a
     /// database from a newer version without touching it.
     async fn migrate(&self) -> Result<(), StoreError> {
-        let mut client = self.pool.get().await.map_err(|err| self.unavailable(err))?;
+        let mut client = self
+            .pool
+            .get()
+            .await
+            .map_err(|err| self.unavailable_pool(&err))?;
         let tx = self.timed(client.transaction()).await?;
         self.timed(tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]))
             .await?;
@@ -183,9 +190,15 @@ impl PostgresStore {
         call: impl Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> Result<T, StoreError> {
         match tokio::time::timeout(CALL_TIMEOUT, call).await {
-            Ok(result) => result.map_err(|err| self.unavailable(err)),
+            Ok(result) => {
+                result.map_err(|err| self.unavailable(super::postgres_errors::describe(&err)))
+            }
             Err(_) => Err(self.unavailable("timed out")),
         }
+    }
+
+    fn unavailable_pool(&self, err: &deadpool_postgres::PoolError) -> StoreError {
+        self.unavailable(super::postgres_errors::describe_pool(err))
     }
 
     fn unavailable(&self, reason: impl std::fmt::Display) -> StoreError {

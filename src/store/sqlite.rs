@@ -84,9 +84,16 @@ impl SqliteStore {
 
     /// Whether a write would go through: takes the write lock and lets it go, changing nothing.
     pub(super) async fn writable(&self) -> bool {
-        self.call(|conn| conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;"))
-            .await
-            .is_ok()
+        self.call(|conn| {
+            // A read-only connection may take the lock (an immutable one takes none).
+            if conn.is_readonly(rusqlite::MAIN_DB)? {
+                return Ok(false);
+            }
+            conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK;")
+                .map(|()| true)
+        })
+        .await
+        .unwrap_or(false)
     }
 
     /// Runs `work` with the connection on the blocking pool, opening it first if needed.
@@ -101,26 +108,140 @@ impl SqliteStore {
             if guard.is_none() {
                 *guard = Some(open_connection(path.as_deref())?);
             }
-            match guard.as_ref() {
-                Some(conn) => work(conn).map_err(|err| classify(path.as_deref(), &err)),
-                None => Err(unavailable(path.as_deref(), "not open".into())),
-            }
+            let result = match guard.as_ref() {
+                Some(conn) => work(conn),
+                None => return Err(unavailable(path.as_deref(), "not open".into())),
+            };
+            result.map_err(|err| {
+                if err.sqlite_error_code() == Some(ErrorCode::ReadOnly) {
+                    // Opened read-only (or the disk turned read-only): the next call opens
+                    // afresh, read-write if it can be by then.
+                    *guard = None;
+                }
+                classify(path.as_deref(), &err)
+            })
         })
         .await
         .map_err(|err| unavailable(self.path.as_deref(), err.to_string()))?
     }
 }
 
-/// Opens, configures and migrates a connection.
+/// Opens, configures and migrates a connection; an existing file this user may read but not
+/// write is opened read-only, so listing and looking tasks up work and only writes (a
+/// submit) are refused.
 fn open_connection(path: Option<&Path>) -> Result<Connection, StoreError> {
+    let Some(file) = path else {
+        return open_writable(None).map_err(Opening::into_error);
+    };
+    let denied = match open_writable(path) {
+        Ok(conn) => return Ok(conn),
+        Err(Opening::Denied(err)) => err,
+        Err(Opening::Failed(err)) => return Err(err),
+    };
+    if !file.is_file() {
+        return Err(denied);
+    }
+    // The write failure is the one to report when reading fails too.
+    open_read_only(file).map_err(|_| denied)
+}
+
+/// Why a read-write open failed: no permission to write (a read-only open may still work),
+/// or anything else.
+enum Opening {
+    Denied(StoreError),
+    Failed(StoreError),
+}
+
+impl Opening {
+    fn into_error(self) -> StoreError {
+        match self {
+            Self::Denied(err) | Self::Failed(err) => err,
+        }
+    }
+}
+
+impl From<StoreError> for Opening {
+    fn from(err: StoreError) -> Self {
+        Self::Failed(err)
+    }
+}
+
+/// Whether SQLite refused for lack of write access (the file, its directory, or the disk).
+fn write_denied(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen | ErrorCode::PermissionDenied)
+    )
+}
+
+/// Opens an existing file read-only. A WAL database whose `-shm` file is gone (closed cleanly)
+/// in a directory this user cannot write is opened as immutable: nothing can change it under
+/// this reader's feet without write access there anyway, short of another user.
+fn open_read_only(path: &Path) -> Result<Connection, StoreError> {
+    use rusqlite::OpenFlags;
+    let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let reads = |conn: Connection| -> rusqlite::Result<(Connection, i64)> {
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        let version: i64 = conn.query_row(sql::SCHEMA_VERSION_NOW, [], |r| r.get(0))?;
+        Ok((conn, version))
+    };
+    let plain = Connection::open_with_flags(path, flags).and_then(reads);
+    let (conn, version) = match plain {
+        Ok(opened) => opened,
+        Err(_) => {
+            let escaped = path
+                .display()
+                .to_string()
+                .replace('%', "%25")
+                .replace('?', "%3f")
+                .replace('#', "%23");
+            Connection::open_with_flags(
+                format!("file:{escaped}?immutable=1"),
+                flags | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .and_then(reads)
+            .map_err(|err| classify(Some(path), &err))?
+        }
+    };
+    match version {
+        v if v > sql::SCHEMA_VERSION => Err(StoreError::TooNew {
+            location: describe(Some(path)),
+            found: v,
+            supported: sql::SCHEMA_VERSION,
+        }),
+        v if v < sql::SCHEMA_VERSION => Err(unavailable(
+            Some(path),
+            "it is read-only for this user and needs an upgrade this version makes on first write"
+                .into(),
+        )),
+        _ => Ok(conn),
+    }
+}
+
+/// Opens (creating if needed), configures and migrates a read-write connection.
+fn open_writable(path: Option<&Path>) -> Result<Connection, Opening> {
+    let denied = |err: &rusqlite::Error| match write_denied(err) {
+        true => Opening::Denied(classify(path, err)),
+        false => Opening::Failed(classify(path, err)),
+    };
     let opened = match path {
         None => Connection::open_in_memory(),
         Some(path) => {
-            prepare_file(path).map_err(|err| unavailable(Some(path), err.to_string()))?;
+            prepare_file(path).map_err(|err| {
+                let read_only = matches!(
+                    err.kind(),
+                    std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+                );
+                let err = unavailable(Some(path), err.to_string());
+                match read_only {
+                    true => Opening::Denied(err),
+                    false => Opening::Failed(err),
+                }
+            })?;
             Connection::open(path)
         }
     };
-    let mut conn = opened.map_err(|err| classify(path, &err))?;
+    let mut conn = opened.map_err(|err| denied(&err))?;
     let configure = |conn: &mut Connection| -> rusqlite::Result<()> {
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // WAL: readers never block the writer, and a commit needs no fsync of the main file.
@@ -131,7 +252,7 @@ fn open_connection(path: Option<&Path>) -> Result<Connection, StoreError> {
         conn.pragma_update(None, "cache_size", -512)?;
         Ok(())
     };
-    configure(&mut conn).map_err(|err| classify(path, &err))?;
+    configure(&mut conn).map_err(|err| denied(&err))?;
     migrate(&mut conn, path)?;
     Ok(conn)
 }
@@ -162,7 +283,7 @@ fn prepare_file(path: &Path) -> std::io::Result<()> {
 
 /// Applies missing migrations under the write lock (`BEGIN IMMEDIATE`), so processes that
 /// start together migrate once; refuses a store from a newer version without touching it.
-fn migrate(conn: &mut Connection, path: Option<&Path>) -> Result<(), StoreError> {
+fn migrate(conn: &mut Connection, path: Option<&Path>) -> Result<(), Opening> {
     let run = |conn: &mut Connection| -> rusqlite::Result<Result<(), i64>> {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(sql::CREATE_SCHEMA_TABLE, [])?;
@@ -179,13 +300,17 @@ fn migrate(conn: &mut Connection, path: Option<&Path>) -> Result<(), StoreError>
         tx.commit()?;
         Ok(Ok(()))
     };
-    match run(conn).map_err(|err| classify(path, &err))? {
+    let outcome = run(conn).map_err(|err| match write_denied(&err) {
+        true => Opening::Denied(classify(path, &err)),
+        false => Opening::Failed(classify(path, &err)),
+    })?;
+    match outcome {
         Ok(()) => Ok(()),
-        Err(found) => Err(StoreError::TooNew {
+        Err(found) => Err(Opening::Failed(StoreError::TooNew {
             location: describe(path),
             found,
             supported: sql::SCHEMA_VERSION,
-        }),
+        })),
     }
 }
 

@@ -16,6 +16,7 @@ mod deadlines;
 mod downloads;
 mod errors;
 mod faults;
+mod first_minutes;
 mod hardening;
 mod http;
 mod http_hardening;
