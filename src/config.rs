@@ -187,7 +187,7 @@ pub(crate) fn seconds(name: &'static str, value: f64) -> Result<Duration, Config
 #[path = "config_paths.rs"]
 mod paths;
 pub use paths::DEFAULT_OUTPUT_DIR_TEXT;
-pub(crate) use paths::{data_dir, default_root, output_dir, store_settings};
+pub(crate) use paths::{chosen_output_dir, data_dir, default_root, output_dir, store_settings};
 
 #[cfg(test)]
 mod tests {

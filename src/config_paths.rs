@@ -14,6 +14,12 @@ pub const DEFAULT_OUTPUT_DIR_TEXT: &str = "your Videos folder, in kling-omni-mcp
 /// empty value or a `${…}` placeholder a client left unexpanded (a Claude Desktop bundle whose
 /// optional folder was left blank) means "not set", not a folder of that name.
 pub(crate) fn output_dir(flag: Option<PathBuf>, env: Option<String>) -> PathBuf {
+    chosen_output_dir(flag, env).unwrap_or_else(default_output_dir)
+}
+
+/// The output directory the flag or the variable names, when one of them really does (an
+/// empty value or a bundle host's unfilled `${…}` names none).
+pub(crate) fn chosen_output_dir(flag: Option<PathBuf>, env: Option<String>) -> Option<PathBuf> {
     let set = |value: &str| {
         let value = value.trim();
         let placeholder = value.starts_with("${") && value.ends_with('}');
@@ -21,7 +27,6 @@ pub(crate) fn output_dir(flag: Option<PathBuf>, env: Option<String>) -> PathBuf 
     };
     flag.filter(|p| set(&p.to_string_lossy()))
         .or_else(|| env.filter(|v| set(v)).map(PathBuf::from))
-        .unwrap_or_else(default_output_dir)
 }
 
 /// The user's Videos folder (or data directory), in a `kling-omni-mcp` subfolder.

@@ -47,8 +47,9 @@ pub(super) fn launch_args(cli: &super::Cli) -> Vec<String> {
     if let Some(store) = &cli.store {
         args.extend(["--store".to_owned(), absolute_store(store)]);
     }
-    if let Some(dir) = &cli.output_dir {
-        args.extend(["--output-dir".to_owned(), absolute(dir)]);
+    let env_dir = std::env::var("KLING_MCP_OUTPUT_DIR").ok();
+    if let Some(dir) = crate::config::chosen_output_dir(cli.output_dir.clone(), env_dir) {
+        args.extend(["--output-dir".to_owned(), absolute(&dir)]);
     }
     for dir in &cli.allow_dirs {
         args.extend(["--allow-dir".to_owned(), absolute(dir)]);

@@ -322,13 +322,12 @@ async fn a_no_wait_submit_says_how_to_follow_it_with_simulate() {
     )
     .await;
     assert_eq!(result.code, 0, "{}", result.stderr);
-    assert!(
-        result
-            .stdout
-            .contains("Follow it with: kling-omni-mcp status 880000000000000001 --wait --simulate"),
-        "{}",
-        result.stdout
-    );
+    let hint = result
+        .stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("Follow it with: kling-omni-mcp status sim-"))
+        .unwrap_or_else(|| panic!("{}", result.stdout));
+    assert!(hint.ends_with(" --wait --simulate"), "{}", result.stdout);
 }
 
 #[cfg(unix)]
