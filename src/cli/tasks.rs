@@ -100,7 +100,7 @@ pub(super) async fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
         println!("no tasks yet (task store: {})", jobs.store().location());
         return Exit::Ok;
     }
-    println!("{:<20} {:<17} {:<9} PROMPT", "TASK", "STATUS", "MODE");
+    println!("{:<26} {:<19} {:<9} PROMPT", "TASK", "STATUS", "MODE");
     for record in records {
         let prompt: String = record.prompt_head.chars().take(50).collect();
         let status = match record.simulated {
@@ -108,7 +108,7 @@ pub(super) async fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
             false => record.status.as_str().to_owned(),
         };
         println!(
-            "{:<20} {:<17} {:<9} {prompt}",
+            "{:<26} {:<19} {:<9} {prompt}",
             record.shown_id(),
             status,
             record.mode.split('_').next().unwrap_or_default()
