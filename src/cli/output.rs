@@ -44,7 +44,7 @@ pub(super) fn print_task(task: &TaskView, json: bool, resume: &str) {
     match task.status {
         // A simulated video is served by this process's simulator: its URL ends with it.
         TaskStatus::Succeed if crate::comet::is_simulated_id(&task.task_id) => {
-            println!("Simulated: the URLs work while this process runs (--download keeps a copy).")
+            println!("Simulated: the URLs work while this process runs (--download keeps a copy).");
         }
         TaskStatus::Succeed => println!("The URLs expire after about 30 days."),
         TaskStatus::Submitted | TaskStatus::Processing => {

@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::support::{BIN, Harness, Setup, structured};
+use crate::support::{BIN, Harness, Setup, person, run, structured};
 
 #[test]
 fn help_lists_flags_and_environment() {
@@ -83,38 +83,15 @@ fn command(
     sim: Option<&kling_omni_mcp::simulator::Simulator>,
     store_path: &std::path::Path,
 ) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(BIN);
-    command
-        .env("KLING_MCP_POLL_MIN", "0.02")
-        .env("KLING_MCP_RETRY_BASE_MS", "5")
-        .env("KLING_MCP_STORE", store_path)
-        .env("KLING_MCP_OUTPUT_DIR", store_path.with_file_name("videos"))
-        .env("XDG_DATA_HOME", store_path.with_file_name("data"))
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
+    let mut command = person(store_path.parent().unwrap());
+    command.env("KLING_MCP_STORE", store_path);
     match sim {
         Some(sim) => command
             .env("COMETAPI_BASE_URL", sim.url().as_str())
             .env("COMETAPI_KEY", crate::support::TEST_KEY),
-        None => command.arg("--simulate").env_remove("COMETAPI_KEY"),
+        None => command.arg("--simulate"),
     };
     command
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-async fn run(mut command: tokio::process::Command, args: &[&str]) -> Run {
-    let output = command.args(args).output().await.unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
 }
 
 #[tokio::test]

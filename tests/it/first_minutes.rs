@@ -4,39 +4,7 @@
 
 use serde_json::json;
 
-use crate::support::{BIN, Harness, error_meta, text};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-/// The binary with a per-test data directory, store and output directory, no key, no logs
-/// asked for.
-fn command(dir: &std::path::Path) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(BIN);
-    command
-        .env("KLING_MCP_POLL_MIN", "0.02")
-        .env("KLING_MCP_RETRY_BASE_MS", "5")
-        .env("KLING_MCP_STORE", dir.join("tasks.sqlite3"))
-        .env("KLING_MCP_OUTPUT_DIR", dir.join("videos"))
-        .env("XDG_DATA_HOME", dir.join("data"))
-        .env_remove("RUST_LOG")
-        .env_remove("COMETAPI_KEY")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    command
-}
-
-async fn run(mut command: tokio::process::Command, args: &[&str]) -> Run {
-    let output = command.args(args).output().await.unwrap();
-    Run {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
+use crate::support::{BIN, Harness, Run, error_meta, person as command, run, text};
 
 fn assert_one_error_line(run: &Run, needle: &str) {
     let lines: Vec<&str> = run.stderr.lines().collect();

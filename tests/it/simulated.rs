@@ -6,50 +6,9 @@ use std::path::Path;
 
 use kling_omni_mcp::simulator::{SAMPLE_MP4, SimConfig, Simulator};
 use kling_omni_mcp::store::{NewTask, Store, StoreLocation, StoredStatus, now_ms};
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::support::{BIN, Harness, Setup, TEST_KEY, error_meta, structured, text};
-
-/// The binary as a person runs it on the data directory `data` (its store, its videos), with
-/// no key and the default log level. `--simulate` is added by the caller where wanted.
-fn person(data: &Path) -> tokio::process::Command {
-    let mut command = tokio::process::Command::new(BIN);
-    command
-        .env("KLING_MCP_POLL_MIN", "0.02")
-        .env("KLING_MCP_RETRY_BASE_MS", "5")
-        .env("KLING_MCP_STORE", data.join("tasks.sqlite3"))
-        .env("KLING_MCP_OUTPUT_DIR", data.join("videos"))
-        .env("XDG_DATA_HOME", data)
-        .env_remove("COMETAPI_KEY")
-        .env_remove("COMETAPI_BASE_URL")
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
-    command
-}
-
-/// What a command printed and how it ended.
-struct Ran {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Ran {
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|err| panic!("{err}: {}\n{}", self.stdout, self.stderr))
-    }
-}
-
-async fn run(mut command: tokio::process::Command, args: &[&str]) -> Ran {
-    let output = command.args(args).output().await.unwrap();
-    Ran {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-    }
-}
+use crate::support::{Harness, Setup, TEST_KEY, error_meta, person, run, structured, text};
 
 /// The store of the data directory, opened as a real (not simulated) process would.
 async fn store(data: &Path) -> Store {

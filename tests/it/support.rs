@@ -371,3 +371,46 @@ pub(crate) fn assert_ok(result: &CallToolResult) {
         text(result)
     );
 }
+
+/// The binary as a person runs it on the data directory `dir` (store `tasks.sqlite3`, videos
+/// in `videos/`, per-user data in `data/`): no key, no base URL, no logs asked for, fast polls.
+pub(crate) fn person(dir: &std::path::Path) -> tokio::process::Command {
+    let mut command = tokio::process::Command::new(BIN);
+    command
+        .env("KLING_MCP_POLL_MIN", "0.02")
+        .env("KLING_MCP_RETRY_BASE_MS", "5")
+        .env("KLING_MCP_STORE", dir.join("tasks.sqlite3"))
+        .env("KLING_MCP_OUTPUT_DIR", dir.join("videos"))
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env_remove("COMETAPI_KEY")
+        .env_remove("COMETAPI_BASE_URL")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    command
+}
+
+/// What a one-shot command printed and how it ended.
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+impl Run {
+    /// Its stdout as JSON.
+    pub(crate) fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|err| panic!("{err}: {}\n{}", self.stdout, self.stderr))
+    }
+}
+
+/// Runs `command` with `args` to its end.
+pub(crate) async fn run(mut command: tokio::process::Command, args: &[&str]) -> Run {
+    let output = command.args(args).output().await.unwrap();
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
