@@ -19,6 +19,7 @@
 //! restart, follows any simulated task; the served video is a real, playable MP4.
 
 mod bodies;
+mod faults;
 #[cfg(test)]
 mod proptests;
 mod request_log;

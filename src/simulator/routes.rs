@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State as Extract};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
@@ -14,6 +14,7 @@ use axum::routing::{get, post};
 use serde_json::Value;
 
 use super::bodies::{self, TaskPhase};
+use super::faults::apply_fault;
 use super::request_log::elide_huge_strings;
 use super::world::{self, Scenario};
 use super::{Endpoint, Fault, RecordedRequest, SAMPLE_MP4, SimTask, State, lock, rules};
@@ -215,93 +216,6 @@ async fn redirect(
     );
     let target = format!("{}/_sim/videos/{file}", state.origin);
     (StatusCode::FOUND, [(header::LOCATION, target)]).into_response()
-}
-
-/// The reply a scripted fault calls for; `None` to answer normally (after any delay).
-async fn apply_fault(fault: Option<Fault>, echo: &str) -> Option<Response> {
-    let reply = match fault? {
-        Fault::RateLimited => rate_limited(0),
-        Fault::RateLimitedFor(pause) => rate_limited(pause.as_secs()),
-        Fault::ServerError => {
-            bodies::kling_error(5000, "Internal server error, please try again later")
-        }
-        Fault::ServerErrorAfterCreate => return None,
-        Fault::Delay(delay) => {
-            tokio::time::sleep(delay).await;
-            return None;
-        }
-        Fault::Reset => {
-            let chunks: Vec<Result<&'static [u8], std::io::Error>> = vec![
-                Ok(b"{\"code\":0,\"message\":\"SUCC"),
-                Err(std::io::Error::other("simulated connection reset")),
-            ];
-            let body = Body::from_stream(futures::stream::iter(chunks));
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response()
-        }
-        Fault::StallBody => {
-            let start = futures::stream::once(async {
-                Ok::<&'static [u8], std::io::Error>(b"{\"code\":0,\"message\":\"SUCC")
-            });
-            let body =
-                Body::from_stream(futures::StreamExt::chain(start, futures::stream::pending()));
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response()
-        }
-        Fault::Malformed => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            "{\"code\":0,\"data\":",
-        )
-            .into_response(),
-        Fault::HtmlError => (
-            StatusCode::BAD_GATEWAY,
-            [(header::CONTENT_TYPE, "text/html")],
-            format!(
-                "<html><head><title>502 Bad Gateway</title></head><body>nginx{echo}</body></html>"
-            ),
-        )
-            .into_response(),
-        Fault::Stall => {
-            let start = futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(
-                b"\x00\x00\x00\x18ftypisom",
-            ))]);
-            let body =
-                Body::from_stream(futures::StreamExt::chain(start, futures::stream::pending()));
-            (StatusCode::OK, [(header::CONTENT_TYPE, "video/mp4")], body).into_response()
-        }
-        Fault::Huge => {
-            let mut body = b"{\"code\":0,\"message\":\"".to_vec();
-            body.resize(2 * 1024 * 1024, b'x');
-            (
-                StatusCode::OK,
-                [(header::CONTENT_TYPE, "application/json")],
-                body,
-            )
-                .into_response()
-        }
-    };
-    Some(reply)
-}
-
-/// HTTP 429 with code 1303 (concurrency limit) and `Retry-After: secs`.
-fn rate_limited(secs: u64) -> Response {
-    let mut reply = bodies::kling_error(
-        1303,
-        "Parallel task limit of the resource pack exceeded; wait for running tasks to finish and try again",
-    );
-    if let Ok(value) = header::HeaderValue::from_str(&secs.to_string()) {
-        reply.headers_mut().insert(header::RETRY_AFTER, value);
-    }
-    reply
 }
 
 async fn not_found(uri: Uri) -> Response {

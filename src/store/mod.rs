@@ -238,3 +238,5 @@ fn from_json_list(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod world_tests;
