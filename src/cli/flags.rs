@@ -61,8 +61,10 @@ pub struct Cli {
     #[arg(global = true, long = "allow-dir", value_name = "DIR")]
     pub allow_dirs: Vec<PathBuf>,
 
-    /// Where downloaded videos go, also `KLING_MCP_OUTPUT_DIR` (read by `into_config`: an empty
-    /// or unexpanded `${…}` value means the default) [default: your Videos folder, in kling-omni-mcp/].
+    // Also `KLING_MCP_OUTPUT_DIR`, read in `into_config`, where an empty or unexpanded `${…}`
+    // value (an unfilled bundle setting) means the default.
+    /// Where downloaded videos go (or `KLING_MCP_OUTPUT_DIR`) [default: your Videos folder, in
+    /// kling-omni-mcp/].
     #[arg(global = true, long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 

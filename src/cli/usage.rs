@@ -1,7 +1,6 @@
 //! Reading the command line: a value clap cannot parse is refused like every other bad value
 //! (one line naming the flag, with the fix, exit 2), and `--help` ends with the exit codes.
 
-use clap::Parser;
 use clap::error::{ContextKind, ContextValue, ErrorKind};
 
 use super::{Cli, Exit};
@@ -18,7 +17,10 @@ pub(super) const EXIT_CODES: &str = "Exit codes:
 /// The parsed command line; `Err` after printing help, the version, or the one-line error.
 pub fn parse_command_line() -> Result<Cli, Exit> {
     let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    match Cli::try_parse_from(&args) {
+    let parsed = command()
+        .try_get_matches_from(&args)
+        .and_then(|matches| <Cli as clap::FromArgMatches>::from_arg_matches(&matches));
+    match parsed {
         Ok(cli) => Ok(cli),
         Err(err) => match one_line(&err, &args) {
             Some(line) => {
@@ -36,6 +38,56 @@ pub fn parse_command_line() -> Result<Cli, Exit> {
             }
         },
     }
+}
+
+/// The global flags each subcommand has no use for: hidden from its help (still accepted, so
+/// a shell alias that always adds them keeps working).
+const UNUSED_GLOBALS: &[(&str, &[&str])] = &[
+    (
+        "list",
+        &[
+            "allow_dirs",
+            "output_dir",
+            "allow_private_downloads",
+            "max_videos_per_task",
+            "max_download_bytes",
+        ],
+    ),
+    ("status", &["allow_dirs"]),
+    (
+        "doctor",
+        &[
+            "allow_dirs",
+            "allow_private_downloads",
+            "max_videos_per_task",
+            "max_download_bytes",
+        ],
+    ),
+    (
+        "config",
+        &[
+            "base_url",
+            "allow_private_downloads",
+            "max_videos_per_task",
+            "max_download_bytes",
+        ],
+    ),
+];
+
+/// The command line's grammar, each subcommand's help showing only the flags it uses.
+pub(super) fn command() -> clap::Command {
+    let mut command = <Cli as clap::CommandFactory>::command();
+    // A subcommand that defines a global flag itself does not get the parent's copy: give it
+    // the same flag, hidden.
+    for (name, unused) in UNUSED_GLOBALS {
+        let hidden: Vec<clap::Arg> = command
+            .get_arguments()
+            .filter(|arg| unused.contains(&arg.get_id().as_str()))
+            .map(|arg| arg.clone().hide(true))
+            .collect();
+        command = command.mut_subcommand(*name, |sub| sub.args(hidden));
+    }
+    command
 }
 
 /// `error [invalid_request]: `--duration` is "abc": … (fix: …)` for a value that does not
@@ -101,7 +153,8 @@ mod tests {
 
     fn refused(args: &[&str]) -> String {
         let args: Vec<std::ffi::OsString> = args.iter().map(Into::into).collect();
-        let err = Cli::try_parse_from(&args)
+        let err = command()
+            .try_get_matches_from(&args)
             .err()
             .map(|err| one_line(&err, &args));
         match err {
@@ -133,6 +186,50 @@ mod tests {
         let client = refused(&["kling-omni-mcp", "config", "zed"]);
         assert!(client.contains("claude-desktop"), "{client}");
         assert!(!client.contains('\n'), "{client}");
+    }
+
+    #[test]
+    fn each_subcommand_help_shows_the_flags_it_uses() {
+        // As a person sees it: `kling-omni-mcp SUBCOMMAND --help`.
+        let help =
+            |name: &str| match command().try_get_matches_from(["kling-omni-mcp", name, "--help"]) {
+                Err(err) => err.to_string(),
+                Ok(_) => panic!("no help for {name}"),
+            };
+        let list = help("list");
+        for unused in [
+            "--allow-dir",
+            "--output-dir",
+            "--max-download-bytes",
+            "--http",
+        ] {
+            assert!(!list.contains(unused), "{unused} in list's help: {list}");
+        }
+        assert!(
+            list.contains("--store") && list.contains("--simulate"),
+            "{list}"
+        );
+        let generate = help("generate");
+        for used in ["--allow-dir", "--output-dir", "--max-download-bytes"] {
+            assert!(
+                generate.contains(used),
+                "{used} missing from generate's help"
+            );
+        }
+        // Hidden, not removed: the value still reaches the settings.
+        let matches = command()
+            .try_get_matches_from([
+                "kling-omni-mcp",
+                "list",
+                "--allow-dir",
+                "/srv",
+                "--max-download-bytes",
+                "7",
+            ])
+            .unwrap();
+        let cli = <Cli as clap::FromArgMatches>::from_arg_matches(&matches).unwrap();
+        assert_eq!(cli.allow_dirs, [std::path::PathBuf::from("/srv")]);
+        assert_eq!(cli.downloads.max_download_bytes, 7);
     }
 
     #[test]
