@@ -49,7 +49,8 @@ pub struct Cli {
     #[command(subcommand)]
     pub command: Option<super::Command>,
 
-    /// Use a built-in simulated CometAPI: no key needed, nothing is charged, no real video.
+    /// Use a built-in simulated CometAPI: no key needed, nothing is charged; its tasks (ids
+    /// `sim-…`) all give the same 2-second sample clip.
     #[arg(global = true, long)]
     pub simulate: bool,
 
