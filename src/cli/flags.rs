@@ -64,8 +64,8 @@ pub struct Cli {
 
     // Also `KLING_MCP_OUTPUT_DIR`, read in `into_config`, where an empty or unexpanded `${…}`
     // value (an unfilled bundle setting) means the default.
-    /// Where downloaded videos go (or `KLING_MCP_OUTPUT_DIR`) [default: your Videos folder, in
-    /// kling-omni-mcp/].
+    /// Where downloaded videos go (or `KLING_MCP_OUTPUT_DIR`)
+    /// [default: your Videos folder, in kling-omni-mcp/].
     #[arg(global = true, long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
 
