@@ -4,6 +4,7 @@
 //! settings, built once from the flags) is a leaf all of them read; `simulator` is a fake
 //! CometAPI reached only by URL.
 
+pub mod app;
 pub mod cli;
 pub mod comet;
 pub mod config;
