@@ -9,11 +9,10 @@ use kling_omni_mcp::cli::{self, Cli, Command, Exit};
 use kling_omni_mcp::comet::{self, ApiKey};
 use kling_omni_mcp::config::Config;
 use kling_omni_mcp::jobs::Jobs;
-use kling_omni_mcp::server::{
-    HttpOptions, KlingServer, ServerOptions, TASK_SECRET_ENV, TaskSecret, serve_http, serve_stdio,
-};
+use kling_omni_mcp::server::{KlingServer, ServerOptions, TASK_SECRET_ENV, TaskSecret};
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
 use kling_omni_mcp::store::{Store, import_journal};
+use kling_omni_mcp::transport::{HttpOptions, serve_http, serve_stdio};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
