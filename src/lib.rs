@@ -13,6 +13,7 @@ pub mod local_images;
 pub mod server;
 pub mod simulator;
 pub mod store;
+pub mod transport;
 
 /// Locks `mutex`, taking over a poisoned one: every critical section in this crate is one map
 /// or counter operation, so a panic elsewhere cannot leave the data half-changed.

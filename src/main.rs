@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use kling_omni_mcp::app::{App, Audience, OpenError};
 use kling_omni_mcp::cli::{self, Cli, Command, Exit};
-use kling_omni_mcp::server::{HttpOptions, serve_http, serve_stdio};
+use kling_omni_mcp::transport::{HttpOptions, serve_http, serve_stdio};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {

@@ -10,16 +10,11 @@ mod follow;
 mod fuzz_entry;
 mod generate_video;
 mod get_video_task;
-mod http;
-mod http_conn;
-mod http_guard;
-mod http_slots;
 mod list_video_tasks;
 mod prompts;
 mod resources;
 mod roots;
 mod schema;
-mod stdio;
 mod task_ids;
 mod tasks;
 
@@ -57,9 +52,6 @@ pub use errors::ERROR_META_KEY;
 pub use fuzz_entry::check_tool_call;
 pub use generate_video::{GenerateVideoArgs, GenerateVideoOutput};
 pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput};
-pub use http::{HttpError, HttpOptions, LOOPBACK_HOSTS, LOOPBACK_ORIGINS, serve_http};
-pub use http_conn::ConnectionLimits;
-pub use stdio::{StdioError, serve_stdio};
 pub use task_ids::{SECRET_ENV as TASK_SECRET_ENV, TaskSecret, TaskSecretError};
 
 pub use list_video_tasks::{ListVideoTasksArgs, ListVideoTasksOutput};

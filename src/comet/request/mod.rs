@@ -246,5 +246,4 @@ impl JsonSchema for VideoDuration {
 }
 
 #[cfg(test)]
-#[path = "request_tests.rs"]
 mod tests;

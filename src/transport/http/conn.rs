@@ -33,7 +33,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::http_slots::{RequestGuard, Slot, Table};
+use super::slots::{RequestGuard, Slot, Table};
 
 /// Limits on HTTP connections.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

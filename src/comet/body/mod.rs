@@ -165,5 +165,4 @@ impl http_body::Body for CreateBody {
 }
 
 #[cfg(test)]
-#[path = "body_tests.rs"]
 mod tests;

@@ -268,9 +268,7 @@ fn head(body: &[u8]) -> String {
 }
 
 #[cfg(test)]
-#[path = "response_tests.rs"]
 mod tests;
 
 #[cfg(test)]
-#[path = "response_props.rs"]
 mod props;

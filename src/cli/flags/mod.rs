@@ -308,17 +308,14 @@ impl Cli {
     }
 }
 
-#[path = "flags_http.rs"]
 mod http;
 
 pub use http::ConnectionFlags;
 
-#[path = "flags_download.rs"]
 mod download;
 
 pub use download::DownloadFlags;
 
 // Named for what it checks, so `cargo test config` runs it.
 #[cfg(test)]
-#[path = "flags_tests.rs"]
 mod config_tests;

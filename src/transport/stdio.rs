@@ -16,7 +16,7 @@ use rmcp::ServiceExt;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{mpsc, oneshot};
 
-use super::KlingServer;
+use crate::server::KlingServer;
 
 /// The longest line read (as rmcp's own stdio transport): longer ones are dropped.
 const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;

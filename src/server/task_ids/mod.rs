@@ -325,5 +325,4 @@ fn tighten_mode(path: &Path, meta: &std::fs::Metadata) -> io::Result<()> {
 }
 
 #[cfg(test)]
-#[path = "task_ids_tests.rs"]
 mod tests;

@@ -2,7 +2,7 @@ use super::*;
 
 macro_rules! fixture {
     ($name:literal) => {
-        include_bytes!(concat!("../../tests/fixtures/comet/", $name, ".json")).as_slice()
+        include_bytes!(concat!("../../../tests/fixtures/comet/", $name, ".json")).as_slice()
     };
 }
 

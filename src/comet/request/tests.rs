@@ -5,7 +5,7 @@ use super::*;
 macro_rules! request_fixture {
     ($name:literal) => {
         include_str!(concat!(
-            "../../tests/fixtures/comet/requests/",
+            "../../../tests/fixtures/comet/requests/",
             $name,
             ".json"
         ))

@@ -325,5 +325,4 @@ async fn health_reports_version_count_and_writability() {
     }
 }
 
-#[path = "faults_tests.rs"]
 mod faults;

@@ -301,5 +301,4 @@ fn json_error(status: StatusCode, code: i64, message: &str) -> Response {
 }
 
 #[cfg(test)]
-#[path = "http_guard_tests.rs"]
 mod tests;

@@ -148,7 +148,7 @@ mod tests {
             description.contains(DEFAULT_OUTPUT_DIR_TEXT),
             "manifest: {description}"
         );
-        let help = repo_file("src/cli/flags.rs");
+        let help = repo_file("src/cli/flags/mod.rs");
         assert!(
             help.contains(&format!("[default: {DEFAULT_OUTPUT_DIR_TEXT}]")),
             "--help"

@@ -184,7 +184,6 @@ pub(crate) fn seconds(name: &'static str, value: f64) -> Result<Duration, Config
         .ok_or(ConfigError::BadSeconds(name, value))
 }
 
-#[path = "config_paths.rs"]
 mod paths;
 pub use paths::DEFAULT_OUTPUT_DIR_TEXT;
 pub(crate) use paths::{chosen_output_dir, data_dir, default_root, output_dir, store_settings};

@@ -1,7 +1,11 @@
 //! The streamable HTTP transport: MCP at `/mcp` (rmcp's server, SSE streams for server
 //! messages), `GET /healthz`, bearer-token auth, Host/Origin checks against DNS rebinding,
 //! request-size, session-count and idle limits, and graceful shutdown. Connections are
-//! accepted by [`super::http_conn`] (header deadline, idle timeout, connection cap).
+//! accepted by [`conn`] (header deadline, idle timeout, connection cap).
+
+mod conn;
+mod guard;
+mod slots;
 
 use std::future::Future;
 use std::net::{Ipv6Addr, SocketAddr};
@@ -19,10 +23,12 @@ use secrecy::SecretString;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use super::KlingServer;
-use super::http_conn::{ConnectionLimits, serve_connections};
-use super::http_guard::{Guard, check_request};
+use self::conn::serve_connections;
+use self::guard::{Guard, check_request};
 use crate::config::HttpConfig;
+use crate::server::KlingServer;
+
+pub use self::conn::ConnectionLimits;
 
 /// Settings of the HTTP transport.
 #[derive(Debug, Clone)]

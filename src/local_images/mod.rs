@@ -352,5 +352,4 @@ fn is_windows_path(input: &str) -> bool {
 }
 
 #[cfg(test)]
-#[path = "local_images_tests.rs"]
 mod tests;
