@@ -43,7 +43,7 @@ pub(super) fn print_task(task: &TaskView, json: bool, resume: &str) {
     }
     match task.status {
         // A simulated video is served by this process's simulator: its URL ends with it.
-        TaskStatus::Succeed if crate::comet::is_simulated_id(&task.task_id) => {
+        TaskStatus::Succeed if task.task_id.is_simulated() => {
             println!("Simulated: the URLs work while this process runs (--download keeps a copy).");
         }
         TaskStatus::Succeed => println!("The URLs expire after about 30 days."),

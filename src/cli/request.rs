@@ -6,35 +6,19 @@ use std::path::{Path, PathBuf};
 
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use tokio_util::sync::CancellationToken;
 
 use super::Exit;
 use super::args::GenerateArgs;
 use crate::comet::{
     CreateTaskRequest, ElementRef, ImageInput, VideoInput, Violation, looks_like_local_path,
 };
-use crate::jobs::{self, Deadline, Prepared, Unprepared};
 use crate::local_images::AllowedRoots;
-
-/// The request from the flags, with its local images read and every rule checked; problems
-/// are named by flag.
-pub(super) async fn prepare(args: &GenerateArgs) -> Result<Prepared, Vec<Violation>> {
-    let (request, roots) = build_request(args)?;
-    // A person waits as long as the images take; Ctrl-C ends the process.
-    match jobs::prepare(request, &roots, Deadline::none(), &CancellationToken::new()).await {
-        Ok(prepared) => Ok(prepared),
-        Err(Unprepared::Invalid(violations)) => Err(violations),
-        Err(Unprepared::ImagesBusy) => Err(vec![Violation::new(
-            "--image",
-            "the images could not be read now",
-            "run the command again",
-        )]),
-    }
-}
 
 /// The typed request, and the directories its local images may be read from: each named
 /// file's own directory (the user named the file, so its directory is allowed).
-fn build_request(args: &GenerateArgs) -> Result<(CreateTaskRequest, AllowedRoots), Vec<Violation>> {
+pub(super) fn build_request(
+    args: &GenerateArgs,
+) -> Result<(CreateTaskRequest, AllowedRoots), Vec<Violation>> {
     let mut violations = Vec::new();
     let mut request = CreateTaskRequest::text(args.prompt.clone());
     let mut dirs = Vec::new();

@@ -7,49 +7,63 @@ use tokio_util::sync::CancellationToken;
 use super::Exit;
 use super::args::{FollowArgs, GenerateArgs, ListArgs, StatusArgs};
 use super::output::{WaitDisplay, exit_for, exit_for_task, fail, print_stored, print_task};
-use super::request::{prepare, refuse};
-use crate::comet::{Task, TaskId};
-use crate::jobs::{self, Deadline, DownloadFailure, FollowSpec, Jobs, ListFilter, WaitEnd};
+use super::request::{build_request, refuse};
+use crate::comet::{CreatedTask, Task, TaskId, Violation};
+use crate::jobs::{
+    self, Deadline, DownloadFailure, FollowSpec, Followed, GenerateSpec, Generated, Jobs,
+    ListFilter, NotBought, RequestFacts, Unprepared, Wait, WaitEnd,
+};
+use tokio::sync::oneshot;
 
 pub(super) async fn generate(args: GenerateArgs, jobs: &Jobs, simulate: bool) -> Exit {
-    let prepared = match prepare(&args).await {
-        Ok(prepared) => prepared,
+    let (request, roots) = match build_request(&args) {
+        Ok(built) => built,
         Err(violations) => return refuse(&violations),
     };
-    let valid = &prepared.request;
-    for warning in valid.warnings() {
-        eprintln!("warning: {warning}");
-    }
-    if args.dry_run {
-        let body = jobs::preview_body(valid);
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&body).unwrap_or_default()
-        );
-        eprintln!("dry run ({} mode): nothing was sent", valid.mode().as_str());
-        return Exit::Ok;
-    }
-    let submitted = jobs.submit(valid, Deadline::none()).await;
-    let external = valid.external_task_id().clone();
-    // Sent (or given up): free the images before following.
-    drop(prepared.release());
-    let created = match submitted {
-        Ok(created) => created,
-        Err(err) => return fail(&err),
+    let how = &args.follow;
+    let mut session = Session::new(how.wait || how.download.is_some());
+    let (tell_created, created) = oneshot::channel();
+    let spec = GenerateSpec {
+        roots,
+        dry_run: args.dry_run,
+        follow: session.spec(how),
+        created: Some(tell_created),
     };
-    if !args.follow.json {
-        eprintln!(
-            "submitted task {} (external id {external})",
-            created.task_id
-        );
-    }
-    // Task ids from a create reply are checked when parsed, so this always succeeds.
-    match TaskId::parse(&created.task_id) {
-        Ok(task_id) => follow(jobs, &task_id, Task::from(&created), &args.follow, simulate).await,
-        Err(violation) => {
-            eprintln!("error [malformed_response]: {violation}");
-            Exit::Upstream
+    let generating = jobs.generate(request, spec);
+    let generated = session.run(generating, Some(created), how.json).await;
+    match generated {
+        Ok(Generated::Preview { request, body }) => {
+            print_warnings(&request);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&body).unwrap_or_default()
+            );
+            eprintln!("dry run ({} mode): nothing was sent", request.mode.as_str());
+            Exit::Ok
         }
+        Ok(Generated::Bought {
+            created, followed, ..
+        }) => {
+            let resume = super::hints::resume_command(created.task_id.as_str(), how, simulate);
+            report(&created.task_id, *followed, how, &resume)
+        }
+        Err(NotBought::Unprepared(Unprepared::Invalid(violations))) => refuse(&violations),
+        // A person waits as long as the images take, so the budget is never "busy" here.
+        Err(NotBought::Unprepared(Unprepared::ImagesBusy)) => refuse(&[Violation::new(
+            "--image",
+            "the images could not be read now",
+            "run the command again",
+        )]),
+        Err(NotBought::Submit { request, error }) => {
+            print_warnings(&request);
+            fail(&error)
+        }
+    }
+}
+
+fn print_warnings(request: &RequestFacts) {
+    for warning in &request.warnings {
+        eprintln!("warning: {warning}");
     }
 }
 
@@ -57,7 +71,7 @@ pub(super) async fn status(args: StatusArgs, jobs: &Jobs, simulate: bool) -> Exi
     let task_id = match TaskId::parse(&args.task_id) {
         Ok(task_id) => task_id,
         Err(violation) => {
-            let named = crate::comet::Violation {
+            let named = Violation {
                 field: "TASK_ID".into(),
                 fix: "pass the task id `generate` printed (see `kling-omni-mcp list`)".into(),
                 ..violation
@@ -127,35 +141,126 @@ async fn follow(
     simulate: bool,
 ) -> Exit {
     let resume = super::hints::resume_command(task_id.as_str(), how, simulate);
-    let wait = (how.wait || how.download.is_some()) && !known.status.is_terminal();
-    // Ctrl-C stops the wait or the transfer (which removes what was written so far).
-    let (cancel, _stop_listening) = cancel_on_ctrl_c();
-    let display = wait.then(|| WaitDisplay::new(task_id.as_str()));
-    let (progress, mut updates) = tokio::sync::mpsc::unbounded_channel::<Task>();
-    let spec = FollowSpec {
-        // A person follows the task to the end: no wait cap, no call deadline; each status
-        // query is still bounded (see `Jobs::query`).
-        wait: wait.then_some(None),
-        deadline: Deadline::none(),
-        cancel,
-        progress: Some(progress),
-        download_to: how.download.clone(),
-    };
-    let following = jobs.follow(task_id, Some(known), spec);
-    tokio::pin!(following);
-    let followed = loop {
-        tokio::select! {
-            followed = &mut following => break followed,
-            Some(update) = updates.recv() => {
-                if let Some(display) = &display {
-                    display.update(&update);
+    let mut session =
+        Session::new((how.wait || how.download.is_some()) && !known.status.is_terminal());
+    session.display.start(task_id.as_str());
+    let spec = session.spec(how);
+    let followed = session
+        .run(jobs.follow(task_id, Some(known), spec), None, how.json)
+        .await;
+    report(task_id, followed, how, &resume)
+}
+
+/// A person's follow in progress: Ctrl-C stops the wait or the transfer (which removes what
+/// was written so far, never the job), and each new status goes to the display.
+struct Session {
+    wait: bool,
+    cancel: CancellationToken,
+    _stop_listening: tokio_util::sync::DropGuard,
+    progress: Option<tokio::sync::mpsc::UnboundedSender<Task>>,
+    updates: tokio::sync::mpsc::UnboundedReceiver<Task>,
+    display: Display,
+}
+
+impl Session {
+    fn new(wait: bool) -> Self {
+        let (cancel, stop_listening) = cancel_on_ctrl_c();
+        let (progress, updates) = tokio::sync::mpsc::unbounded_channel::<Task>();
+        Self {
+            wait,
+            cancel,
+            _stop_listening: stop_listening,
+            progress: Some(progress),
+            updates,
+            display: Display { wait, shown: None },
+        }
+    }
+
+    /// A person follows the task to the end: no wait cap, no call deadline; each status query
+    /// is still bounded (see `Jobs::query`).
+    fn spec(&mut self, how: &FollowArgs) -> FollowSpec {
+        FollowSpec {
+            wait: match self.wait {
+                true => Wait::ToTheEnd,
+                false => Wait::No,
+            },
+            deadline: Deadline::none(),
+            cancel: self.cancel.clone(),
+            progress: self.progress.take(),
+            download_to: how.download.clone(),
+        }
+    }
+
+    /// Runs `work` to its end, showing each status on the display. When `created` says a
+    /// task was just bought, its id is printed (unless the output is JSON) and the display
+    /// starts.
+    async fn run<T>(
+        mut self,
+        work: impl Future<Output = T>,
+        mut created: Option<oneshot::Receiver<CreatedTask>>,
+        json: bool,
+    ) -> T {
+        tokio::pin!(work);
+        let result = loop {
+            tokio::select! {
+                result = &mut work => break result,
+                submitted = async { created.as_mut()?.await.ok() }, if created.is_some() => {
+                    created = None;
+                    if let Some(submitted) = submitted {
+                        self.display.announce(&submitted, json);
+                    }
+                }
+                Some(update) = self.updates.recv() => {
+                    if let Some(shown) = &self.display.shown {
+                        shown.update(&update);
+                    }
                 }
             }
+        };
+        // The work may end in the same turn the task was bought (no wait): still say so.
+        if let Some(submitted) = created.and_then(|mut created| created.try_recv().ok()) {
+            self.display.announce(&submitted, json);
         }
-    };
-    if let Some(display) = &display {
-        display.finish();
+        if let Some(shown) = &self.display.shown {
+            shown.finish();
+        }
+        result
     }
+}
+
+/// The progress display, once a task exists (when waiting).
+struct Display {
+    wait: bool,
+    shown: Option<WaitDisplay>,
+}
+
+impl Display {
+    /// Says a task was bought (unless the output is JSON), then shows its progress.
+    fn announce(&mut self, submitted: &CreatedTask, json: bool) {
+        if !json {
+            eprintln!(
+                "submitted task {} (external id {})",
+                submitted.task_id,
+                submitted.external_task_id.as_deref().unwrap_or("?")
+            );
+        }
+        self.start(submitted.task_id.as_str());
+    }
+
+    fn start(&mut self, task_id: &str) {
+        if self.wait && self.shown.is_none() {
+            self.shown = Some(WaitDisplay::new(task_id));
+        }
+    }
+}
+
+/// Prints a followed task (or the error) and returns the exit code it calls for.
+fn report(
+    task_id: &TaskId,
+    followed: Result<Followed, jobs::Error>,
+    how: &FollowArgs,
+    resume: &str,
+) -> Exit {
     let followed = match followed {
         Ok(followed) => followed,
         Err(err) => return fail(&err),
@@ -163,10 +268,10 @@ async fn follow(
     let view = followed.view();
     if followed.end == Some(WaitEnd::Cancelled) {
         eprintln!("stopped waiting; task {task_id} keeps running. Resume with: {resume}");
-        print_task(&view, how.json, &resume);
+        print_task(&view, how.json, resume);
         return Exit::Interrupted;
     }
-    print_task(&view, how.json, &resume);
+    print_task(&view, how.json, resume);
     match &followed.download_failure {
         None => exit_for_task(&followed.task),
         // Without a deadline the only way to run out of time is not to have one: not reached.

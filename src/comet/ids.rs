@@ -73,6 +73,71 @@ impl TaskId {
 /// The prefix of every task id the built-in simulator makes under `--simulate`.
 pub const SIMULATED_ID_PREFIX: &str = "sim-";
 
+impl TaskId {
+    /// The id an upstream reply names, if it can be queried (see [`is_task_id`]); replies are
+    /// taken as they are, not trimmed.
+    pub(super) fn from_reply(id: String) -> Option<Self> {
+        is_task_id(&id).then_some(Self(id))
+    }
+}
+
+impl TaskId {
+    /// An id whose text had secrets cut out (`[redacted]`): what is left, with the characters
+    /// an id may not hold replaced, so the secret is gone and the result is still one path
+    /// segment.
+    pub(super) fn redacted(cleaned: &str) -> Self {
+        let mut id: String = cleaned
+            .chars()
+            .map(|c| if is_id_char(c) { c } else { '_' })
+            .take(MAX_TASK_ID_LEN)
+            .collect();
+        if id.chars().all(|c| c == '.') {
+            id = "redacted".to_owned();
+        }
+        Self(id)
+    }
+}
+
+impl PartialEq<str> for TaskId {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for TaskId {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl serde::Serialize for TaskId {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+/// Read back (a poll answer shared through the store) under the same check as any input.
+impl<'de> serde::Deserialize<'de> for TaskId {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::parse(&text).map_err(|violation| serde::de::Error::custom(violation.problem))
+    }
+}
+
+impl schemars::JsonSchema for TaskId {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        String::schema_name()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        String::json_schema(generator)
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+}
+
 /// Whether `id` is a simulated task id (see [`SIMULATED_ID_PREFIX`]).
 pub fn is_simulated_id(id: &str) -> bool {
     id.starts_with(SIMULATED_ID_PREFIX)

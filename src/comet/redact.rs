@@ -11,6 +11,7 @@ use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::error::{ApiError, Error};
+use super::ids::TaskId;
 use super::response::{CreatedTask, Task};
 
 /// What a secret is replaced with.
@@ -121,7 +122,7 @@ impl Redactor {
     /// A task with every upstream string cleaned.
     pub(super) fn task(&self, task: Task) -> Task {
         Task {
-            task_id: self.clean(&task.task_id),
+            task_id: self.clean_id(task.task_id),
             status_message: self.clean_opt(task.status_message),
             external_task_id: self.clean_opt(task.external_task_id),
             request_id: self.clean_opt(task.request_id),
@@ -139,10 +140,19 @@ impl Redactor {
         }
     }
 
+    /// A task id with any secret in it cut out.
+    fn clean_id(&self, id: TaskId) -> TaskId {
+        let cleaned = self.clean(id.as_str());
+        match cleaned == id.as_str() {
+            true => id,
+            false => TaskId::redacted(&cleaned),
+        }
+    }
+
     /// A create reply with every upstream string cleaned.
     pub(super) fn created(&self, created: CreatedTask) -> CreatedTask {
         CreatedTask {
-            task_id: self.clean(&created.task_id),
+            task_id: self.clean_id(created.task_id),
             external_task_id: self.clean_opt(created.external_task_id),
             request_id: self.clean_opt(created.request_id),
             ..created
@@ -240,7 +250,7 @@ mod tests {
         });
         assert!(!err.to_string().contains("sk-secret-key"), "{err}");
         let task = Task {
-            task_id: "1".into(),
+            task_id: TaskId::parse("1").unwrap(),
             status: super::super::TaskStatus::Failed,
             status_message: Some("refused for sk-secret-key\r\n".into()),
             external_task_id: None,

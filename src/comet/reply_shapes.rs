@@ -1,7 +1,7 @@
 //! The two documented task reply shapes (spec §4.3) as one [`Task`]: Kling's native envelope,
 //! and the gateway wrapper around it (outer status wins, nested fields fill in).
 
-use super::ids::is_task_id;
+use super::ids::TaskId;
 use super::response::{ReplyShape, Task, TaskStatus, Video};
 use super::wire::{KlingEnvelope, KlingTask, KlingVideo, WrapperEnvelope};
 
@@ -26,7 +26,7 @@ pub(super) fn from_native(envelope: KlingEnvelope) -> Option<Task> {
         TaskStatus::Processing
     });
     Some(Task {
-        task_id: data.task_id.clone().filter(|id| is_task_id(id))?,
+        task_id: data.task_id.clone().and_then(TaskId::from_reply)?,
         status,
         status_message: data
             .task_status_msg
@@ -83,7 +83,7 @@ pub(super) fn from_wrapper(envelope: WrapperEnvelope) -> Option<Task> {
             .task_id
             .clone()
             .or(nested.task_id.clone())
-            .filter(|id| is_task_id(id))?,
+            .and_then(TaskId::from_reply)?,
         status,
         status_message,
         external_task_id: nested.task_info.clone().and_then(|i| i.external_task_id),

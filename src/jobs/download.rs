@@ -62,7 +62,7 @@ pub(super) async fn download_videos(
     let mut staged = Staged::default();
     let mut budget = limits.max_bytes;
     for (index, video) in task.videos.iter().enumerate() {
-        let name = file_name(&task.task_id, index);
+        let name = file_name(task.task_id.as_str(), index);
         let temp = dir.join(partial_name(&name));
         // Listed before it exists, so a cancellation at any point removes it.
         staged.temps.push(temp.clone());

@@ -24,12 +24,23 @@ pub enum WaitEnd {
     Cancelled,
 }
 
+/// How long to wait for a task to finish.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Wait {
+    /// Answer with the current status at once.
+    #[default]
+    No,
+    /// Wait up to this long.
+    UpTo(Duration),
+    /// Wait until it finishes (or the follow is cancelled): a person at a terminal.
+    ToTheEnd,
+}
+
 /// How to follow a task.
 #[derive(Debug, Clone, Default)]
 pub struct FollowSpec {
-    /// `None`: answer with the current status at once. `Some(Some(d))`: wait up to `d` for it
-    /// to finish. `Some(None)`: wait until it finishes (or `cancel`).
-    pub wait: Option<Option<Duration>>,
+    /// How long to wait for it to finish.
+    pub wait: Wait,
     /// When the whole follow must have answered (the wait, the download included).
     pub deadline: Deadline,
     /// Ends the wait and any download at once; the task keeps running.
@@ -105,7 +116,12 @@ impl Jobs {
             progress,
             download_to,
         } = spec;
-        let mut followed = match (wait, known) {
+        let limit = match wait {
+            Wait::No => None,
+            Wait::UpTo(limit) => Some(Some(limit)),
+            Wait::ToTheEnd => Some(None),
+        };
+        let mut followed = match (limit, known) {
             (Some(limit), _) => {
                 let waited = self
                     .wait(task_id, limit, deadline, &cancel, progress.as_ref())

@@ -7,6 +7,7 @@ mod deadline;
 mod download;
 mod error;
 mod follow;
+mod generate;
 mod poller;
 mod prepare;
 mod recorded;
@@ -23,7 +24,8 @@ pub use deadline::Deadline;
 pub use download::{DownloadLimits, DownloadedFile};
 pub use error::Error;
 pub(crate) use error::whole_seconds;
-pub use follow::{DownloadFailure, FollowSpec, Followed, WaitEnd, Waited};
+pub use follow::{DownloadFailure, FollowSpec, Followed, Wait, WaitEnd, Waited};
+pub use generate::{GenerateSpec, Generated, NotBought, RequestFacts};
 pub use poller::{PollSchedule, PollState};
 pub use prepare::{IMAGE_BUDGET_BYTES, Prepared, Unprepared, prepare, preview_body};
 pub use retry::{RetryPolicy, retry_create, retry_query};
@@ -258,7 +260,7 @@ impl Jobs {
         let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
         if let Err(err) = self
             .store
-            .set_local_files(&task.task_id, &paths, now_ms())
+            .set_local_files(task.task_id.as_str(), &paths, now_ms())
             .await
         {
             tracing::warn!(%err, task_id = %task.task_id, "downloaded, but cannot record the files in the task store");
@@ -309,7 +311,7 @@ impl Jobs {
         let recorded = self
             .store
             .record_status(
-                &task.task_id,
+                task.task_id.as_str(),
                 task.status.into(),
                 task.status_message.as_deref(),
                 &urls,

@@ -232,7 +232,7 @@ impl Pollers {
             .snapshot
             .as_deref()
             .and_then(|json| serde_json::from_str::<Task>(json).ok())
-            .filter(|task| task.task_id == task_id)
+            .filter(|task| task.task_id.as_str() == task_id)
             .map(|task| (row.snapshot_at_ms, task));
         let until_due = Duration::from_millis(
             u64::try_from(row.next_poll_at_ms.saturating_sub(now)).unwrap_or(0),

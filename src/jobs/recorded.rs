@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
-use crate::comet::Task;
+use crate::comet::{Task, TaskId};
 
 /// Most tasks remembered; past it the memory starts over (a skipped write is only an
 /// optimisation, so forgetting is always safe).
@@ -14,7 +14,7 @@ const MAX_TASKS: usize = 10_000;
 
 /// Per task id, a hash of the status, message and video URLs last written to the store.
 #[derive(Debug, Default)]
-pub(super) struct RecordedStatuses(Mutex<HashMap<String, u64>>);
+pub(super) struct RecordedStatuses(Mutex<HashMap<TaskId, u64>>);
 
 impl RecordedStatuses {
     /// Whether `task` carries exactly what was last recorded for it.
@@ -31,7 +31,7 @@ impl RecordedStatuses {
         seen.insert(task.task_id.clone(), fingerprint(task));
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, u64>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TaskId, u64>> {
         crate::lock(&self.0)
     }
 }
@@ -54,7 +54,7 @@ mod tests {
 
     fn task(status: TaskStatus, message: Option<&str>) -> Task {
         Task {
-            task_id: "t1".into(),
+            task_id: TaskId::parse("t1").unwrap(),
             status,
             status_message: message.map(str::to_owned),
             external_task_id: None,

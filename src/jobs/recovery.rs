@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::{Deadline, Error, Jobs, now_ms};
-use crate::comet::{self, CreatedTask, ExternalTaskId};
+use crate::comet::{self, CreatedTask, ExternalTaskId, TaskId};
 use crate::store::{StoredStatus, TaskRecord};
 
 impl Jobs {
@@ -145,16 +145,16 @@ impl Jobs {
     pub(super) async fn note_created(
         &self,
         external: impl AsRef<str>,
-        task_id: &str,
+        task_id: &TaskId,
         status: StoredStatus,
     ) {
         let external = external.as_ref();
         if let Err(err) = self
             .store
-            .set_created(external, task_id, status, now_ms())
+            .set_created(external, task_id.as_str(), status, now_ms())
             .await
         {
-            tracing::error!(%err, external, task_id, "the task was created, but the task store could not record its id");
+            tracing::error!(%err, external, %task_id, "the task was created, but the task store could not record its id");
         }
     }
 

@@ -5,13 +5,13 @@ use schemars::JsonSchema;
 use serde::Serialize;
 
 use super::{DownloadedFile, Followed, StoredStatus, TaskRecord};
-use crate::comet::{Task, TaskStatus};
+use crate::comet::{Task, TaskId, TaskStatus};
 
 /// A task as every front door shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
 pub struct TaskView {
     /// The task id.
-    pub task_id: String,
+    pub task_id: TaskId,
     /// `submitted`, `processing`, `succeed` or `failed`.
     pub status: TaskStatus,
     /// Upstream status text; on `failed`, the reason.

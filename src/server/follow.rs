@@ -10,7 +10,7 @@ use rmcp::service::RequestContext;
 
 use super::KlingServer;
 use crate::comet::{Task, TaskId, TaskStatus};
-use crate::jobs::{self, Deadline, DownloadFailure, FollowSpec, Followed, WaitEnd};
+use crate::jobs::{self, Deadline, DownloadFailure, FollowSpec, Followed, Wait, WaitEnd};
 
 /// How a tool follows a task.
 #[derive(Debug, Clone, Copy)]
@@ -27,10 +27,35 @@ pub(super) struct Follow {
 /// The longest the last progress notifications may hold up a result.
 const NOTIFY_GRACE: Duration = Duration::from_secs(2);
 
+/// A tool call's follow in progress: the spec handed to the job layer, and what must outlive
+/// the call (the progress forwarder, the cancellation link).
+pub(super) struct Following {
+    /// What to hand to [`jobs::Jobs::follow`] or [`jobs::Jobs::generate`].
+    pub(super) spec: FollowSpec,
+    forwarder: Option<tokio::task::JoinHandle<()>>,
+    _stop_watching: tokio_util::sync::DropGuard,
+}
+
+impl Following {
+    /// Lets the last progress notifications go out before the result does (within the
+    /// call's deadline).
+    pub(super) async fn finish(self, deadline: Deadline) {
+        let Self {
+            spec, forwarder, ..
+        } = self;
+        // The sender goes first, so the forwarder ends once it has sent what is queued.
+        drop(spec);
+        if let Some(forwarder) = forwarder {
+            let grace = deadline
+                .limit()
+                .map_or(NOTIFY_GRACE, |left| left.min(NOTIFY_GRACE));
+            let _ = tokio::time::timeout(grace, forwarder).await;
+        }
+    }
+}
+
 impl KlingServer {
-    /// Follows a task for a tool call: the wait and the download end when the client cancels,
-    /// the server shuts down, or the call's deadline comes; statuses seen while waiting go
-    /// out as progress notifications when the client asked for them.
+    /// Follows a task for a tool call (see [`Self::following`]).
     pub(super) async fn follow(
         &self,
         task_id: &TaskId,
@@ -38,8 +63,19 @@ impl KlingServer {
         how: Follow,
         context: &RequestContext<RoleServer>,
     ) -> Result<Followed, jobs::Error> {
+        let mut following = self.following(how, context);
+        let spec = std::mem::take(&mut following.spec);
+        let followed = self.jobs.follow(task_id, known, spec).await;
+        following.finish(how.deadline).await;
+        followed
+    }
+
+    /// How a tool call follows a task: the wait (capped at `--max-wait`) and the download end
+    /// when the client cancels, the server shuts down, or the call's deadline comes; statuses
+    /// seen while waiting go out as progress notifications when the client asked for them.
+    pub(super) fn following(&self, how: Follow, context: &RequestContext<RoleServer>) -> Following {
         let cancel = context.ct.child_token();
-        let _stop_watching = cancel.clone().drop_guard();
+        let stop_watching = cancel.clone().drop_guard();
         let on_shutdown = (self.shutdown.clone(), cancel.clone());
         tokio::spawn(async move {
             let (shutdown, cancel) = on_shutdown;
@@ -54,22 +90,20 @@ impl KlingServer {
             false => (None, None),
         };
         let spec = FollowSpec {
-            wait: waits.then(|| Some(self.wait_cap(how.wait_seconds))),
+            wait: match waits {
+                true => Wait::UpTo(self.wait_cap(how.wait_seconds)),
+                false => Wait::No,
+            },
             deadline: how.deadline,
             cancel,
             progress,
             download_to: how.download.then(|| self.jobs.output_dir().to_path_buf()),
         };
-        let followed = self.jobs.follow(task_id, known, spec).await;
-        // Let the last notifications go out before the result does (within the deadline).
-        if let Some(forwarder) = forwarder {
-            let grace = how
-                .deadline
-                .limit()
-                .map_or(NOTIFY_GRACE, |left| left.min(NOTIFY_GRACE));
-            let _ = tokio::time::timeout(grace, forwarder).await;
+        Following {
+            spec,
+            forwarder,
+            _stop_watching: stop_watching,
         }
-        followed
     }
 
     /// A tool call's wait: what it asked for, at most `--max-wait`.

@@ -18,9 +18,12 @@ use super::follow::{Follow, resource_links};
 use super::schema::{input_schema, output_schema};
 use super::{KlingServer, is_false, roots, structured_result};
 use crate::comet::{
-    self, CreateTaskRequest, CreatedTask, GenerationMode, Task, TaskId, TaskStatus, ValidRequest,
+    self, CreateTaskRequest, CreatedTask, GenerationMode, Task, TaskId, TaskStatus,
 };
-use crate::jobs::{self, Followed, LocalFileView, Unprepared, VideoView};
+use crate::jobs::{
+    Followed, GenerateSpec, Generated, LocalFileView, NotBought, RequestFacts, Unprepared,
+    VideoView,
+};
 
 /// Arguments of `generate_video`: the API request plus control flags.
 #[derive(Debug, Clone, JsonSchema)]
@@ -61,7 +64,7 @@ impl ToolInput for GenerateVideoArgs {
 pub struct GenerateVideoOutput {
     /// Pass this to `get_video_task`. Absent only for a dry run.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task_id: Option<String>,
+    pub task_id: Option<TaskId>,
     /// Latest status (`submitted` right after submission). Absent only for a dry run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<TaskStatus>,
@@ -139,58 +142,58 @@ impl KlingServer {
                     .into());
             }
         };
-        let cancel = context.ct.child_token();
         let roots = roots::allowed_roots(
             &self.allowed_roots,
             (self.client_roots && roots::may_ask(&context)).then_some(&context.peer),
         )
         .await;
-        let prepared = match jobs::prepare(args.request, &roots, deadline, &cancel).await {
-            Ok(prepared) => prepared,
-            Err(Unprepared::ImagesBusy) => {
+        // As an MCP task the call answers once the task exists: tasks/get follows it.
+        let as_task = !args.dry_run && self.wants_task(&context);
+        let how = Follow {
+            wait_seconds: if as_task { 0 } else { args.wait_seconds },
+            download: args.download && !as_task,
+            deadline,
+        };
+        let mut following = self.following(how, &context);
+        let spec = GenerateSpec {
+            roots,
+            dry_run: args.dry_run,
+            follow: std::mem::take(&mut following.spec),
+            created: None,
+        };
+        let generated = self.jobs.generate(args.request, spec).await;
+        following.finish(deadline).await;
+        let (request, created, followed) = match generated {
+            Ok(Generated::Preview { request, body }) => {
+                return Ok(self.dry_run(request, body).into());
+            }
+            Ok(Generated::Bought {
+                request,
+                created,
+                followed,
+            }) => (request, created, followed),
+            Err(NotBought::Unprepared(Unprepared::ImagesBusy)) => {
                 return Ok(ToolFailure::images_busy().into_result().into());
             }
-            Err(Unprepared::Invalid(violations)) => {
+            Err(NotBought::Unprepared(Unprepared::Invalid(violations))) => {
                 let err = comet::Error::Invalid(violations);
                 return Ok(ToolFailure::from_comet(&err).into_result().into());
             }
+            Err(NotBought::Submit { error, .. }) => {
+                return Ok(ToolFailure::from_jobs(&error).into_result().into());
+            }
         };
-        if args.dry_run {
-            // A dry run is never a task: it answers at once.
-            return Ok(self.dry_run(&prepared.request).into());
-        }
-        tracing::info!(external_task_id = %prepared.request.external_task_id(), mode = ?prepared.request.mode(), "generate_video");
-        let submitted = self.jobs.submit(&prepared.request, deadline).await;
-        // Sent (or given up): free the images and their share of the budget before waiting.
-        let base = self.base_output(&prepared.request);
-        drop(prepared.release());
-        let created = match submitted {
-            Ok(created) => created,
-            Err(err) => return Ok(ToolFailure::from_jobs(&err).into_result().into()),
-        };
-        if self.wants_task(&context) {
+        if as_task {
             // The task is readable through tasks/get before this reply leaves: its id is
             // sealed from the CometAPI id, and the task store already holds the task.
             return Ok(self.task_created(&created, args.download));
         }
-        let submitted = Task::from(&created);
-        let how = Follow {
-            wait_seconds: args.wait_seconds,
-            download: args.download,
-            deadline,
-        };
-        // Task ids from a create reply are checked when parsed, so this always succeeds.
-        let followed = match TaskId::parse(&created.task_id) {
-            Ok(task_id) => self
-                .follow(&task_id, Some(submitted.clone()), how, &context)
-                .await
-                // The task exists whatever the wait ran into: report it rather than an error.
-                .unwrap_or_else(|err| {
-                    tracing::warn!(%err, "waiting for a new task failed");
-                    Followed::unfollowed(submitted)
-                }),
-            Err(_) => Followed::unfollowed(submitted),
-        };
+        // The task exists whatever the wait ran into: report it rather than an error.
+        let followed = (*followed).unwrap_or_else(|err| {
+            tracing::warn!(%err, "waiting for a new task failed");
+            Followed::unfollowed(Task::from(&created))
+        });
+        let base = self.base_output(&request);
         let output = self.submitted_output(base, created, &followed);
         let mut summary = format!(
             "Submitted video task {} ({}).{}",
@@ -206,13 +209,12 @@ impl KlingServer {
         Ok(structured_result(&output, summary, resource_links(&followed)).into())
     }
 
-    fn dry_run(&self, valid: &ValidRequest) -> CallToolResult {
-        let body = jobs::preview_body(valid);
+    fn dry_run(&self, request: RequestFacts, body: Value) -> CallToolResult {
         let output = GenerateVideoOutput {
             dry_run: true,
             request_body: Some(body),
             next_step: "Dry run: nothing was sent. Call generate_video again without dry_run to submit (this costs money).".to_owned(),
-            ..self.base_output(valid)
+            ..self.base_output(&request)
         };
         let summary = format!(
             "Dry run: the request is valid ({} mode).{} {}",
@@ -223,7 +225,7 @@ impl KlingServer {
         structured_result(&output, summary, Vec::new())
     }
 
-    fn base_output(&self, valid: &ValidRequest) -> GenerateVideoOutput {
+    fn base_output(&self, request: &RequestFacts) -> GenerateVideoOutput {
         GenerateVideoOutput {
             task_id: None,
             status: None,
@@ -231,9 +233,9 @@ impl KlingServer {
             videos: Vec::new(),
             local_files: Vec::new(),
             download_error: None,
-            mode: valid.mode(),
-            warnings: valid.warnings().to_vec(),
-            external_task_id: Some(valid.external_task_id().to_string()),
+            mode: request.mode,
+            warnings: request.warnings.clone(),
+            external_task_id: Some(request.external_task_id.to_string()),
             created_at_ms: None,
             request_id: None,
             dry_run: false,

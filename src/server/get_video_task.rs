@@ -187,7 +187,7 @@ mod tests {
 
     fn output(status: TaskStatus, videos: Vec<Video>) -> GetVideoTaskOutput {
         let task = Task {
-            task_id: "42".into(),
+            task_id: TaskId::parse("42").unwrap(),
             status,
             status_message: None,
             external_task_id: None,

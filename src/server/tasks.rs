@@ -113,7 +113,7 @@ impl KlingServer {
         let sealed = self
             .tasks
             .as_ref()
-            .and_then(|tasks| tasks.seal(&created.task_id, download, self.jobs.owner()));
+            .and_then(|tasks| tasks.seal(created.task_id.as_str(), download, self.jobs.owner()));
         let Some(token) = sealed else {
             // Not reachable for ids a create reply can carry; the task exists, so say which.
             let message = format!(
@@ -249,9 +249,7 @@ impl KlingServer {
     /// being saved (the first call starts that), then `get_video_task`'s result with the
     /// files (or, when saving failed, with the reason and the URLs).
     fn download_for_task(&self, tasks: &McpTasks, task: &Task) -> Option<CallToolResult> {
-        let Ok(task_id) = TaskId::parse(&task.task_id) else {
-            return Some(self.task_result(&Followed::unfollowed(task.clone())));
-        };
+        let task_id = task.task_id.clone();
         let mut downloads = lock(&tasks.downloads);
         match downloads.get(&task_id) {
             Some(Download::Done(result)) => return Some(result.clone()),
@@ -337,7 +335,7 @@ mod tests {
     #[test]
     fn working_tasks_say_how_long_and_how_far() {
         let task = Task {
-            task_id: "1".into(),
+            task_id: TaskId::parse("1").unwrap(),
             status: TaskStatus::Processing,
             status_message: None,
             external_task_id: None,

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::error::{
     ApiError, Error, ErrorKind, kind_for_gateway, kind_for_kling_code, kind_for_status,
 };
-use super::ids::is_task_id;
+use super::ids::TaskId;
 use super::reply_shapes::{from_native, from_wrapper};
 pub use super::status::TaskStatus;
 use super::wire::{GatewayErrorBody, KlingEnvelope, KlingTask, WrapperEnvelope};
@@ -28,7 +28,7 @@ pub enum ReplyShape {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Task {
     /// Upstream task id (a string, never parsed as a number).
-    pub task_id: String,
+    pub task_id: TaskId,
     /// Normalised status.
     pub status: TaskStatus,
     /// Upstream status text: the failure reason on `failed`.
@@ -71,7 +71,7 @@ impl Video {
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreatedTask {
     /// Upstream task id.
-    pub task_id: String,
+    pub task_id: TaskId,
     /// Normally `submitted`.
     pub status: TaskStatus,
     /// The external id the API echoed, if any.
@@ -112,8 +112,7 @@ pub fn parse_create(status: u16, url: &str, body: &[u8]) -> Result<CreatedTask, 
         .unwrap_or_else(|| KlingTask::deserialize(&value).unwrap_or_default());
     let Some(task_id) = task
         .task_id
-        .map(|id| id.trim().to_owned())
-        .filter(|id| is_task_id(id))
+        .and_then(|id| TaskId::from_reply(id.trim().to_owned()))
     else {
         return Err(unrecognised(
             status,

@@ -78,7 +78,7 @@ proptest! {
     fn a_parsed_task_is_never_invented(value in json_value()) {
         let body = serde_json::to_vec(&value).unwrap();
         if let Ok(task) = parse_query(200, "u", &body) {
-            prop_assert!(!task.task_id.is_empty());
+            prop_assert!(!task.task_id.as_str().is_empty());
             for video in &task.videos {
                 prop_assert!(!video.url.trim().is_empty());
             }
