@@ -2,7 +2,7 @@
 //! segment (a query by id, or the lookup by external id after an ambiguous create), so the
 //! external ids a caller may choose must be ids the client can look up.
 
-use super::validate::Violation;
+use super::violation::Violation;
 
 /// The characters an id may use, for messages.
 pub const ID_CHARS: &str = "letters, digits, '-', '_', '.' or ':'";

@@ -17,7 +17,9 @@ mod request;
 mod response;
 mod secret;
 mod status;
+mod task;
 mod validate;
+mod violation;
 pub mod wire;
 
 pub use client::{Client, ClientOptions, DEFAULT_BASE_URL};
@@ -35,6 +37,9 @@ pub use request::{
     AspectRatio, CreateTaskRequest, ElementRef, ImageInput, ImageType, KeepOriginalSound,
     ModelName, QualityMode, ReferType, VideoDuration, VideoInput, new_external_task_id,
 };
-pub use response::{CreatedTask, ReplyShape, Task, TaskStatus, Video, parse_create, parse_query};
+pub use response::{parse_create, parse_query};
 pub use secret::ApiKey;
-pub use validate::{MAX_PROMPT_CHARS, ValidRequest, Violation};
+pub use status::TaskStatus;
+pub use task::{CreatedTask, ReplyShape, Task, Video};
+pub use validate::{MAX_PROMPT_CHARS, ValidRequest};
+pub use violation::Violation;

@@ -11,7 +11,7 @@ use reqwest::Url;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::error::{ApiError, Error};
-use super::response::{CreatedTask, Task};
+use super::task::{CreatedTask, Task};
 
 /// What a secret is replaced with.
 pub const REDACTED: &str = "[redacted]";
