@@ -1,4 +1,6 @@
-//! kling-omni-mcp: parse the command line, set up stderr logging, serve MCP on stdio.
+//! kling-omni-mcp's binary: parse the command line, set up stderr logging, build the layers
+//! (the simulator for `--simulate`, the CometAPI client, the task store, the job layer), then
+//! run a CLI subcommand or serve MCP over stdio or streamable HTTP.
 
 use std::io::IsTerminal;
 use std::process::ExitCode;

@@ -1,5 +1,8 @@
-//! The CometAPI client for Kling Omni Video: request and response types (both reply shapes),
-//! errors with a stable kind, the HTTP client, and the result-video downloader. Knows nothing about MCP or the CLI.
+//! The CometAPI client for Kling Omni Video: the create request (its types, every documented
+//! rule checked in `validate`, the streamed body), the task and both reply shapes it arrives in,
+//! errors with a stable kind, the HTTP client, and the result-video downloader with its
+//! public-address check; plus ids, the API key and redaction of untrusted upstream text. Knows
+//! nothing about MCP, the CLI, the job layer or the task store.
 
 mod body;
 mod client;

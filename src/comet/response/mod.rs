@@ -1,6 +1,7 @@
-//! Turns CometAPI replies into one task view, whichever documented shape arrives (spec §4.3),
-//! and error replies into [`Error`]s (spec §6). Accept liberally: extra fields, numeric ids,
-//! missing timestamps and unknown statuses never break parsing.
+//! Parses CometAPI reply bodies: a create reply into a [`CreatedTask`], a query reply into a
+//! [`Task`] whichever documented shape arrives (spec §4.3, through `reply_shapes`), and error
+//! replies into [`Error`]s (spec §6). Accept liberally: extra fields, numeric ids, missing
+//! timestamps and unknown statuses never break parsing.
 
 use serde::Deserialize;
 use serde_json::Value;
