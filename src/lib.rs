@@ -1,8 +1,37 @@
 //! kling-omni-mcp: an MCP server (and CLI) that makes videos with CometAPI's Kling O1 Omni
-//! Video API. Layers, top to bottom: `cli` (the flags and the human subcommands) and `server`
-//! (MCP tools), `jobs`, `comet` (the typed API client) and `store`; `config` (the checked
-//! settings, built once from the flags) is a leaf all of them read; `simulator` is a fake
-//! CometAPI reached only by URL.
+//! Video API.
+//!
+//! # Layout
+//!
+//! Arrows point down only: no module imports one above it, and there are no import circles.
+//!
+//! ```text
+//!                     main.rs   parse the command line, build the layers, pick a front door
+//!                        │
+//!      ┌─────────────────┼──────────────────────┐
+//!      ▼                 ▼                      ▼
+//!    cli/            transport/ ──serves──▶  server/
+//!    people:         stdio framing,          the MCP handler: one file per tool,
+//!    subcommands,    streamable HTTP,        MCP tasks, prompts, resources, and
+//!    flags → Config  connection slots        failures worded for an agent
+//!      │                                        │
+//!      └────────────────────┬───────────────────┘
+//!                           ▼
+//!                         jobs/   one call per use case: prepare, submit, follow (wait,
+//!                           │     download), status, list, recovery; one task view
+//!               ┌───────────┼──────────────┐
+//!               ▼           ▼              ▼
+//!            comet/       store/      local_images
+//!            the typed    the task    image files under the allowed roots, read as
+//!            CometAPI     store       base64 (a leaf)
+//!            client       (SQLite or PostgreSQL; uses only `comet::TaskStatus`)
+//!
+//!    simulator/  a fake CometAPI beside the stack: main starts it for `--simulate`, tests
+//!                start it; everything else reaches it only through its URL.
+//!    config/     the checked settings, built once from the flags and environment by
+//!                `cli::Cli` out of the lower layers' own option types; read by main, cli
+//!                and transport, never by the layers below them.
+//! ```
 
 pub mod app;
 pub mod cli;

@@ -10,8 +10,9 @@ use super::error::Error;
 use super::ids::{ExternalTaskId, TaskId};
 use super::lazy_http::LazyHttp;
 use super::redact::{Redactor, display_url};
-use super::response::{CreatedTask, Task, parse_create, parse_query};
+use super::response::{parse_create, parse_query};
 use super::secret::ApiKey;
+use super::task::{CreatedTask, Task};
 use super::validate::ValidRequest;
 
 /// CometAPI's production origin. Kling routes hang off the root, not `/v1`.

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use super::validate::Violation;
+use super::violation::Violation;
 
 /// Stable, machine-readable error category. Its `as_str` spelling is part of the tool output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,8 +1,10 @@
-//! The one character set for task ids and external task ids. Both end up as a URL path
-//! segment (a query by id, or the lookup by external id after an ambiguous create), so the
-//! external ids a caller may choose must be ids the client can look up.
+//! Task ids and external task ids: the one character set both use, their checked types
+//! ([`TaskId`], [`ExternalTaskId`]), and the `sim-` prefix that marks simulated tasks. Both
+//! end up as a URL path segment (a query by id, or the lookup by external id after an
+//! ambiguous create), so the external ids a caller may choose must be ids the client can look
+//! up.
 
-use super::validate::Violation;
+use super::violation::Violation;
 
 /// The characters an id may use, for messages.
 pub const ID_CHARS: &str = "letters, digits, '-', '_', '.' or ':'";

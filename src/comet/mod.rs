@@ -1,5 +1,8 @@
-//! The CometAPI client for Kling Omni Video: request and response types (both reply shapes),
-//! errors with a stable kind, the HTTP client, and the result-video downloader. Knows nothing about MCP or the CLI.
+//! The CometAPI client for Kling Omni Video: the create request (its types, every documented
+//! rule checked in `validate`, the streamed body), the task and both reply shapes it arrives in,
+//! errors with a stable kind, the HTTP client, and the result-video downloader with its
+//! public-address check; plus ids, the API key and redaction of untrusted upstream text. Knows
+//! nothing about MCP, the CLI, the job layer or the task store.
 
 mod body;
 mod client;
@@ -17,7 +20,9 @@ mod request;
 mod response;
 mod secret;
 mod status;
+mod task;
 mod validate;
+mod violation;
 pub mod wire;
 
 pub use client::{Client, ClientOptions, DEFAULT_BASE_URL};
@@ -35,6 +40,9 @@ pub use request::{
     AspectRatio, CreateTaskRequest, ElementRef, ImageInput, ImageType, KeepOriginalSound,
     ModelName, QualityMode, ReferType, VideoDuration, VideoInput, new_external_task_id,
 };
-pub use response::{CreatedTask, ReplyShape, Task, TaskStatus, Video, parse_create, parse_query};
+pub use response::{parse_create, parse_query};
 pub use secret::ApiKey;
-pub use validate::{MAX_PROMPT_CHARS, ValidRequest, Violation};
+pub use status::TaskStatus;
+pub use task::{CreatedTask, ReplyShape, Task, Video};
+pub use validate::{MAX_PROMPT_CHARS, ValidRequest};
+pub use violation::Violation;

@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 
 use super::error::{ApiError, Error};
 use super::ids::TaskId;
-use super::response::{CreatedTask, Task};
+use super::task::{CreatedTask, Task};
 
 /// What a secret is replaced with.
 pub const REDACTED: &str = "[redacted]";

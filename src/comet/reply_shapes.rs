@@ -2,7 +2,8 @@
 //! and the gateway wrapper around it (outer status wins, nested fields fill in).
 
 use super::ids::TaskId;
-use super::response::{ReplyShape, Task, TaskStatus, Video};
+use super::status::TaskStatus;
+use super::task::{ReplyShape, Task, Video};
 use super::wire::{KlingEnvelope, KlingTask, KlingVideo, WrapperEnvelope};
 
 pub(super) fn from_native(envelope: KlingEnvelope) -> Option<Task> {

@@ -1,5 +1,8 @@
 //! The checked settings: plain values built once at start-up from the flags and environment
-//! (by `cli::Cli`), then passed down. A leaf: it knows neither clap nor the server.
+//! (by `cli::Cli`), then handed to the layers that need them. Made of the lower layers' own
+//! option types (`jobs::JobsConfig`, `comet::ClientOptions`, `store::StoreLocation`, …); read
+//! only by `main`, `cli` and `transport`, so nothing below the front doors depends on it. It
+//! knows neither clap nor the MCP server.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

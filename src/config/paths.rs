@@ -1,5 +1,6 @@
 //! Where things live by default (per-user data and video directories, the task store and
-//! the old journal to import); kept apart from `config.rs` so each stays small.
+//! the old journal to import); kept apart from the settings themselves (`config/mod.rs`) so
+//! each stays small.
 
 use std::path::{Path, PathBuf};
 

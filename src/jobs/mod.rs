@@ -1,6 +1,8 @@
-//! The job lifecycle, shared by the MCP tools and the CLI: submit (store first, never a blind
-//! re-send), query (with retries), wait (poll loops shared within a process and, through the
-//! task store, across processes and instances), download, list, and crash recovery.
+//! The job lifecycle, one call per use case for every front door (the CLI, the MCP tools and MCP
+//! tasks): prepare (local images, every API rule), submit (store first, never a blind re-send),
+//! query (with retries), follow (poll loops shared within a process and, through the task
+//! store, across processes and instances; then download), list, and crash recovery. Returns
+//! facts; each front door words them for its reader.
 
 mod config;
 mod deadline;

@@ -1,5 +1,10 @@
-//! The MCP layer: the server handler, its instructions, and one file per tool. Talks to
-//! CometAPI only through [`crate::jobs::Jobs`]; knows nothing about HTTP.
+//! The MCP handler, [`KlingServer`]: its instructions and capabilities, one file per tool,
+//! MCP tasks (`tasks`, sealed ids in `task_ids`), the `make_video` prompt, downloaded videos as
+//! resources, and the one place failures become tool results (`errors`, worded by `fixes`).
+//! Talks to CometAPI only through [`crate::jobs::Jobs`]. It serves no transport itself:
+//! `transport` runs it over stdio or HTTP through its public methods
+//! ([`KlingServer::for_new_session`], [`KlingServer::without_client_roots`], shutdown); all it
+//! knows of HTTP is the optional caller-key header ([`CLIENT_KEY_HEADER`]).
 
 mod args;
 mod caller;

@@ -1,5 +1,5 @@
 //! Flags of result-video downloads: which addresses they may reach and the caps per task; kept
-//! apart from `flags.rs` so each stays small.
+//! apart from the grammar in `flags/mod.rs` so each stays small.
 
 use crate::comet::DownloadOptions;
 use crate::jobs::DownloadLimits;

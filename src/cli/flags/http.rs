@@ -1,5 +1,6 @@
 //! Flags of the HTTP transport's connection handling, the token file, and the checked
-//! [`HttpConfig`] built from them; kept apart from `flags.rs` so each stays small.
+//! [`HttpConfig`] built from them; kept apart from the grammar in `flags/mod.rs` so each stays
+//! small.
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,5 @@
 use super::*;
+use crate::comet::ReplyShape;
 
 macro_rules! fixture {
     ($name:literal) => {

@@ -2,49 +2,15 @@
 //! so a request that would be refused, or accepted but wrong, never costs a round trip or money.
 //! All problems of a request are reported at once, each naming its JSON path and the fix.
 
-use std::fmt;
 use std::sync::Arc;
-
-use serde::Serialize;
 
 use super::ids::ExternalTaskId;
 use super::mode::{GenerationMode, has_video, infer_mode, mode_name};
 use super::request::{CreateTaskRequest, ImageType, ReferType};
+use super::violation::Violation;
 
 /// Longest prompt the API takes, in characters (not bytes).
 pub const MAX_PROMPT_CHARS: usize = 2500;
-
-/// One broken rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Violation {
-    /// JSON path of the field, e.g. `image_list[1].type`.
-    pub field: String,
-    /// What is wrong.
-    pub problem: String,
-    /// What to change.
-    pub fix: String,
-}
-
-impl Violation {
-    /// A violation of `field`.
-    pub fn new(
-        field: impl Into<String>,
-        problem: impl Into<String>,
-        fix: impl Into<String>,
-    ) -> Self {
-        Self {
-            field: field.into(),
-            problem: problem.into(),
-            fix: fix.into(),
-        }
-    }
-}
-
-impl fmt::Display for Violation {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "`{}` {} ({})", self.field, self.problem, self.fix)
-    }
-}
 
 /// A request that passed every check: the only thing [`super::Client::create_task`] sends.
 /// Cheap to clone: clones share the body, whose images can be megabytes of base64.

@@ -1,0 +1,95 @@
+//! The task as this crate sees it, whichever reply shape it came in: [`Task`] (with its
+//! [`Video`]s and the [`ReplyShape`] it arrived in) and [`CreatedTask`], an accepted create.
+//! Plain data; `reply_shapes` builds them from the wire types and `response` from reply bytes.
+
+use serde::{Deserialize, Serialize};
+
+use super::ids::TaskId;
+use super::status::TaskStatus;
+
+/// Which documented reply shape a task came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReplyShape {
+    /// Kling-native `{code: 0, data: {task_status}}` (current docs).
+    Native,
+    /// new-api wrapper `{code: "success", data: {status, data}}` (older docs).
+    Wrapper,
+}
+
+/// A task, normalised from either reply shape. Serialisable so that waiters in other
+/// processes can share one poll's answer through the task store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Task {
+    /// Upstream task id (a string, never parsed as a number).
+    pub task_id: TaskId,
+    /// Normalised status.
+    pub status: TaskStatus,
+    /// Upstream status text: the failure reason on `failed`.
+    pub status_message: Option<String>,
+    /// The caller's own id, when echoed.
+    pub external_task_id: Option<String>,
+    /// Creation time, Unix ms.
+    pub created_at_ms: Option<i64>,
+    /// Last update, Unix ms.
+    pub updated_at_ms: Option<i64>,
+    /// Progress percentage, when the reply gives one (wrapper shape only).
+    pub progress_percent: Option<u8>,
+    /// Finished videos (empty until `succeed`).
+    pub videos: Vec<Video>,
+    /// Upstream request id.
+    pub request_id: Option<String>,
+    /// The shape the reply came in.
+    pub shape: ReplyShape,
+}
+
+/// A finished video.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Video {
+    /// Upstream video id.
+    pub id: Option<String>,
+    /// Download URL.
+    pub url: String,
+    /// Duration as the API wrote it (`"5.041"`), unknown when the URL came from a fallback.
+    pub duration: Option<String>,
+}
+
+impl Video {
+    /// The duration in seconds, when it parses.
+    pub fn duration_seconds(&self) -> Option<f64> {
+        self.duration.as_deref()?.trim().parse().ok()
+    }
+}
+
+/// An accepted create request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreatedTask {
+    /// Upstream task id.
+    pub task_id: TaskId,
+    /// Normally `submitted`.
+    pub status: TaskStatus,
+    /// The external id the API echoed, if any.
+    pub external_task_id: Option<String>,
+    /// Creation time, Unix ms.
+    pub created_at_ms: Option<i64>,
+    /// Upstream request id.
+    pub request_id: Option<String>,
+}
+
+impl From<&CreatedTask> for Task {
+    /// The task as its create reply describes it (before any query).
+    fn from(created: &CreatedTask) -> Self {
+        Self {
+            task_id: created.task_id.clone(),
+            status: created.status,
+            status_message: None,
+            external_task_id: created.external_task_id.clone(),
+            created_at_ms: created.created_at_ms,
+            updated_at_ms: created.created_at_ms,
+            progress_percent: None,
+            videos: Vec::new(),
+            request_id: created.request_id.clone(),
+            shape: ReplyShape::Native,
+        }
+    }
+}
