@@ -6,8 +6,10 @@
 //! Arrows point down only: no module imports one above it, and there are no import circles.
 //!
 //! ```text
-//!                     main.rs   parse the command line, build the layers, pick a front door
+//!                     main.rs   parse the command line, pick a front door
 //!                        │
+//!                      app       App::open(&Config): the composition root — client (or the
+//!                        │       simulator), store, downloader, jobs, recovery, task secret
 //!      ┌─────────────────┼──────────────────────┐
 //!      ▼                 ▼                      ▼
 //!    cli/            transport/ ──serves──▶  server/
@@ -17,8 +19,9 @@
 //!      │                                        │
 //!      └────────────────────┬───────────────────┘
 //!                           ▼
-//!                         jobs/   one call per use case: prepare, submit, follow (wait,
-//!                           │     download), status, list, recovery; one task view
+//!                         jobs/   one call per use case: generate (prepare → submit → free
+//!                           │     the images → follow), follow (wait, download), status,
+//!                           │     list, recovery; one task view
 //!               ┌───────────┼──────────────┐
 //!               ▼           ▼              ▼
 //!            comet/       store/      local_images
@@ -26,10 +29,10 @@
 //!            CometAPI     store       base64 (a leaf)
 //!            client       (SQLite or PostgreSQL; uses only `comet::TaskStatus`)
 //!
-//!    simulator/  a fake CometAPI beside the stack: main starts it for `--simulate`, tests
+//!    simulator/  a fake CometAPI beside the stack: `app` starts it for `--simulate`, tests
 //!                start it; everything else reaches it only through its URL.
 //!    config/     the checked settings, built once from the flags and environment by
-//!                `cli::Cli` out of the lower layers' own option types; read by main, cli
+//!                `cli::Cli` out of the lower layers' own option types; read by app, cli
 //!                and transport, never by the layers below them.
 //! ```
 
