@@ -120,6 +120,11 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
         }
         let day_ago = kling_omni_mcp::store::now_ms() - 24 * 3600 * 1000;
         let _ = recovering.store().prune_polls(day_ago).await;
+        // MCP task ids expire after 30 days; what became of them may go a day later.
+        let _ = recovering
+            .store()
+            .prune_mcp_tasks(day_ago - 30 * 24 * 3600 * 1000)
+            .await;
     });
     if let Some(command) = command {
         return Ok(cli::run(command, &config, jobs).await.into());

@@ -1,12 +1,14 @@
 //! The job lifecycle, shared by the MCP tools and the CLI: submit (store first, never a blind
 //! re-send), query (with retries), wait (poll loops shared within a process and, through the
-//! task store, across processes and instances), download, list, and crash recovery.
+//! task store, across processes and instances), download, list, crash recovery, and what
+//! became of each MCP task.
 
 mod config;
 mod deadline;
 mod download;
 mod error;
 mod follow;
+mod mcp_task;
 mod poller;
 mod prepare;
 mod recorded;
@@ -24,6 +26,7 @@ pub use download::{DownloadLimits, DownloadedFile};
 pub use error::Error;
 pub(crate) use error::whole_seconds;
 pub use follow::{DownloadFailure, FollowSpec, Followed, WaitEnd, Waited};
+pub use mcp_task::{DownloadClaim, McpTaskEnd, McpTaskState, Saved};
 pub use poller::{PollSchedule, PollState};
 pub use prepare::{IMAGE_BUDGET_BYTES, Prepared, Unprepared, prepare, preview_body};
 pub use retry::{RetryPolicy, retry_create, retry_query};
