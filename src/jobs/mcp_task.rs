@@ -267,11 +267,64 @@ fn from_stored(end: McpEnd) -> McpTaskEnd {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::comet::{ReplyShape, TaskStatus};
+    use crate::comet::{self, ReplyShape, TaskStatus};
+    use crate::store::{Store, StoreLocation};
 
-    #[test]
-    fn a_completed_end_reads_back_as_it_was_recorded() {
-        let task = Task {
+    /// Jobs over a SQLite store in `dir`; nothing here reaches the upstream.
+    async fn jobs(dir: &std::path::Path) -> Jobs {
+        let url = "http://127.0.0.1:9".parse().unwrap();
+        let client = comet::Client::new(comet::ClientOptions::new(url, None)).unwrap();
+        let downloader = comet::Downloader::new(comet::DownloadOptions::default()).unwrap();
+        let store = Store::open(StoreLocation::Sqlite(dir.join("tasks.sqlite3")))
+            .await
+            .unwrap();
+        Jobs::new(
+            client,
+            downloader,
+            super::super::JobsConfig::default(),
+            store,
+        )
+    }
+
+    #[tokio::test]
+    async fn a_cancel_wins_over_a_later_result_and_stops_claims() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (jobs(dir.path()).await, jobs(dir.path()).await);
+        let id = TaskId::parse("8800").unwrap();
+        assert_eq!(
+            a.mcp_task_state(&id).await.unwrap(),
+            McpTaskState::Open { saving: false }
+        );
+        // One process claims the download; the other sees it saving and cannot claim it.
+        let claim = a.claim_mcp_download(&id).await.unwrap();
+        assert!(claim.is_some());
+        assert!(b.claim_mcp_download(&id).await.unwrap().is_none());
+        assert_eq!(
+            b.mcp_task_state(&id).await.unwrap(),
+            McpTaskState::Open { saving: true }
+        );
+        // Cancelled through the other process: the result that comes later does not count.
+        let McpTaskEnd::Cancelled { at_ms } = b.cancel_following(&id).await.unwrap() else {
+            panic!("not cancelled")
+        };
+        let late = McpTaskEnd::Completed {
+            task: Box::new(task()),
+            saved: None,
+        };
+        let held = a.end_mcp_task(&id, late).await.unwrap();
+        assert_eq!(held, McpTaskEnd::Cancelled { at_ms });
+        assert_eq!(
+            a.mcp_task_state(&id).await.unwrap(),
+            McpTaskState::Ended(McpTaskEnd::Cancelled { at_ms })
+        );
+        assert!(a.claim_mcp_download(&id).await.unwrap().is_none());
+        // A simulated id is not this (real) process's to record.
+        let sim = TaskId::parse("sim-1-2_p3").unwrap();
+        assert!(a.cancel_following(&sim).await.is_err());
+    }
+
+    fn task() -> Task {
+        Task {
             task_id: "8800".into(),
             status: TaskStatus::Succeed,
             status_message: Some("done".into()),
@@ -282,7 +335,12 @@ mod tests {
             videos: Vec::new(),
             request_id: None,
             shape: ReplyShape::Native,
-        };
+        }
+    }
+
+    #[test]
+    fn a_completed_end_reads_back_as_it_was_recorded() {
+        let task = task();
         let file = DownloadedFile {
             path: "/out/8800.mp4".into(),
             bytes: 7,
