@@ -135,7 +135,8 @@ impl App {
     }
 }
 
-/// Resolves submits a stopped process left `submitting` and forgets old poll state.
+/// Resolves submits a stopped process left `submitting`, and forgets old poll and MCP task
+/// state.
 async fn settle_what_stopped_processes_left(jobs: Jobs) {
     let resolved = jobs.recover_stale(Deadline::none()).await;
     if resolved > 0 {
@@ -146,6 +147,11 @@ async fn settle_what_stopped_processes_left(jobs: Jobs) {
     }
     let day_ago = now_ms() - 24 * 3600 * 1000;
     let _ = jobs.store().prune_polls(day_ago).await;
+    // MCP task ids expire after 30 days; what became of them may go a day later.
+    let _ = jobs
+        .store()
+        .prune_mcp_tasks(day_ago - 30 * 24 * 3600 * 1000)
+        .await;
 }
 
 /// Opens the task store (refusing a damaged or newer one), and imports the journal of earlier

@@ -29,7 +29,7 @@ impl Default for DownloadLimits {
 }
 
 /// A downloaded video.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct DownloadedFile {
     /// Where it was saved (absolute).
     pub path: PathBuf,

@@ -1,7 +1,7 @@
 //! The job lifecycle, one call per use case for every front door (the CLI, the MCP tools and MCP
 //! tasks): prepare (local images, every API rule), submit (store first, never a blind re-send),
 //! query (with retries), follow (poll loops shared within a process and, through the task
-//! store, across processes and instances; then download), list, and crash recovery. Returns
+//! store, across processes and instances; then download), list, crash recovery, and what became of each MCP task. Returns
 //! facts; each front door words them for its reader.
 
 mod config;
@@ -10,6 +10,7 @@ mod download;
 mod error;
 mod follow;
 mod generate;
+mod mcp_task;
 mod poller;
 mod prepare;
 mod recorded;
@@ -28,6 +29,7 @@ pub use error::Error;
 pub(crate) use error::whole_seconds;
 pub use follow::{DownloadFailure, FollowSpec, Followed, Wait, WaitEnd, Waited};
 pub use generate::{GenerateSpec, Generated, NotBought, RequestFacts};
+pub use mcp_task::{DownloadClaim, McpTaskEnd, McpTaskState, Saved};
 pub use poller::{PollSchedule, PollState};
 pub use prepare::{IMAGE_BUDGET_BYTES, Prepared, Unprepared, prepare, preview_body};
 pub use retry::{RetryPolicy, retry_create, retry_query};

@@ -122,9 +122,19 @@ impl KlingServer {
     /// A followed task as a tool result: what `get_video_task` returns (and what an MCP task
     /// completes with).
     pub(super) fn task_result(&self, followed: &Followed) -> CallToolResult {
+        self.task_result_with(followed, self.download_error(followed))
+    }
+
+    /// [`Self::task_result`] with the download's failure already worded (an MCP task's
+    /// download, recorded by whichever process ran it).
+    pub(super) fn task_result_with(
+        &self,
+        followed: &Followed,
+        download_error: Option<String>,
+    ) -> CallToolResult {
         let output = GetVideoTaskOutput {
             task: followed.view(),
-            download_error: self.download_error(followed),
+            download_error,
             waited_seconds: followed
                 .waited
                 .map(|d| (d.as_secs_f64() * 10.0).round() / 10.0),

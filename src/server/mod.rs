@@ -239,7 +239,11 @@ impl ServerHandler for KlingServer {
         context: RequestContext<RoleServer>,
     ) -> Result<(), rmcp::ErrorData> {
         let keyed = self.for_caller(&context).map_err(|f| f.into_error_data())?;
-        keyed.as_ref().unwrap_or(self).cancel_mcp_task(&request)
+        keyed
+            .as_ref()
+            .unwrap_or(self)
+            .cancel_mcp_task(&request)
+            .await
     }
 
     async fn update_task(

@@ -6,10 +6,12 @@
 //!
 //! Task ids are sealed tokens ([`task_ids`](super::task_ids)): the CometAPI task id and the
 //! `download` choice under an HMAC bound to the caller, so any instance that shares the secret
-//! and the task store answers for them, after a restart too. The only memory here is a cache:
-//! downloads under way and tasks this process stopped following.
+//! and the task store answers for them, after a restart too. What became of a task (ended,
+//! cancelled, its videos saved) is in the task store, through `jobs`, so every instance tells
+//! the same story and a status never moves backward; the only memory here is a cache of the
+//! downloads this process runs, to stop them on `tasks/cancel`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -24,10 +26,9 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::KlingServer;
-use super::errors::ToolFailure;
 use super::task_ids::{self, TaskSecret};
 use crate::comet::{CreatedTask, ErrorKind, Task, TaskId, TaskStatus};
-use crate::jobs::{Deadline, FollowSpec, Followed, now_ms};
+use crate::jobs::{Deadline, Followed, McpTaskEnd, McpTaskState, Saved, now_ms};
 use crate::lock;
 
 /// How long a task's result stays available: the video URLs expire after about 30 days.
@@ -36,25 +37,12 @@ const TTL_MS: u64 = 30 * 24 * 3600 * 1000;
 /// How long one `tasks/get` waits for a newly started poll loop's first answer.
 const FIRST_ANSWER_WAIT: Duration = Duration::from_secs(10);
 
-/// Most entries of each cache; past it a cache starts over (it only saves work, except that
-/// a forgotten cancel makes `tasks/get` follow the task again).
-const MAX_ENTRIES: usize = 10_000;
-
-/// The tasks front door's state: the secret, and per-process caches.
+/// The tasks front door's state: the secret, and the downloads this process runs.
 #[derive(Debug, Clone)]
 pub(crate) struct McpTasks {
     secret: Arc<TaskSecret>,
-    downloads: Arc<Mutex<HashMap<TaskId, Download>>>,
-    cancelled: Arc<Mutex<HashSet<TaskId>>>,
-}
-
-/// A task's download for `download: true`, in this process.
-#[derive(Debug, Clone)]
-enum Download {
-    /// Under way; cancelled by `tasks/cancel` or shutdown.
-    Running(CancellationToken),
-    /// Finished (saved, or failed with the reason): the task's result.
-    Done(CallToolResult),
+    /// Per task, what stops its download here (`tasks/cancel`); gone when it ends.
+    downloads: Arc<Mutex<HashMap<TaskId, CancellationToken>>>,
 }
 
 /// What a token names.
@@ -69,7 +57,6 @@ impl McpTasks {
         Self {
             secret,
             downloads: Arc::default(),
-            cancelled: Arc::default(),
         }
     }
 
@@ -131,8 +118,10 @@ impl KlingServer {
     }
 
     /// `tasks/get`: `working` while the Kling task runs (and while asked-for videos are being
-    /// saved), `completed` with `get_video_task`'s result once it has finished (`isError` for
-    /// a failed job), `failed` only when the task can no longer be found.
+    /// saved, by this process or another), `completed` with `get_video_task`'s result once it
+    /// has finished (`isError` for a failed job), `failed` only when the task can no longer be
+    /// found, `cancelled` after `tasks/cancel`. An end is recorded before it is reported, and
+    /// then holds: every instance, and a restarted process, answers with it.
     pub(super) async fn get_mcp_task(
         &self,
         params: GetTaskParams,
@@ -140,89 +129,76 @@ impl KlingServer {
     ) -> Result<GetTaskResult, ErrorData> {
         let tasks = self.mcp_tasks()?;
         let opened = tasks.open(&params.task_id, self.jobs.owner())?;
-        let base = |status_message: String, task: Option<&Task>| {
-            let created = timestamp(task.and_then(|t| t.created_at_ms));
-            let updated = timestamp(task.and_then(|t| t.updated_at_ms));
-            McpTask::new(params.task_id.clone(), McpStatus::Working, created, updated)
-                .with_status_message(status_message)
-                .with_ttl_ms(TTL_MS)
-                .with_poll_interval_ms(self.poll_interval_ms())
+        let (token, task_id) = (params.task_id.as_str(), &opened.task_id);
+        let working = |message: String, task: Option<&Task>| {
+            detailed(self.head(token, message, task), TaskPayload::Working)
         };
-        if lock(&tasks.cancelled).contains(&opened.task_id) {
-            let message = format!(
-                "Stopped following (tasks/cancel). The Kling job itself keeps running on CometAPI, which has no cancel: get_video_task with task_id \"{}\" still shows it.",
-                opened.task_id
-            );
-            return Ok(detailed(base(message, None), TaskPayload::Cancelled));
-        }
+        let saving = match self.jobs.mcp_task_state(task_id).await {
+            Ok(McpTaskState::Ended(end)) => return Ok(self.ended(token, task_id, end)),
+            Ok(McpTaskState::Open { saving }) => saving,
+            Err(err) => return Ok(working(unavailable(&err), None)),
+        };
         let deadline = Deadline::after(FIRST_ANSWER_WAIT).min(self.jobs.call_deadline());
-        let task = match self.jobs.latest(&opened.task_id, deadline).await {
+        let task = match self.jobs.latest(task_id, deadline).await {
             Ok(Some(task)) => task,
             Ok(None) => {
                 let message = "submitted; waiting for CometAPI's first status".to_owned();
-                return Ok(detailed(base(message, None), TaskPayload::Working));
+                return Ok(working(message, None));
             }
             Err(err) if err.comet().is_some_and(|e| e.kind() == ErrorKind::NotFound) => {
-                let error = ErrorData::resource_not_found(
-                    format!("CometAPI no longer knows task {}: {err}", opened.task_id),
-                    None,
-                );
-                let payload = TaskPayload::Failed {
-                    error: to_object(&error),
+                let end = McpTaskEnd::Failed {
+                    reason: err.to_string(),
                 };
-                return Ok(detailed(base(err.to_string(), None), payload));
+                return Ok(self.settle(token, task_id, end).await);
             }
-            Err(err) => {
-                // A passing fault (network, rate limit): the job is unaffected, ask again.
-                let message = format!("status unavailable for now ({}): {err}", err.kind());
-                return Ok(detailed(base(message, None), TaskPayload::Working));
-            }
+            // A passing fault (network, rate limit): the job is unaffected, ask again.
+            Err(err) => return Ok(working(unavailable(&err), None)),
         };
-        let payload = match task.status {
+        match task.status {
             TaskStatus::Submitted | TaskStatus::Processing => {
-                return Ok(detailed(
-                    base(progress_message(&task), Some(&task)),
-                    TaskPayload::Working,
-                ));
+                Ok(working(progress_message(&task), Some(&task)))
             }
-            TaskStatus::Failed => {
-                let mut result = self.task_result(&Followed::unfollowed(task.clone()));
-                result.is_error = Some(true);
-                TaskPayload::Completed {
-                    result: to_object(&result),
+            TaskStatus::Succeed if opened.download => {
+                if !saving {
+                    self.start_saving(tasks, task_id, &task).await;
                 }
+                Ok(working(
+                    "succeeded; saving the videos".to_owned(),
+                    Some(&task),
+                ))
             }
-            TaskStatus::Succeed if opened.download => match self.download_for_task(tasks, &task) {
-                Some(result) => TaskPayload::Completed {
-                    result: to_object(&result),
-                },
-                None => {
-                    let message = "succeeded; saving the videos".to_owned();
-                    return Ok(detailed(base(message, Some(&task)), TaskPayload::Working));
-                }
-            },
-            TaskStatus::Succeed => TaskPayload::Completed {
-                result: to_object(&self.task_result(&Followed::unfollowed(task.clone()))),
-            },
-        };
-        let message = task.status.as_str().to_owned();
-        Ok(detailed(base(message, Some(&task)), payload))
+            TaskStatus::Succeed | TaskStatus::Failed => {
+                let end = McpTaskEnd::Completed {
+                    task: Box::new(task),
+                    saved: None,
+                };
+                Ok(self.settle(token, task_id, end).await)
+            }
+        }
     }
 
-    /// `tasks/cancel`: stops following the task here (and any download of it, which keeps
-    /// nothing); the Kling job itself keeps running. Acknowledged for finished tasks too.
-    pub(super) fn cancel_mcp_task(&self, params: &CancelTaskParams) -> Result<(), ErrorData> {
+    /// `tasks/cancel`: stops following the task on every instance (and any download of it,
+    /// which keeps nothing); the Kling job itself keeps running. Acknowledged for finished
+    /// tasks too, which stay as they finished.
+    pub(super) async fn cancel_mcp_task(&self, params: &CancelTaskParams) -> Result<(), ErrorData> {
         let tasks = self.mcp_tasks()?;
         let opened = tasks.open(&params.task_id, self.jobs.owner())?;
-        if let Some(Download::Running(stop)) = lock(&tasks.downloads).remove(&opened.task_id) {
+        let end = self
+            .jobs
+            .cancel_following(&opened.task_id)
+            .await
+            .map_err(|err| {
+                ErrorData::internal_error(
+                    format!("the cancel was not recorded: {err}. Fix: send tasks/cancel again."),
+                    None,
+                )
+            })?;
+        if let Some(stop) = lock(&tasks.downloads).get(&opened.task_id) {
             stop.cancel();
         }
-        let mut cancelled = lock(&tasks.cancelled);
-        if cancelled.len() >= MAX_ENTRIES {
-            cancelled.clear();
+        if matches!(end, McpTaskEnd::Cancelled { .. }) {
+            tracing::info!("MCP task cancelled: stopped following; the Kling job keeps running");
         }
-        cancelled.insert(opened.task_id);
-        tracing::info!("MCP task cancelled: stopped following; the Kling job keeps running");
         Ok(())
     }
 
@@ -245,45 +221,104 @@ impl KlingServer {
             .max(1)
     }
 
-    /// The result of a succeeded task whose videos were asked for: `None` while they are
-    /// being saved (the first call starts that), then `get_video_task`'s result with the
-    /// files (or, when saving failed, with the reason and the URLs).
-    fn download_for_task(&self, tasks: &McpTasks, task: &Task) -> Option<CallToolResult> {
-        let task_id = task.task_id.clone();
-        let mut downloads = lock(&tasks.downloads);
-        match downloads.get(&task_id) {
-            Some(Download::Done(result)) => return Some(result.clone()),
-            Some(Download::Running(_)) => return None,
-            None => {}
-        }
-        if downloads.len() >= MAX_ENTRIES {
-            downloads.retain(|_, d| matches!(d, Download::Running(_)));
-        }
-        let stop = self.shutdown.child_token();
-        downloads.insert(task_id.clone(), Download::Running(stop.clone()));
-        drop(downloads);
-        let (server, task, downloads) = (self.clone(), task.clone(), tasks.downloads.clone());
-        tokio::spawn(async move {
-            let spec = FollowSpec {
-                cancel: stop.clone(),
-                download_to: Some(server.jobs.output_dir().to_path_buf()),
-                ..FollowSpec::default()
-            };
-            let followed = server.jobs.follow(&task_id, Some(task.clone()), spec).await;
-            let result = match followed {
-                Ok(followed) => server.task_result(&followed),
-                Err(err) => ToolFailure::from_jobs(&err).into_result(),
-            };
-            let mut downloads = lock(&downloads);
-            // Cancelled (tasks/cancel, shutdown): nothing to publish.
-            if stop.is_cancelled() {
-                downloads.remove(&task_id);
-            } else {
-                downloads.insert(task_id, Download::Done(result));
-            }
-        });
-        None
+    /// The task fields every answer carries.
+    fn head(&self, token: &str, message: String, task: Option<&Task>) -> McpTask {
+        let created = timestamp(task.and_then(|t| t.created_at_ms));
+        let updated = timestamp(task.and_then(|t| t.updated_at_ms));
+        McpTask::new(token.to_owned(), McpStatus::Working, created, updated)
+            .with_status_message(message)
+            .with_ttl_ms(TTL_MS)
+            .with_poll_interval_ms(self.poll_interval_ms())
     }
+
+    /// Records `end` unless the task already ended, and answers with the end that holds (a
+    /// cancel that came first, say); `working` while it cannot be recorded.
+    async fn settle(&self, token: &str, task_id: &TaskId, end: McpTaskEnd) -> GetTaskResult {
+        match self.jobs.end_mcp_task(task_id, end).await {
+            Ok(end) => self.ended(token, task_id, end),
+            Err(err) => detailed(
+                self.head(token, unavailable(&err), None),
+                TaskPayload::Working,
+            ),
+        }
+    }
+
+    /// The answer for an ended task.
+    fn ended(&self, token: &str, task_id: &TaskId, end: McpTaskEnd) -> GetTaskResult {
+        match end {
+            McpTaskEnd::Cancelled { at_ms } => {
+                let message = format!(
+                    "Stopped following (tasks/cancel). The Kling job itself keeps running on CometAPI, which has no cancel: get_video_task with task_id \"{task_id}\" still shows it."
+                );
+                let mut head = self.head(token, message, None);
+                head.last_updated_at = timestamp(Some(at_ms));
+                detailed(head, TaskPayload::Cancelled)
+            }
+            McpTaskEnd::Failed { reason } => {
+                let error = ErrorData::resource_not_found(
+                    format!("CometAPI no longer knows task {task_id}: {reason}"),
+                    None,
+                );
+                let payload = TaskPayload::Failed {
+                    error: to_object(&error),
+                };
+                detailed(self.head(token, reason, None), payload)
+            }
+            McpTaskEnd::Completed { task, saved } => {
+                let mut followed = Followed::unfollowed(*task);
+                let download_error = match saved {
+                    Some(Saved::Files(files)) => {
+                        followed.files = files;
+                        None
+                    }
+                    Some(Saved::Failed(why)) => Some(format!(
+                        "{why}; nothing was saved. Fix: use the URLs above, or call get_video_task with task_id \"{task_id}\" and download: true to try again."
+                    )),
+                    None => None,
+                };
+                let mut result = self.task_result_with(&followed, download_error);
+                if followed.task.status == TaskStatus::Failed {
+                    result.is_error = Some(true);
+                }
+                let message = followed.task.status.as_str().to_owned();
+                let payload = TaskPayload::Completed {
+                    result: to_object(&result),
+                };
+                detailed(self.head(token, message, Some(&followed.task)), payload)
+            }
+        }
+    }
+
+    /// Starts saving a succeeded task's videos here, unless this process already is or
+    /// another process holds the claim; the download ends the task when it finishes.
+    async fn start_saving(&self, tasks: &McpTasks, task_id: &TaskId, task: &Task) {
+        if lock(&tasks.downloads).contains_key(task_id) {
+            return;
+        }
+        let claim = match self.jobs.claim_mcp_download(task_id).await {
+            Ok(Some(claim)) => claim,
+            Ok(None) => return,
+            Err(err) => {
+                tracing::warn!(%err, %task_id, "cannot claim the download; asking again later");
+                return;
+            }
+        };
+        let stop = self.shutdown.child_token();
+        lock(&tasks.downloads).insert(task_id.clone(), stop.clone());
+        let (jobs, downloads) = (self.jobs.clone(), tasks.downloads.clone());
+        let (task_id, task) = (task_id.clone(), task.clone());
+        tokio::spawn(async move {
+            if let Err(err) = jobs.save_for_mcp_task(claim, task, &stop).await {
+                tracing::warn!(%err, %task_id, "saved the videos, but cannot record it; another call saves them again");
+            }
+            lock(&downloads).remove(&task_id);
+        });
+    }
+}
+
+/// `status unavailable for now (kind): …`: why a task reads as `working` for the moment.
+fn unavailable(err: &crate::jobs::Error) -> String {
+    format!("status unavailable for now ({}): {err}", err.kind())
 }
 
 /// `processing, 40 s (35%)`: what a working task is doing, for `statusMessage`.

@@ -1,6 +1,7 @@
 //! The task store: every submitted task, recorded before its create request is sent and
 //! updated as it progresses, so no paid task id is ever lost; and the shared poll state that
-//! lets waiters in several processes or instances cost one upstream query per interval.
+//! lets waiters in several processes or instances cost one upstream query per interval; and
+//! what became of each MCP task, so every instance answers for it alike.
 //!
 //! One interface, two databases: SQLite (embedded default; several processes on one machine
 //! share the file in WAL mode) and PostgreSQL (several instances behind a load balancer).
@@ -10,6 +11,7 @@
 mod error;
 mod import;
 mod location;
+mod mcp_tasks;
 mod ops;
 mod postgres;
 mod postgres_errors;
@@ -26,6 +28,7 @@ use serde::Serialize;
 pub use error::StoreError;
 pub use import::{ImportReport, import_journal};
 pub use location::{BadLocation, StoreLocation};
+pub use mcp_tasks::{McpEnd, McpOutcome, McpTaskRow};
 pub use status::StoredStatus;
 
 use postgres::PostgresStore;
@@ -236,6 +239,8 @@ fn from_json_list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+#[cfg(test)]
+mod mcp_tasks_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -8,6 +8,7 @@
 pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_tasks.sql"),
     include_str!("migrations/0002_simulated.sql"),
+    include_str!("migrations/0003_mcp_tasks.sql"),
 ];
 
 /// The newest schema version this build knows.
@@ -121,6 +122,29 @@ pub(super) const PUT_SNAPSHOT: &str = "UPDATE polls SET snapshot = $1, snapshot_
 /// Forgets poll state nobody used for a while.
 pub(super) const PRUNE_POLLS: &str = "DELETE FROM polls WHERE next_poll_at_ms < $1";
 
+/// What is known of one MCP task.
+pub(super) const READ_MCP_TASK: &str = "SELECT outcome, detail, ended_at_ms, download_holder, download_until_ms FROM mcp_tasks WHERE owner = $1 AND task_id = $2";
+
+/// Ends an MCP task, unless it already ended: the first end holds for good.
+pub(super) const END_MCP_TASK: &str = "INSERT INTO mcp_tasks (owner, task_id, simulated, outcome, detail, ended_at_ms, download_holder, download_until_ms, updated_at_ms) \
+VALUES ($1, $2, $3, $4, $5, $6, NULL, 0, $6) \
+ON CONFLICT (owner, task_id) DO UPDATE SET outcome = excluded.outcome, detail = excluded.detail, ended_at_ms = excluded.ended_at_ms, updated_at_ms = excluded.updated_at_ms \
+WHERE mcp_tasks.outcome IS NULL AND mcp_tasks.simulated = excluded.simulated";
+
+/// Takes (or, by its holder, renews) the claim to save an open MCP task's videos: only when
+/// nobody holds it or the last claim lapsed, so one of several racing processes wins.
+pub(super) const CLAIM_MCP_DOWNLOAD: &str = "INSERT INTO mcp_tasks (owner, task_id, simulated, outcome, detail, ended_at_ms, download_holder, download_until_ms, updated_at_ms) \
+VALUES ($1, $2, $3, NULL, NULL, NULL, $4, $5, $6) \
+ON CONFLICT (owner, task_id) DO UPDATE SET download_holder = excluded.download_holder, download_until_ms = excluded.download_until_ms, updated_at_ms = excluded.updated_at_ms \
+WHERE mcp_tasks.outcome IS NULL AND mcp_tasks.simulated = excluded.simulated \
+AND (mcp_tasks.download_holder = excluded.download_holder OR mcp_tasks.download_until_ms <= excluded.updated_at_ms)";
+
+/// Gives a download claim up (its download stopped), so another process may take it at once.
+pub(super) const RELEASE_MCP_DOWNLOAD: &str = "UPDATE mcp_tasks SET download_holder = NULL, download_until_ms = 0 WHERE owner = $1 AND task_id = $2 AND download_holder = $3";
+
+/// Forgets MCP tasks untouched for a while (their ids expire).
+pub(super) const PRUNE_MCP_TASKS: &str = "DELETE FROM mcp_tasks WHERE updated_at_ms < $1";
+
 #[cfg(test)]
 pub(super) const ALL_STATEMENTS: &[&str] = &[
     NOTE_MIGRATION,
@@ -143,4 +167,9 @@ pub(super) const ALL_STATEMENTS: &[&str] = &[
     NEXT_POLL,
     PUT_SNAPSHOT,
     PRUNE_POLLS,
+    READ_MCP_TASK,
+    END_MCP_TASK,
+    CLAIM_MCP_DOWNLOAD,
+    RELEASE_MCP_DOWNLOAD,
+    PRUNE_MCP_TASKS,
 ];

@@ -34,4 +34,5 @@ mod simulated;
 mod store;
 mod store_postgres;
 mod tasks;
+mod tasks_shared;
 mod tools;

@@ -18,7 +18,7 @@ use crate::http::{HttpServer, call};
 use crate::support::{assert_ok, error_meta, structured};
 
 /// The admin URL of the test server, or `None` (with a note) when there is none.
-fn admin_url() -> Option<String> {
+pub(crate) fn admin_url() -> Option<String> {
     match std::env::var("KLING_MCP_TEST_POSTGRES") {
         Ok(url) => Some(url),
         Err(_) => {
@@ -41,7 +41,7 @@ async fn admin(url: &str) -> tokio_postgres::Client {
 }
 
 /// A fresh, empty database: (its name, its URL).
-async fn fresh_database(admin_url: &str) -> (String, String) {
+pub(crate) async fn fresh_database(admin_url: &str) -> (String, String) {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);
     let name = format!(
         "it_{}_{}",

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::support::{Harness, Setup, assert_ok, structured, text};
 
 /// A 2026-07-28 client that declares the tasks extension.
-fn modern(tasks: bool) -> Setup {
+pub(crate) fn modern(tasks: bool) -> Setup {
     Setup {
         tasks,
         modern: true,
@@ -32,20 +32,20 @@ async fn call_once(h: &Harness, tool: &'static str, arguments: Value) -> CallToo
         .unwrap()
 }
 
-async fn submit_task(h: &Harness, arguments: Value) -> CreateTaskResult {
+pub(crate) async fn submit_task(h: &Harness, arguments: Value) -> CreateTaskResult {
     match call_once(h, "generate_video", arguments).await {
         CallToolResponse::Task(created) => created,
         other => panic!("expected a task, got {other:?}"),
     }
 }
 
-async fn get(h: &Harness, task_id: &str) -> Result<GetTaskResult, ServiceError> {
+pub(crate) async fn get(h: &Harness, task_id: &str) -> Result<GetTaskResult, ServiceError> {
     h.client.get_task(GetTaskParams::new(task_id)).await
 }
 
 /// Asks `tasks/get` back to back until the task leaves `working` (a storm: each answer comes
 /// from the shared poll loop, so it costs no upstream query of its own).
-async fn until_done(h: &Harness, task_id: &str) -> GetTaskResult {
+pub(crate) async fn until_done(h: &Harness, task_id: &str) -> GetTaskResult {
     loop {
         let answer = get(h, task_id).await.unwrap();
         if answer.task.status() != TaskStatus::Working {
@@ -54,7 +54,7 @@ async fn until_done(h: &Harness, task_id: &str) -> GetTaskResult {
     }
 }
 
-fn result_of(answer: &GetTaskResult) -> CallToolResult {
+pub(crate) fn result_of(answer: &GetTaskResult) -> CallToolResult {
     match &answer.task.payload {
         TaskPayload::Completed { result } => {
             serde_json::from_value(Value::Object(result.clone())).unwrap()
