@@ -15,8 +15,9 @@
 
 use std::time::{Duration, Instant};
 
+use kling_omni_mcp::comet::TaskId;
 use kling_omni_mcp::simulator::{SimConfig, Simulator};
-use kling_omni_mcp::store::{NewTask, Store, StoreLocation, StoredStatus, now_ms};
+use kling_omni_mcp::store::{NewTask, Owner, Store, StoreLocation, StoredStatus, now_ms};
 
 const TASKS: usize = 10_000;
 const BIN: &str = env!("CARGO_BIN_EXE_kling-omni-mcp");
@@ -62,7 +63,7 @@ async fn figures(name: &str, store: &Store) -> Vec<(String, String)> {
     for i in 0..TASKS {
         let task = NewTask {
             external_task_id: format!("bench-{i}"),
-            owner: String::new(),
+            owner: Owner::server(),
             mode: "text_to_video".into(),
             prompt_head: format!("a bench prompt number {i} with some length to it"),
             model: "kling-video-o1".into(),
@@ -77,11 +78,12 @@ async fn figures(name: &str, store: &Store) -> Vec<(String, String)> {
     let mut changed = Vec::new();
     let mut unchanged = Vec::new();
     for i in 0..2000 {
+        let task_id = TaskId::parse(&format!("t{i}")).unwrap();
         let started = Instant::now();
         store
             .set_created(
                 &format!("bench-{i}"),
-                &format!("t{i}"),
+                &task_id,
                 StoredStatus::Submitted,
                 now_ms(),
             )
@@ -90,25 +92,13 @@ async fn figures(name: &str, store: &Store) -> Vec<(String, String)> {
         created.push(started.elapsed());
         let started = Instant::now();
         store
-            .record_status(
-                &format!("t{i}"),
-                StoredStatus::Processing,
-                None,
-                &[],
-                now_ms(),
-            )
+            .record_status(&task_id, StoredStatus::Processing, None, &[], now_ms())
             .await
             .unwrap();
         changed.push(started.elapsed());
         let started = Instant::now();
         store
-            .record_status(
-                &format!("t{i}"),
-                StoredStatus::Processing,
-                None,
-                &[],
-                now_ms(),
-            )
+            .record_status(&task_id, StoredStatus::Processing, None, &[], now_ms())
             .await
             .unwrap();
         unchanged.push(started.elapsed());
@@ -117,11 +107,14 @@ async fn figures(name: &str, store: &Store) -> Vec<(String, String)> {
     let mut filtered = Vec::new();
     for _ in 0..300 {
         let started = Instant::now();
-        assert_eq!(store.list("", None, 20).await.unwrap().len(), 20);
+        assert_eq!(
+            store.list(&Owner::server(), None, 20).await.unwrap().len(),
+            20
+        );
         list.push(started.elapsed());
         let started = Instant::now();
         store
-            .list("", Some(StoredStatus::Processing), 100)
+            .list(&Owner::server(), Some(StoredStatus::Processing), 100)
             .await
             .unwrap();
         filtered.push(started.elapsed());

@@ -84,10 +84,7 @@ impl Jobs {
     /// What the store says of MCP task `task_id` of this key.
     pub async fn mcp_task_state(&self, task_id: &TaskId) -> Result<McpTaskState, Error> {
         self.same_world(task_id)?;
-        let row = self
-            .store
-            .read_mcp_task(&self.owner, task_id.as_str())
-            .await?;
+        let row = self.store.read_mcp_task(&self.owner, task_id).await?;
         let saving = row.downloading(now_ms());
         Ok(match row.end {
             Some(end) => McpTaskState::Ended(from_stored(end)),
@@ -103,7 +100,7 @@ impl Jobs {
     ) -> Result<McpTaskEnd, Error> {
         self.same_world(task_id)?;
         let (outcome, detail) = to_stored(&end);
-        let (owner, id) = (&self.owner, task_id.as_str());
+        let (owner, id) = (&self.owner, task_id);
         if self
             .store
             .end_mcp_task(owner, id, outcome, detail.as_deref(), now_ms())
@@ -138,13 +135,7 @@ impl Jobs {
         let now = now_ms();
         let claimed = self
             .store
-            .claim_mcp_download(
-                &self.owner,
-                task_id.as_str(),
-                &holder,
-                now,
-                now + lease_ms(),
-            )
+            .claim_mcp_download(&self.owner, task_id, &holder, now, now + lease_ms())
             .await?;
         Ok(claimed.then(|| DownloadClaim {
             task_id: task_id.clone(),
@@ -163,14 +154,14 @@ impl Jobs {
         stop: &CancellationToken,
     ) -> Result<Option<McpTaskEnd>, Error> {
         let DownloadClaim { task_id, holder } = claim;
-        let (owner, id) = (self.owner.as_str(), task_id.as_str());
+        let (owner, id) = (&self.owner, &task_id);
         let halt = stop.child_token();
         let result = self
             .download_renewing(&task, &task_id, &holder, &halt)
             .await;
         if halt.is_cancelled() {
             if let Err(err) = self.store.release_mcp_download(owner, id, &holder).await {
-                tracing::warn!(%err, task_id = id, "cannot give the download claim up; it lapses");
+                tracing::warn!(%err, task_id = %id, "cannot give the download claim up; it lapses");
             }
             return Ok(None);
         }
@@ -194,7 +185,7 @@ impl Jobs {
         holder: &str,
         halt: &CancellationToken,
     ) -> Result<Vec<DownloadedFile>, Error> {
-        let (owner, id) = (self.owner.as_str(), task_id.as_str());
+        let (owner, id) = (&self.owner, task_id);
         let download = self.download(task, halt);
         tokio::pin!(download);
         let start = tokio::time::Instant::now() + RENEW_EVERY;
@@ -209,7 +200,7 @@ impl Jobs {
                         Ok(false) => halt.cancel(),
                         // The claim may lapse meanwhile; then at worst a second process
                         // saves the same files too.
-                        Err(err) => tracing::warn!(%err, task_id = id, "cannot renew the download claim"),
+                        Err(err) => tracing::warn!(%err, task_id = %id, "cannot renew the download claim"),
                     }
                 }
             }

@@ -36,7 +36,7 @@ pub use retry::{RetryPolicy, retry_create, retry_query};
 pub use view::{ListedTask, LocalFileView, TaskView, VideoView};
 
 use crate::comet::{self, CreatedTask, Task, TaskId, ValidRequest};
-use crate::store::NewTask;
+use crate::store::{NewTask, Owner};
 pub use crate::store::{Store, StoredStatus, TaskRecord, now_ms};
 pub use config::JobsConfig;
 use poller::Pollers;
@@ -69,8 +69,8 @@ pub struct Jobs {
     store: Store,
     /// What this process last wrote per task, to skip identical writes.
     recorded: Arc<RecordedStatuses>,
-    /// Whose key this is: empty for the server's own, else the caller key's fingerprint.
-    owner: String,
+    /// Whose key this is.
+    owner: Owner,
 }
 
 impl Jobs {
@@ -81,7 +81,7 @@ impl Jobs {
         config: JobsConfig,
         store: Store,
     ) -> Self {
-        let pollers = Pollers::new(client.clone(), &config, store.clone(), String::new());
+        let pollers = Pollers::new(client.clone(), &config, store.clone(), Owner::server());
         Self {
             client,
             downloader,
@@ -89,7 +89,7 @@ impl Jobs {
             pollers,
             store,
             recorded: Arc::default(),
-            owner: String::new(),
+            owner: Owner::server(),
         }
     }
 
@@ -98,10 +98,11 @@ impl Jobs {
     /// earlier versions are adopted in the background.
     pub fn for_key(&self, key: comet::ApiKey) -> Self {
         let client = self.client.with_key(key.clone());
-        let owner = key.fingerprint();
-        let (store, legacy, new) = (self.store.clone(), key.legacy_fingerprint(), owner.clone());
+        let owner = Owner::fingerprint(key.fingerprint());
+        let legacy = Owner::legacy(&key.legacy_fingerprint());
+        let (store, new) = (self.store.clone(), owner.clone());
         tokio::spawn(async move {
-            if let Err(err) = store.adopt_owner(&format!("legacy:{legacy}"), &new).await {
+            if let Err(err) = store.adopt_owner(&legacy, &new).await {
                 tracing::warn!(%err, "cannot adopt the tasks of an earlier version");
             }
         });
@@ -136,8 +137,8 @@ impl Jobs {
         Ok(records.into_iter().map(ListedTask::from).collect())
     }
 
-    /// Whose key this is: empty for the server's own, else the caller key's fingerprint.
-    pub fn owner(&self) -> &str {
+    /// Whose key this is.
+    pub fn owner(&self) -> &Owner {
         &self.owner
     }
 
@@ -264,7 +265,7 @@ impl Jobs {
         let paths: Vec<String> = files.iter().map(|f| f.path.display().to_string()).collect();
         if let Err(err) = self
             .store
-            .set_local_files(task.task_id.as_str(), &paths, now_ms())
+            .set_local_files(&task.task_id, &paths, now_ms())
             .await
         {
             tracing::warn!(%err, task_id = %task.task_id, "downloaded, but cannot record the files in the task store");
@@ -315,7 +316,7 @@ impl Jobs {
         let recorded = self
             .store
             .record_status(
-                task.task_id.as_str(),
+                &task.task_id,
                 task.status.into(),
                 task.status_message.as_deref(),
                 &urls,

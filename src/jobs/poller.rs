@@ -14,7 +14,7 @@ use super::retry::{RetryPolicy, retry_query, with_retries};
 use super::{Deadline, JobsConfig};
 use crate::comet::{self, Task, TaskId};
 use crate::lock;
-use crate::store::{Store, now_ms};
+use crate::store::{Owner, Store, now_ms};
 
 /// How often to poll: starts at `min`, grows 1.5x per poll up to `max`.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -65,7 +65,7 @@ pub(super) struct Pollers {
     retry: RetryPolicy,
     store: Store,
     /// Whose key polls: loops of different keys never share answers.
-    owner: String,
+    owner: Owner,
     loops: Arc<Mutex<Loops>>,
     /// The last answer of loops that ended with a finished task: a task that has finished
     /// never changes, so watching it again needs no query (a `tasks/get` storm after the end).
@@ -93,7 +93,7 @@ impl Pollers {
         client: comet::Client,
         config: &JobsConfig,
         store: Store,
-        owner: String,
+        owner: Owner,
     ) -> Self {
         Self {
             client,
@@ -124,7 +124,7 @@ impl Pollers {
     }
 
     async fn run(self, id: TaskId, sender: Arc<watch::Sender<PollState>>) {
-        let task_id = id.as_str();
+        let task_id = &id;
         let mut local_count = 0;
         let mut seen_at = 0;
         loop {
@@ -191,7 +191,7 @@ impl Pollers {
 
     /// Claims the next poll through the store, or learns who has it. When the store fails,
     /// this loop polls on its own schedule: waiting must not depend on the store.
-    async fn next_turn(&self, task_id: &str, local_count: i64) -> Turn {
+    async fn next_turn(&self, task_id: &TaskId, local_count: i64) -> Turn {
         let own = Turn::Poll {
             interval: self.schedule.interval(local_count),
         };
@@ -232,7 +232,7 @@ impl Pollers {
             .snapshot
             .as_deref()
             .and_then(|json| serde_json::from_str::<Task>(json).ok())
-            .filter(|task| task.task_id.as_str() == task_id)
+            .filter(|task| &task.task_id == task_id)
             .map(|task| (row.snapshot_at_ms, task));
         let until_due = Duration::from_millis(
             u64::try_from(row.next_poll_at_ms.saturating_sub(now)).unwrap_or(0),
@@ -246,7 +246,7 @@ impl Pollers {
     }
 
     /// Hands this loop's answer to waiters elsewhere.
-    async fn share(&self, task_id: &str, task: &Task, at: i64) {
+    async fn share(&self, task_id: &TaskId, task: &Task, at: i64) {
         let Ok(json) = serde_json::to_string(task) else {
             return;
         };

@@ -151,7 +151,7 @@ impl Jobs {
         let external = external.as_ref();
         if let Err(err) = self
             .store
-            .set_created(external, task_id.as_str(), status, now_ms())
+            .set_created(external, task_id, status, now_ms())
             .await
         {
             tracing::error!(%err, external, %task_id, "the task was created, but the task store could not record its id");

@@ -113,7 +113,7 @@ impl Followed {
 pub struct ListedTask {
     /// The task id; absent while (or when) the submit got none.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task_id: Option<String>,
+    pub task_id: Option<TaskId>,
     /// The id sent with the create request; known before the task exists.
     pub external_task_id: String,
     /// Where the task stands: a task status, or `submitting`, `submit_uncertain`,
@@ -152,7 +152,9 @@ pub struct ListedTask {
 impl ListedTask {
     /// The id to show and to look the task up by: the task id, else the external id.
     pub fn shown_id(&self) -> &str {
-        self.task_id.as_deref().unwrap_or(&self.external_task_id)
+        self.task_id
+            .as_ref()
+            .map_or(&self.external_task_id, |id| id.as_str())
     }
 }
 

@@ -97,10 +97,13 @@ impl KlingServer {
 
     /// The answer to a submitted `generate_video` that asked for a task.
     pub(super) fn task_created(&self, created: &CreatedTask, download: bool) -> CallToolResponse {
-        let sealed = self
-            .tasks
-            .as_ref()
-            .and_then(|tasks| tasks.seal(created.task_id.as_str(), download, self.jobs.owner()));
+        let sealed = self.tasks.as_ref().and_then(|tasks| {
+            tasks.seal(
+                created.task_id.as_str(),
+                download,
+                self.jobs.owner().as_str(),
+            )
+        });
         let Some(token) = sealed else {
             // Not reachable for ids a create reply can carry; the task exists, so say which.
             let message = format!(
@@ -128,7 +131,7 @@ impl KlingServer {
         _context: RequestContext<RoleServer>,
     ) -> Result<GetTaskResult, ErrorData> {
         let tasks = self.mcp_tasks()?;
-        let opened = tasks.open(&params.task_id, self.jobs.owner())?;
+        let opened = tasks.open(&params.task_id, self.jobs.owner().as_str())?;
         let (token, task_id) = (params.task_id.as_str(), &opened.task_id);
         let working = |message: String, task: Option<&Task>| {
             detailed(self.head(token, message, task), TaskPayload::Working)
@@ -182,7 +185,7 @@ impl KlingServer {
     /// tasks too, which stay as they finished.
     pub(super) async fn cancel_mcp_task(&self, params: &CancelTaskParams) -> Result<(), ErrorData> {
         let tasks = self.mcp_tasks()?;
-        let opened = tasks.open(&params.task_id, self.jobs.owner())?;
+        let opened = tasks.open(&params.task_id, self.jobs.owner().as_str())?;
         let end = self
             .jobs
             .cancel_following(&opened.task_id)
@@ -206,7 +209,9 @@ impl KlingServer {
     /// task is acknowledged (the SEP ignores unknown keys), a foreign one refused.
     pub(super) fn update_mcp_task(&self, params: &UpdateTaskParams) -> Result<(), ErrorData> {
         let tasks = self.mcp_tasks()?;
-        tasks.open(&params.task_id, self.jobs.owner()).map(|_| ())
+        tasks
+            .open(&params.task_id, self.jobs.owner().as_str())
+            .map(|_| ())
     }
 
     fn mcp_tasks(&self) -> Result<&McpTasks, ErrorData> {

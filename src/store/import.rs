@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use super::{Store, StoreError, StoredStatus, TaskRecord};
+use super::{Owner, Store, StoreError, StoredStatus, TaskRecord};
+use crate::comet::TaskId;
 
 /// What an import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -133,10 +134,14 @@ fn into_record(line: JournalLine) -> Option<TaskRecord> {
     if external_task_id.is_empty() {
         return None;
     }
-    let task_id = line.task_id.filter(|id| !id.trim().is_empty());
+    // Read like any input: an id that is not one is dropped (the record stays, by its
+    // external id).
+    let task_id = line.task_id.and_then(|id| TaskId::parse(&id).ok());
     Some(TaskRecord {
         external_task_id,
-        simulated: task_id.as_deref().is_some_and(old_simulator_id),
+        simulated: task_id
+            .as_ref()
+            .is_some_and(|id| old_simulator_id(id.as_str())),
         task_id,
         status,
         message: line.message,
@@ -153,7 +158,7 @@ fn into_record(line: JournalLine) -> Option<TaskRecord> {
         // first call under this version adopts them (see `Store::adopt_owner`).
         owner: line
             .owner
-            .map(|legacy| format!("legacy:{legacy}"))
+            .map(|legacy| Owner::legacy(&legacy))
             .unwrap_or_default(),
     })
 }
@@ -217,6 +222,6 @@ mod tests {
         let (records, skipped) = parse_journal(&bytes);
         assert_eq!(skipped, 0);
         assert_eq!(records[0].prompt_head, "caf\u{FFFD}");
-        assert_eq!(records[0].owner, "legacy:0123abcd");
+        assert_eq!(records[0].owner, Owner::legacy("0123abcd"));
     }
 }

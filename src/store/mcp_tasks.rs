@@ -4,7 +4,8 @@
 //! The details of an end are opaque text to the store; the job layer gives them meaning.
 
 use super::value::{Columns, Value};
-use super::{Store, StoreError, sql};
+use super::{Owner, Store, StoreError, sql};
+use crate::comet::TaskId;
 
 /// How an MCP task ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -69,8 +70,8 @@ impl Store {
     /// What is known of `owner`'s MCP task `task_id`: a default row when nothing is.
     pub async fn read_mcp_task(
         &self,
-        owner: &str,
-        task_id: &str,
+        owner: &Owner,
+        task_id: &TaskId,
     ) -> Result<McpTaskRow, StoreError> {
         let rows = self
             .query(sql::READ_MCP_TASK, vec![owner.into(), task_id.into()])
@@ -96,7 +97,7 @@ impl Store {
         // A row that does not read (hand-edited, or a newer build's outcome) reads as open:
         // the task is followed afresh, and any end this build records cannot replace it.
         Ok(read().unwrap_or_else(|err| {
-            tracing::warn!(%err, task_id, "an MCP task's stored state does not read");
+            tracing::warn!(%err, %task_id, "an MCP task's stored state does not read");
             McpTaskRow::default()
         }))
     }
@@ -105,8 +106,8 @@ impl Store {
     /// `true` when this call ended it. Only in this handle's world.
     pub async fn end_mcp_task(
         &self,
-        owner: &str,
-        task_id: &str,
+        owner: &Owner,
+        task_id: &TaskId,
         outcome: McpOutcome,
         detail: Option<&str>,
         now_ms: i64,
@@ -127,8 +128,8 @@ impl Store {
     /// racing holders; `false` when another holds a live claim or the task has ended.
     pub async fn claim_mcp_download(
         &self,
-        owner: &str,
-        task_id: &str,
+        owner: &Owner,
+        task_id: &TaskId,
         holder: &str,
         now_ms: i64,
         until_ms: i64,
@@ -147,8 +148,8 @@ impl Store {
     /// Gives up `holder`'s claim (its download stopped unfinished), so another may take it.
     pub async fn release_mcp_download(
         &self,
-        owner: &str,
-        task_id: &str,
+        owner: &Owner,
+        task_id: &TaskId,
         holder: &str,
     ) -> Result<(), StoreError> {
         let params = vec![owner.into(), task_id.into(), holder.into()];

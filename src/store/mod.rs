@@ -13,6 +13,7 @@ mod import;
 mod location;
 mod mcp_tasks;
 mod ops;
+mod owner;
 mod postgres;
 mod postgres_errors;
 mod sql;
@@ -29,11 +30,14 @@ pub use error::StoreError;
 pub use import::{ImportReport, import_journal};
 pub use location::{BadLocation, StoreLocation};
 pub use mcp_tasks::{McpEnd, McpOutcome, McpTaskRow};
+pub use owner::Owner;
 pub use status::StoredStatus;
 
 use postgres::PostgresStore;
 use sqlite::SqliteStore;
 use value::{Row, Value};
+
+use crate::comet::TaskId;
 
 /// What the store knows about one task.
 #[derive(Debug, Clone, PartialEq, Serialize, JsonSchema)]
@@ -42,7 +46,7 @@ pub struct TaskRecord {
     pub external_task_id: String,
     /// Upstream task id, once known.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub task_id: Option<String>,
+    pub task_id: Option<TaskId>,
     /// Where the task stands.
     pub status: StoredStatus,
     /// Upstream status text or the submit error.
@@ -70,9 +74,9 @@ pub struct TaskRecord {
     pub created_at_ms: i64,
     /// Last changed, Unix ms.
     pub updated_at_ms: i64,
-    /// Whose key submitted it: empty for the server's own key, else a fingerprint.
+    /// Whose key submitted it.
     #[serde(skip)]
-    pub owner: String,
+    pub owner: Owner,
     /// Made by the built-in simulator (`--simulate`), not against CometAPI.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub simulated: bool,
@@ -83,8 +87,8 @@ pub struct TaskRecord {
 pub struct NewTask {
     /// The external id the create request carries.
     pub external_task_id: String,
-    /// Whose key submits it (empty: the server's own).
-    pub owner: String,
+    /// Whose key submits it.
+    pub owner: Owner,
     /// Generation mode.
     pub mode: String,
     /// The first 120 characters of the prompt.

@@ -2,8 +2,9 @@
 
 use super::value::{Columns, Row, Value, record_from_row};
 use super::{
-    Health, NewTask, PollRow, Store, StoreError, StoredStatus, TaskRecord, sql, to_json_list,
+    Health, NewTask, Owner, PollRow, Store, StoreError, StoredStatus, TaskRecord, sql, to_json_list,
 };
+use crate::comet::TaskId;
 
 impl Store {
     /// Records a task about to be submitted, durably, before anything is sent. Fails with
@@ -11,7 +12,7 @@ impl Store {
     pub async fn insert_submitting(&self, task: &NewTask, now_ms: i64) -> Result<(), StoreError> {
         let params = vec![
             task.external_task_id.as_str().into(),
-            task.owner.as_str().into(),
+            (&task.owner).into(),
             StoredStatus::Submitting.as_str().into(),
             StoredStatus::Submitting.rank().into(),
             task.mode.as_str().into(),
@@ -35,8 +36,8 @@ impl Store {
     pub async fn import_record(&self, r: &TaskRecord) -> Result<bool, StoreError> {
         let params = vec![
             r.external_task_id.as_str().into(),
-            r.task_id.as_deref().into(),
-            r.owner.as_str().into(),
+            r.task_id.as_ref().into(),
+            (&r.owner).into(),
             r.status.as_str().into(),
             r.status.rank().into(),
             r.message.as_deref().into(),
@@ -58,7 +59,7 @@ impl Store {
     pub async fn set_created(
         &self,
         external_task_id: &str,
-        task_id: &str,
+        task_id: &TaskId,
         status: StoredStatus,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
@@ -96,7 +97,7 @@ impl Store {
     /// nothing changed. Returns whether a record changed.
     pub async fn record_status(
         &self,
-        task_id: &str,
+        task_id: &TaskId,
         status: StoredStatus,
         message: Option<&str>,
         video_urls: &[String],
@@ -117,7 +118,7 @@ impl Store {
     /// Records the files a download saved for `task_id`.
     pub async fn set_local_files(
         &self,
-        task_id: &str,
+        task_id: &TaskId,
         files: &[String],
         now_ms: i64,
     ) -> Result<(), StoreError> {
@@ -133,7 +134,7 @@ impl Store {
     }
 
     /// The record of upstream task `task_id`, if this store has one.
-    pub async fn get_by_task_id(&self, task_id: &str) -> Result<Option<TaskRecord>, StoreError> {
+    pub async fn get_by_task_id(&self, task_id: &TaskId) -> Result<Option<TaskRecord>, StoreError> {
         let records = self
             .records(sql::GET_BY_TASK_ID, vec![task_id.into()])
             .await?;
@@ -141,7 +142,7 @@ impl Store {
     }
 
     /// `owner`'s record named `id`: by task id, else by external id.
-    pub async fn find(&self, owner: &str, id: &str) -> Result<Option<TaskRecord>, StoreError> {
+    pub async fn find(&self, owner: &Owner, id: &str) -> Result<Option<TaskRecord>, StoreError> {
         let records = self
             .records(sql::FIND, vec![owner.into(), id.into()])
             .await?;
@@ -151,7 +152,7 @@ impl Store {
     /// `owner`'s records, newest first, optionally only those with `status`.
     pub async fn list(
         &self,
-        owner: &str,
+        owner: &Owner,
         status: Option<StoredStatus>,
         limit: usize,
     ) -> Result<Vec<TaskRecord>, StoreError> {
@@ -168,7 +169,7 @@ impl Store {
     /// `owner`'s records of this handle's world still `submitting` since before `before_ms`.
     pub async fn stale_submitting(
         &self,
-        owner: &str,
+        owner: &Owner,
         before_ms: i64,
     ) -> Result<Vec<TaskRecord>, StoreError> {
         let params = vec![owner.into(), before_ms.into(), self.world()];
@@ -192,7 +193,7 @@ impl Store {
 
     /// Moves the tasks recorded under `legacy` (an owner fingerprint of earlier versions) to
     /// `owner`.
-    pub async fn adopt_owner(&self, legacy: &str, owner: &str) -> Result<u64, StoreError> {
+    pub async fn adopt_owner(&self, legacy: &Owner, owner: &Owner) -> Result<u64, StoreError> {
         self.run(sql::ADOPT_OWNER, vec![owner.into(), legacy.into()], false)
             .await
     }
@@ -200,8 +201,8 @@ impl Store {
     /// The shared poll state of `task_id` for `owner`.
     pub async fn read_poll(
         &self,
-        task_id: &str,
-        owner: &str,
+        task_id: &TaskId,
+        owner: &Owner,
     ) -> Result<Option<PollRow>, StoreError> {
         let rows = self
             .query(sql::READ_POLL, vec![task_id.into(), owner.into()])
@@ -226,8 +227,8 @@ impl Store {
     /// `true` for exactly one of several racing waiters.
     pub async fn claim_poll(
         &self,
-        task_id: &str,
-        owner: &str,
+        task_id: &TaskId,
+        owner: &Owner,
         seen: Option<i64>,
         now_ms: i64,
         next_at_ms: i64,
@@ -255,8 +256,8 @@ impl Store {
     /// Shares the answer of a poll with the other waiters.
     pub async fn put_snapshot(
         &self,
-        task_id: &str,
-        owner: &str,
+        task_id: &TaskId,
+        owner: &Owner,
         snapshot: &str,
         at_ms: i64,
     ) -> Result<(), StoreError> {

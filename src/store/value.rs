@@ -35,6 +35,18 @@ impl From<String> for Value {
     }
 }
 
+impl From<&super::Owner> for Value {
+    fn from(owner: &super::Owner) -> Self {
+        Self::Text(owner.as_str().to_owned())
+    }
+}
+
+impl From<&crate::comet::TaskId> for Value {
+    fn from(task_id: &crate::comet::TaskId) -> Self {
+        Self::Text(task_id.as_str().to_owned())
+    }
+}
+
 impl<T: Into<Value>> From<Option<T>> for Value {
     fn from(value: Option<T>) -> Self {
         value.map_or(Self::Null, Into::into)
@@ -91,10 +103,14 @@ pub(super) fn record_from_row(row: &[Value]) -> Result<Option<TaskRecord>, BadCo
         tracing::warn!(status = ?status, "skipping a stored task with an unknown status");
         return Ok(None);
     };
+    // A stored task id is read like any input: one that is not an id reads as none.
+    let task_id = row
+        .opt_text(1)?
+        .and_then(|id| crate::comet::TaskId::parse(&id).ok());
     Ok(Some(TaskRecord {
         external_task_id: row.text(0)?,
-        task_id: row.opt_text(1)?,
-        owner: row.text(2)?,
+        task_id,
+        owner: super::Owner::stored(row.text(2)?),
         status,
         message: row.opt_text(4)?,
         mode: row.text(5)?,

@@ -1,7 +1,7 @@
 //! The two worlds in one store: a simulated handle never changes a real record, nor a real
 //! handle a simulated one; migration 2 marks the tasks of earlier simulators.
 
-use super::tests::{new_task, stores};
+use super::tests::{new_task, owner, stores, tid};
 use super::*;
 
 #[tokio::test]
@@ -17,11 +17,15 @@ async fn the_simulated_world_and_the_real_one_never_touch_each_other() {
             .unwrap();
         // A simulated process sees only its own stale submits, and cannot settle, claim or
         // bind a real one.
-        let stale = sim.stale_submitting("", 100).await.unwrap();
+        let stale = sim.stale_submitting(&owner(""), 100).await.unwrap();
         assert_eq!(stale.len(), 1);
         assert_eq!(stale[0].external_task_id, "sim");
         assert!(stale[0].simulated);
-        let real_record = real.stale_submitting("", 100).await.unwrap().remove(0);
+        let real_record = real
+            .stale_submitting(&owner(""), 100)
+            .await
+            .unwrap()
+            .remove(0);
         assert!(!real_record.simulated);
         assert!(!sim.claim_recovery(&real_record, 20).await.unwrap());
         assert!(
@@ -30,37 +34,37 @@ async fn the_simulated_world_and_the_real_one_never_touch_each_other() {
                 .unwrap()
         );
         assert!(
-            !sim.set_created("real", "sim-1-2_p3", StoredStatus::Submitted, 20)
+            !sim.set_created("real", &tid("sim-1-2_p3"), StoredStatus::Submitted, 20)
                 .await
                 .unwrap()
         );
         // Nor the other way round.
         assert!(
             !real
-                .set_created("sim", "86000001", StoredStatus::Submitted, 20)
+                .set_created("sim", &tid("86000001"), StoredStatus::Submitted, 20)
                 .await
                 .unwrap()
         );
         // Each world updates its own.
         assert!(
-            real.set_created("real", "86000001", StoredStatus::Submitted, 20)
+            real.set_created("real", &tid("86000001"), StoredStatus::Submitted, 20)
                 .await
                 .unwrap()
         );
         assert!(
-            sim.set_created("sim", "sim-1-2_p3", StoredStatus::Submitted, 20)
+            sim.set_created("sim", &tid("sim-1-2_p3"), StoredStatus::Submitted, 20)
                 .await
                 .unwrap()
         );
         assert!(
-            !sim.record_status("86000001", StoredStatus::Failed, Some("x"), &[], 30)
+            !sim.record_status(&tid("86000001"), StoredStatus::Failed, Some("x"), &[], 30)
                 .await
                 .unwrap()
         );
-        sim.set_local_files("86000001", &["/x.mp4".into()], 30)
+        sim.set_local_files(&tid("86000001"), &["/x.mp4".into()], 30)
             .await
             .unwrap();
-        let record = real.find("", "86000001").await.unwrap().unwrap();
+        let record = real.find(&owner(""), "86000001").await.unwrap().unwrap();
         assert_eq!(record.status, StoredStatus::Submitted);
         assert!(record.local_files.is_empty());
         // A failed real submit's external id is not taken over by a simulated one.
@@ -78,12 +82,17 @@ async fn the_simulated_world_and_the_real_one_never_touch_each_other() {
             Err(StoreError::ExternalIdTaken { .. })
         ));
         // Listing shows both, each marked; a record is found by either id.
-        let listed = real.list("", None, 10).await.unwrap();
+        let listed = real.list(&owner(""), None, 10).await.unwrap();
         assert_eq!(listed.iter().filter(|r| r.simulated).count(), 1);
-        let found = sim.find("", "sim").await.unwrap().unwrap();
-        assert_eq!(found.task_id.as_deref(), Some("sim-1-2_p3"));
-        assert!(sim.find("", "nothing").await.unwrap().is_none());
-        assert!(sim.find("someone-else", "sim").await.unwrap().is_none());
+        let found = sim.find(&owner(""), "sim").await.unwrap().unwrap();
+        assert_eq!(found.task_id, Some(tid("sim-1-2_p3")));
+        assert!(sim.find(&owner(""), "nothing").await.unwrap().is_none());
+        assert!(
+            sim.find(&owner("someone-else"), "sim")
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }
 

@@ -58,7 +58,7 @@ async fn a_submit_left_by_a_crash_makes_no_log_noise_in_a_subcommand() {
     .unwrap();
     let task = kling_omni_mcp::store::NewTask {
         external_task_id: "kmcp-left-by-a-crash".into(),
-        owner: String::new(),
+        owner: kling_omni_mcp::store::Owner::server(),
         mode: "text_to_video".into(),
         prompt_head: "left behind".into(),
         model: "kling-video-o1".into(),

@@ -4,8 +4,9 @@
 
 use std::path::Path;
 
+use kling_omni_mcp::comet::TaskId;
 use kling_omni_mcp::simulator::{SAMPLE_MP4, SimConfig, Simulator};
-use kling_omni_mcp::store::{NewTask, Store, StoreLocation, StoredStatus, now_ms};
+use kling_omni_mcp::store::{NewTask, Owner, Store, StoreLocation, StoredStatus, now_ms};
 use serde_json::json;
 
 use crate::support::{Harness, Setup, TEST_KEY, error_meta, person, run, structured, text};
@@ -15,6 +16,15 @@ async fn store(data: &Path) -> Store {
     Store::open(StoreLocation::Sqlite(data.join("tasks.sqlite3")))
         .await
         .unwrap()
+}
+
+fn owner(text: &str) -> Owner {
+    assert_eq!(text, "", "these tests run with the server's own key");
+    Owner::server()
+}
+
+fn tid(text: &str) -> TaskId {
+    TaskId::parse(text).unwrap()
 }
 
 /// A server process in the `--simulate` world on the data directory `data`.
@@ -157,7 +167,7 @@ async fn a_simulated_process_never_touches_a_real_record() {
         real.insert_submitting(
             &NewTask {
                 external_task_id: external.into(),
-                owner: String::new(),
+                owner: Owner::server(),
                 mode: "text_to_video".into(),
                 prompt_head: "a paid video".into(),
                 model: "kling-video-o1".into(),
@@ -171,13 +181,13 @@ async fn a_simulated_process_never_touches_a_real_record() {
     }
     real.set_created(
         "kmcp-real-running",
-        "860000000000000001",
+        &tid("860000000000000001"),
         StoredStatus::Processing,
         hour_ago,
     )
     .await
     .unwrap();
-    let before = real.list("", None, 10).await.unwrap();
+    let before = real.list(&owner(""), None, 10).await.unwrap();
 
     // A newcomer tries the simulator on the same machine: list (which settles stale submits
     // of its own world), status of the real task, and a whole server session.
@@ -212,7 +222,11 @@ async fn a_simulated_process_never_touches_a_real_record() {
     assert_eq!(meta["field"], "task_id");
     let (_, data) = server.shutdown().await;
     assert_eq!(
-        store(data.path()).await.list("", None, 10).await.unwrap(),
+        store(data.path())
+            .await
+            .list(&owner(""), None, 10)
+            .await
+            .unwrap(),
         before
     );
 }
@@ -235,14 +249,14 @@ async fn without_a_key_nothing_is_recorded_and_stored_submits_answer_from_the_st
         refused.stderr
     );
     let stored = store(data.path()).await;
-    assert!(stored.list("", None, 10).await.unwrap().is_empty());
+    assert!(stored.list(&owner(""), None, 10).await.unwrap().is_empty());
 
     // A submit that never got a task id is answered from the store, by its external id.
     stored
         .insert_submitting(
             &NewTask {
                 external_task_id: "kmcp-lost-answer".into(),
-                owner: String::new(),
+                owner: Owner::server(),
                 mode: "text_to_video".into(),
                 prompt_head: "a cat".into(),
                 model: "kling-video-o1".into(),
@@ -296,12 +310,16 @@ async fn two_simulated_servers_in_a_row_keep_both_tasks() {
         data = kept;
     }
     assert_ne!(ids[0], ids[1]);
-    let listed = store(data.path()).await.list("", None, 10).await.unwrap();
+    let listed = store(data.path())
+        .await
+        .list(&owner(""), None, 10)
+        .await
+        .unwrap();
     let listed: Vec<_> = listed
         .iter()
         .map(|r| {
             (
-                r.task_id.clone().unwrap(),
+                r.task_id.clone().unwrap().as_str().to_owned(),
                 r.status,
                 r.prompt_head.clone(),
                 r.simulated,

@@ -86,8 +86,8 @@ async fn the_file_is_private_and_processes_share_it() {
     for result in futures::future::join_all(writes).await {
         result.unwrap();
     }
-    assert_eq!(a.list("", None, 100).await.unwrap().len(), 20);
-    assert_eq!(b.list("", None, 100).await.unwrap().len(), 20);
+    assert_eq!(a.list(&owner(""), None, 100).await.unwrap().len(), 20);
+    assert_eq!(b.list(&owner(""), None, 100).await.unwrap().len(), 20);
 }
 
 #[tokio::test]
@@ -134,7 +134,7 @@ async fn the_journal_is_imported_once_and_renamed() {
                 .unwrap()
                 .ends_with(format!("tasks{n}.jsonl.imported"))
         );
-        let b = store.list("", None, 10).await.unwrap();
+        let b = store.list(&owner(""), None, 10).await.unwrap();
         assert_eq!(b.len(), 2);
         assert_eq!(
             b.iter()

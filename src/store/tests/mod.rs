@@ -5,10 +5,23 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
 
-pub(super) fn new_task(id: &str, owner: &str) -> NewTask {
+/// The owner named `text` (`""`: the server's own key).
+pub(crate) fn owner(text: &str) -> Owner {
+    match text {
+        "" => Owner::server(),
+        other => Owner::fingerprint(other.to_owned()),
+    }
+}
+
+/// The task id `text`.
+pub(crate) fn tid(text: &str) -> TaskId {
+    TaskId::parse(text).unwrap()
+}
+
+pub(super) fn new_task(id: &str, owner_text: &str) -> NewTask {
     NewTask {
         external_task_id: id.into(),
-        owner: owner.into(),
+        owner: owner(owner_text),
         mode: "text_to_video".into(),
         prompt_head: format!("prompt {id}"),
         model: "kling-video-o1".into(),
@@ -118,27 +131,27 @@ async fn a_task_moves_forward_only() {
         );
         assert!(
             store
-                .set_created("e1", "t1", StoredStatus::Submitted, 12)
+                .set_created("e1", &tid("t1"), StoredStatus::Submitted, 12)
                 .await
                 .unwrap()
         );
         let urls = vec!["https://cdn/v.mp4".to_owned()];
         assert!(
             store
-                .record_status("t1", StoredStatus::Processing, None, &[], 13)
+                .record_status(&tid("t1"), StoredStatus::Processing, None, &[], 13)
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .record_status("t1", StoredStatus::Processing, None, &[], 14)
+                .record_status(&tid("t1"), StoredStatus::Processing, None, &[], 14)
                 .await
                 .unwrap(),
             "no change, no write"
         );
         assert!(
             store
-                .record_status("t1", StoredStatus::Succeed, Some("done"), &urls, 15)
+                .record_status(&tid("t1"), StoredStatus::Succeed, Some("done"), &urls, 15)
                 .await
                 .unwrap()
         );
@@ -149,13 +162,16 @@ async fn a_task_moves_forward_only() {
             StoredStatus::Failed,
         ] {
             assert!(
-                !store.record_status("t1", old, None, &[], 16).await.unwrap(),
+                !store
+                    .record_status(&tid("t1"), old, None, &[], 16)
+                    .await
+                    .unwrap(),
                 "{old}"
             );
         }
         assert!(
             !store
-                .set_created("e1", "t1", StoredStatus::Submitted, 17)
+                .set_created("e1", &tid("t1"), StoredStatus::Submitted, 17)
                 .await
                 .unwrap()
         );
@@ -165,15 +181,15 @@ async fn a_task_moves_forward_only() {
                 .await
                 .unwrap()
         );
-        let record = store.get_by_task_id("t1").await.unwrap().unwrap();
+        let record = store.get_by_task_id(&tid("t1")).await.unwrap().unwrap();
         assert_eq!(record.status, StoredStatus::Succeed);
         assert_eq!(record.video_urls, urls);
         assert_eq!(record.message.as_deref(), Some("done"));
         store
-            .set_local_files("t1", &["/v/t1.mp4".into()], 19)
+            .set_local_files(&tid("t1"), &["/v/t1.mp4".into()], 19)
             .await
             .unwrap();
-        let record = store.get_by_task_id("t1").await.unwrap().unwrap();
+        let record = store.get_by_task_id(&tid("t1")).await.unwrap().unwrap();
         assert_eq!(record.local_files, ["/v/t1.mp4"]);
         assert_eq!(record.created_at_ms, 10);
         assert_eq!(record.updated_at_ms, 19);
@@ -206,11 +222,11 @@ async fn a_failed_submit_frees_its_external_id_and_uncertain_resolves() {
         );
         assert!(
             store
-                .set_created("f", "tf", StoredStatus::Processing, 5)
+                .set_created("f", &tid("tf"), StoredStatus::Processing, 5)
                 .await
                 .unwrap()
         );
-        let list = store.list("", None, 10).await.unwrap();
+        let list = store.list(&owner(""), None, 10).await.unwrap();
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].status, StoredStatus::Processing);
         assert_eq!(list[0].message, None);
@@ -229,7 +245,7 @@ async fn lists_are_per_owner_newest_first_and_filtered() {
                 .unwrap();
         }
         store
-            .set_created("l2", "t2", StoredStatus::Succeed, 9)
+            .set_created("l2", &tid("t2"), StoredStatus::Succeed, 9)
             .await
             .unwrap();
         let ids = |records: Vec<TaskRecord>| {
@@ -239,20 +255,29 @@ async fn lists_are_per_owner_newest_first_and_filtered() {
                 .collect::<Vec<_>>()
         };
         assert_eq!(
-            ids(store.list("", None, 10).await.unwrap()),
+            ids(store.list(&owner(""), None, 10).await.unwrap()),
             ["l3", "l2", "l0"]
         );
-        assert_eq!(ids(store.list("", None, 1).await.unwrap()), ["l3"]);
-        assert_eq!(ids(store.list("k1", None, 10).await.unwrap()), ["l1"]);
+        assert_eq!(ids(store.list(&owner(""), None, 1).await.unwrap()), ["l3"]);
+        assert_eq!(
+            ids(store.list(&owner("k1"), None, 10).await.unwrap()),
+            ["l1"]
+        );
         assert_eq!(
             ids(store
-                .list("", Some(StoredStatus::Succeed), 10)
+                .list(&owner(""), Some(StoredStatus::Succeed), 10)
                 .await
                 .unwrap()),
             ["l2"]
         );
-        assert_eq!(store.adopt_owner("k1", "k2").await.unwrap(), 1);
-        assert_eq!(ids(store.list("k2", None, 10).await.unwrap()), ["l1"]);
+        assert_eq!(
+            store.adopt_owner(&owner("k1"), &owner("k2")).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            ids(store.list(&owner("k2"), None, 10).await.unwrap()),
+            ["l1"]
+        );
     }
 }
 
@@ -264,8 +289,14 @@ async fn one_of_two_racers_wins_a_recovery_and_a_poll() {
             .insert_submitting(&new_task("s", ""), 100)
             .await
             .unwrap();
-        assert!(store.stale_submitting("", 100).await.unwrap().is_empty());
-        let stale = store.stale_submitting("", 101).await.unwrap();
+        assert!(
+            store
+                .stale_submitting(&owner(""), 100)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let stale = store.stale_submitting(&owner(""), 101).await.unwrap();
         assert_eq!(stale.len(), 1);
         let (a, b) = tokio::join!(
             store.claim_recovery(&stale[0], 200),
@@ -273,40 +304,61 @@ async fn one_of_two_racers_wins_a_recovery_and_a_poll() {
         );
         assert!(a.unwrap() ^ b.unwrap(), "exactly one wins");
 
-        assert_eq!(store.read_poll("t", "").await.unwrap(), None);
+        assert_eq!(store.read_poll(&tid("t"), &owner("")).await.unwrap(), None);
+        let (t, me) = (tid("t"), owner(""));
         let (a, b) = tokio::join!(
-            store.claim_poll("t", "", None, 1000, 4000),
-            store.claim_poll("t", "", None, 1000, 4000)
+            store.claim_poll(&t, &me, None, 1000, 4000),
+            store.claim_poll(&t, &me, None, 1000, 4000)
         );
         assert!(a.unwrap() ^ b.unwrap());
-        let row = store.read_poll("t", "").await.unwrap().unwrap();
+        let row = store
+            .read_poll(&tid("t"), &owner(""))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((row.poll_count, row.next_poll_at_ms), (1, 4000));
         assert!(
             !store
-                .claim_poll("t", "", Some(1), 3999, 9000)
+                .claim_poll(&tid("t"), &owner(""), Some(1), 3999, 9000)
                 .await
                 .unwrap(),
             "not due yet"
         );
         let (a, b) = tokio::join!(
-            store.claim_poll("t", "", Some(1), 4000, 9000),
-            store.claim_poll("t", "", Some(1), 4001, 9001)
+            store.claim_poll(&t, &me, Some(1), 4000, 9000),
+            store.claim_poll(&t, &me, Some(1), 4001, 9001)
         );
         assert!(a.unwrap() ^ b.unwrap());
         store
-            .put_snapshot("t", "", "{\"new\":1}", 5000)
+            .put_snapshot(&tid("t"), &owner(""), "{\"new\":1}", 5000)
             .await
             .unwrap();
         store
-            .put_snapshot("t", "", "{\"old\":1}", 4500)
+            .put_snapshot(&tid("t"), &owner(""), "{\"old\":1}", 4500)
             .await
             .unwrap();
-        let row = store.read_poll("t", "").await.unwrap().unwrap();
+        let row = store
+            .read_poll(&tid("t"), &owner(""))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(row.poll_count, 2);
         assert_eq!(row.snapshot.as_deref(), Some("{\"new\":1}"));
-        assert!(store.read_poll("t", "other-owner").await.unwrap().is_none());
+        assert!(
+            store
+                .read_poll(&tid("t"), &owner("other-owner"))
+                .await
+                .unwrap()
+                .is_none()
+        );
         store.prune_polls(i64::MAX).await.unwrap();
-        assert!(store.read_poll("t", "").await.unwrap().is_none());
+        assert!(
+            store
+                .read_poll(&tid("t"), &owner(""))
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }
 
