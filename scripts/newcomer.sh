@@ -10,6 +10,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$repo/target/debug/kling-omni-mcp}
 [ -x "$bin" ] || { echo "newcomer: no binary at $bin (run cargo build)" >&2; exit 1; }
+bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
 
 home=$(mktemp -d "${TMPDIR:-/tmp}/kling-newcomer.XXXXXX")
 server_pid=

@@ -6,7 +6,7 @@ use super::Exit;
 use super::output::{exit_for, exit_for_kind};
 use crate::comet::{ErrorKind, TaskId};
 use crate::config::Config;
-use crate::jobs::{self, Jobs};
+use crate::jobs::{self, Deadline, Freshness, Jobs};
 
 /// A task id that cannot exist: querying it costs nothing and tells a refused key (401) from
 /// an accepted one (404 or 400).
@@ -55,7 +55,10 @@ pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
         false => TaskId::parse(PROBE_TASK_ID),
     };
     let probed = match &probe {
-        Ok(task_id) => jobs.query_once(task_id).await,
+        Ok(task_id) => {
+            jobs.status(task_id, Freshness::Probe, Deadline::none())
+                .await
+        }
         Err(violation) => Err(jobs::Error::Comet(crate::comet::Error::Invalid(vec![
             violation.clone(),
         ]))),

@@ -28,6 +28,7 @@ pub(crate) fn fix_for_person(err: &jobs::Error) -> String {
         ),
         jobs::Error::Store(err) => store_fix(err),
         jobs::Error::Download(err) => download_fix(err).to_owned(),
+        jobs::Error::NoAnswerYet => "run it again in a few seconds".to_owned(),
         jobs::Error::OtherWorld {
             task_id,
             simulated_task: true,

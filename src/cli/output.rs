@@ -92,7 +92,9 @@ pub(super) fn fail(err: &jobs::Error) -> Exit {
 /// and transfers that may pass later are 4.
 pub(super) fn exit_for(err: &jobs::Error) -> Exit {
     match err {
-        jobs::Error::SubmitUncertain { .. } | jobs::Error::OutOfTime { .. } => Exit::Upstream,
+        jobs::Error::SubmitUncertain { .. }
+        | jobs::Error::OutOfTime { .. }
+        | jobs::Error::NoAnswerYet => Exit::Upstream,
         jobs::Error::Store(StoreError::ExternalIdTaken { .. }) | jobs::Error::OtherWorld { .. } => {
             Exit::BadInput
         }

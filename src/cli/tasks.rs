@@ -10,8 +10,8 @@ use super::output::{WaitDisplay, exit_for, exit_for_task, fail, print_stored, pr
 use super::request::{build_request, refuse};
 use crate::comet::{CreatedTask, Task, TaskId, Violation};
 use crate::jobs::{
-    self, Deadline, DownloadFailure, FollowSpec, Followed, GenerateSpec, Generated, Jobs,
-    ListFilter, NotBought, RequestFacts, Unprepared, Wait, WaitEnd,
+    self, Deadline, DownloadFailure, FollowSpec, Followed, Freshness, GenerateSpec, Generated,
+    Jobs, ListFilter, NotBought, RequestFacts, Unprepared, Wait, WaitEnd,
 };
 use tokio::sync::oneshot;
 
@@ -87,7 +87,10 @@ pub(super) async fn status(args: StatusArgs, jobs: &Jobs, simulate: bool) -> Exi
     {
         return print_stored(&stored, args.follow.json);
     }
-    let task = match jobs.query(&task_id, Deadline::none()).await {
+    let task = match jobs
+        .status(&task_id, Freshness::Fresh, Deadline::none())
+        .await
+    {
         Ok(task) => task,
         Err(err) => return fail(&err),
     };

@@ -37,6 +37,10 @@ pub enum Error {
         /// Whether that task is simulated (and this process is not).
         simulated_task: bool,
     },
+    /// The shared poll loop had no answer yet when the call's time ran out (the task is
+    /// fine; ask again).
+    #[error("no status from CometAPI yet")]
+    NoAnswerYet,
     /// A failure that a later try may clear (rate limit, timeout, reset, 5xx) was still there
     /// when the call's time ran out; the call answers instead of outliving its client.
     #[error("{cause}; this call stopped at its time limit instead of retrying")]
@@ -62,6 +66,7 @@ impl Error {
                 ..
             } => "simulated_task",
             Self::OtherWorld { .. } => "real_task",
+            Self::NoAnswerYet => "no_answer_yet",
             Self::Store(err) => err.kind(),
             Self::Download(err) => err.kind(),
         }
@@ -71,7 +76,7 @@ impl Error {
     pub fn retryable(&self) -> bool {
         match self {
             Self::Comet(err) => err.retryable(),
-            Self::OutOfTime { .. } => true,
+            Self::OutOfTime { .. } | Self::NoAnswerYet => true,
             Self::SubmitUncertain { .. } | Self::OtherWorld { .. } => false,
             Self::Store(err) => err.retryable(),
             Self::Download(err) => err.retryable(),
@@ -84,7 +89,9 @@ impl Error {
             Self::Comet(err)
             | Self::SubmitUncertain { cause: err, .. }
             | Self::OutOfTime { cause: err, .. } => Some(err),
-            Self::Store(_) | Self::Download(_) | Self::OtherWorld { .. } => None,
+            Self::Store(_) | Self::Download(_) | Self::OtherWorld { .. } | Self::NoAnswerYet => {
+                None
+            }
         }
     }
 
@@ -98,7 +105,8 @@ impl Error {
             Self::SubmitUncertain { .. }
             | Self::Store(_)
             | Self::Download(_)
-            | Self::OtherWorld { .. } => None,
+            | Self::OtherWorld { .. }
+            | Self::NoAnswerYet => None,
         }
     }
 

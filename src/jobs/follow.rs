@@ -109,6 +109,7 @@ impl Jobs {
         known: Option<Task>,
         spec: FollowSpec,
     ) -> Result<Followed, Error> {
+        self.same_world(task_id)?;
         let FollowSpec {
             wait,
             deadline,
@@ -133,7 +134,7 @@ impl Jobs {
                 }
             }
             (None, Some(task)) => Followed::unfollowed(task),
-            (None, None) => Followed::unfollowed(self.query(task_id, deadline).await?),
+            (None, None) => Followed::unfollowed(self.fresh(task_id, deadline).await?),
         };
         if let Some(dir) = download_to.filter(|_| {
             followed.task.status == TaskStatus::Succeed && !followed.task.videos.is_empty()
@@ -166,41 +167,10 @@ impl Jobs {
         Ok(followed)
     }
 
-    /// The latest status of a task as the shared poll loop knows it: joins (or starts) the
-    /// loop and answers with its latest answer, waiting for the first one until `deadline`.
-    /// Any number of callers cost at most one upstream query per poll interval (the loop
-    /// lives on for an interval after its last caller, so a caller polling this every second
-    /// keeps joining it), and a finished task costs none. `Ok(None)`: no answer yet.
-    pub async fn latest(
-        &self,
-        task_id: &TaskId,
-        deadline: Deadline,
-    ) -> Result<Option<Task>, Error> {
-        self.same_world(task_id)?;
-        let mut receiver = self.pollers.watch(task_id);
-        loop {
-            let state = receiver.borrow_and_update().clone();
-            match state {
-                PollState::Task(task) => {
-                    self.record(&task).await;
-                    return Ok(Some(task));
-                }
-                PollState::Failed(err) => return Err(Error::Comet((*err).clone())),
-                PollState::Starting => {}
-            }
-            tokio::select! {
-                changed = receiver.changed() => if changed.is_err() {
-                    receiver = self.pollers.watch(task_id);
-                },
-                () = deadline.reached() => return Ok(None),
-            }
-        }
-    }
-
     /// Waits up to `limit` (`None`: until the task finishes), ending in time to answer by
     /// `deadline`, for a task to finish, sending each new status to `progress`. Cancelling
     /// ends the wait at once; the task keeps running.
-    pub async fn wait(
+    pub(super) async fn wait(
         &self,
         task_id: &TaskId,
         limit: Option<Duration>,
@@ -258,7 +228,7 @@ impl Jobs {
                     (Some(_), Some(until)) => Deadline::at(until + self.config.reserve()),
                     _ => Deadline::none(),
                 };
-                self.query(task_id, deadline.min(answer_by)).await?
+                self.fresh(task_id, deadline.min(answer_by)).await?
             }
         };
         Ok(Waited {

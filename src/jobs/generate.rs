@@ -61,7 +61,8 @@ pub enum Generated {
 pub enum NotBought {
     /// The request cannot be sent as it is, or the image memory was busy until the deadline.
     Unprepared(Unprepared),
-    /// The submit failed (see [`Jobs::submit`]); what the request asked for is known.
+    /// The submit failed (nothing was recorded, nothing bought, or the outcome is uncertain:
+    /// see the error); what the request asked for is known.
     Submit {
         /// What the request asked for.
         request: RequestFacts,

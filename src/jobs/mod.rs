@@ -16,6 +16,7 @@ mod prepare;
 mod recorded;
 mod recovery;
 mod retry;
+mod status;
 mod view;
 
 use std::sync::Arc;
@@ -33,6 +34,7 @@ pub use mcp_task::{DownloadClaim, McpTaskEnd, McpTaskState, Saved};
 pub use poller::{PollSchedule, PollState};
 pub use prepare::{IMAGE_BUDGET_BYTES, Prepared, Unprepared, prepare, preview_body};
 pub use retry::{RetryPolicy, retry_create, retry_query};
+pub use status::Freshness;
 pub use view::{ListedTask, LocalFileView, TaskView, VideoView};
 
 use crate::comet::{self, CreatedTask, Task, TaskId, ValidRequest};
@@ -177,11 +179,7 @@ impl Jobs {
     /// up once by its external id (spec §7) instead of sent again. Everything ends by
     /// `deadline`: the create (and its retries) gets all but [`JobsConfig::reserve`], kept
     /// for that lookup; a create cut short by the deadline is ambiguous like any timeout.
-    pub async fn submit(
-        &self,
-        valid: &ValidRequest,
-        deadline: Deadline,
-    ) -> Result<CreatedTask, Error> {
+    async fn submit(&self, valid: &ValidRequest, deadline: Deadline) -> Result<CreatedTask, Error> {
         // Without a key nothing can be bought: say so before recording anything.
         if !self.client.has_key() {
             return Err(comet::Error::MissingApiKey.into());
@@ -221,28 +219,8 @@ impl Jobs {
         }
     }
 
-    /// One status query, tried once (for diagnostics).
-    pub async fn query_once(&self, task_id: &TaskId) -> Result<Task, Error> {
-        self.same_world(task_id)?;
-        Ok(self.client.get_task(task_id).await?)
-    }
-
-    /// One status query, retried on transient failures while time is left before `deadline`
-    /// (and never longer than one call deadline, so the CLI's queries are bounded too).
-    pub async fn query(&self, task_id: &TaskId, deadline: Deadline) -> Result<Task, Error> {
-        self.same_world(task_id)?;
-        let deadline = deadline.min(self.call_deadline());
-        let task = with_retries(self.config.retry, deadline, retry_query, || {
-            self.client.get_task_within(task_id, deadline.limit())
-        })
-        .await
-        .map_err(|gave_up| Error::gave_up(gave_up, false))?;
-        self.record(&task).await;
-        Ok(task)
-    }
-
     /// Downloads a finished task's videos into the output directory.
-    pub async fn download(
+    async fn download(
         &self,
         task: &Task,
         cancel: &CancellationToken,
@@ -254,7 +232,7 @@ impl Jobs {
     /// Downloads a finished task's videos into `dir`, all or nothing (capped by the configured
     /// [`DownloadLimits`]), and records the files in the store. Cancelling stops the transfer
     /// and keeps nothing.
-    pub async fn download_to(
+    async fn download_to(
         &self,
         task: &Task,
         dir: &std::path::Path,

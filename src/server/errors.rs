@@ -139,6 +139,12 @@ impl ToolFailure {
                 )
                 .with_kind(err.kind(), err.retryable())
             }
+            jobs::Error::NoAnswerYet => Self::bare(
+                ErrorKind::Timeout,
+                format!("{err}. Fix: {}", fix_for_agent(err)),
+                None,
+            )
+            .with_kind(err.kind(), err.retryable()),
             jobs::Error::OtherWorld { .. } => Self::bare(
                 ErrorKind::InvalidRequest,
                 format!("{err}. Fix: {}", fix_for_agent(err)),

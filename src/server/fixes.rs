@@ -29,6 +29,7 @@ pub(super) fn fix_for_agent(err: &jobs::Error) -> String {
         ),
         jobs::Error::Store(err) => store_fix(err),
         jobs::Error::Download(err) => download_fix(err).to_owned(),
+        jobs::Error::NoAnswerYet => "Call again in a few seconds.".to_owned(),
         jobs::Error::OtherWorld {
             simulated_task: true,
             ..
