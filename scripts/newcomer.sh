@@ -104,11 +104,11 @@ kling-omni-mcp --simulate --http 127.0.0.1:0 --http-token-file ~/.config/kling-o
   >"$home/.http-out" 2>"$home/.http-err" &
 server_pid=$!
 url=
-for _ in $(seq 1 200); do
+for _ in $(seq 1 600); do
   url=$(sed -n 's/.*MCP streamable HTTP listening url=\(http:[^ ]*\).*/\1/p' "$home/.http-err" | head -n 1)
   [ -n "$url" ] && break
   kill -0 "$server_pid" 2>/dev/null || fail "the HTTP server stopped: $(cat "$home/.http-err")"
-  sleep 0.05
+  sleep 0.1
 done
 [ -n "$url" ] || fail "the HTTP server did not say where it listens"
 origin=${url%/mcp}
