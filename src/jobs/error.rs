@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::retry::GaveUp;
-use crate::comet;
+use crate::comet::{self, TaskId};
 use crate::store::StoreError;
 
 /// A failed job step.
@@ -33,7 +33,7 @@ pub enum Error {
     #[error("{}", other_world_message(task_id, *simulated_task))]
     OtherWorld {
         /// The task asked about.
-        task_id: String,
+        task_id: TaskId,
         /// Whether that task is simulated (and this process is not).
         simulated_task: bool,
     },
@@ -123,7 +123,7 @@ impl Error {
     }
 }
 
-fn other_world_message(task_id: &str, simulated_task: bool) -> String {
+fn other_world_message(task_id: &TaskId, simulated_task: bool) -> String {
     if simulated_task {
         format!(
             "task {task_id} was made by the built-in simulator (--simulate); CometAPI has never heard of it, so it was not asked"

@@ -279,7 +279,7 @@ impl Jobs {
             return Ok(());
         }
         Err(Error::OtherWorld {
-            task_id: task_id.as_str().to_owned(),
+            task_id: task_id.clone(),
             simulated_task: task_id.is_simulated(),
         })
     }
