@@ -109,8 +109,9 @@ impl Check {
         };
         // The one external id check, so the lookup by external id after an ambiguous create
         // can always be made.
-        if let Err(violation) = crate::comet::ExternalTaskId::parse(&id) {
-            self.violations.push(violation);
+        match crate::comet::ExternalTaskId::parse(&id) {
+            Ok(external) => self.external = Some(external),
+            Err(violation) => self.violations.push(violation),
         }
     }
     pub(super) fn placeholders(&mut self) {

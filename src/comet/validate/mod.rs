@@ -64,23 +64,22 @@ impl CreateTaskRequest {
             request: self.into_wire(),
             violations: Vec::new(),
             warnings: Vec::new(),
+            external: None,
         };
         let mode = check.run();
-        let external = check
-            .request
-            .external_task_id
-            .as_deref()
-            .unwrap_or_default();
-        match (ExternalTaskId::parse(external), check.violations.is_empty()) {
-            (Ok(external_task_id), true) => Ok(ValidRequest {
+        match (check.external, check.violations.is_empty()) {
+            (Some(external_task_id), true) => Ok(ValidRequest {
                 body: Arc::new(check.request),
                 mode,
                 warnings: check.warnings,
                 external_task_id,
             }),
-            // `into_wire` always fills the id in and `Check` flags a bad one: this only
-            // repeats that check, so an invalid id can never pass.
-            (Err(violation), true) => Err(vec![violation]),
+            // `into_wire` always fills the id in, and `Check` keeps it once parsed or flags it.
+            (None, true) => Err(vec![Violation::new(
+                "external_task_id",
+                "is missing",
+                "leave it out to get a generated one",
+            )]),
             (_, false) => Err(check.violations),
         }
     }
@@ -91,6 +90,8 @@ pub(super) struct Check {
     pub(super) request: CreateTaskRequest,
     pub(super) violations: Vec<Violation>,
     pub(super) warnings: Vec<String>,
+    /// The external id, once parsed (the one place it is).
+    pub(super) external: Option<ExternalTaskId>,
 }
 
 impl Check {
