@@ -227,11 +227,23 @@ pub struct Health {
     pub writable: bool,
 }
 
-/// Now, Unix milliseconds.
+/// Now, Unix milliseconds: the wall clock, moved by however far tokio's clock is from the
+/// monotonic one. In a running program the two are the same clock (the move is nil). Under a
+/// paused tokio clock (the in-process application tests, `tests/it/inproc.rs`) the store's
+/// times follow the virtual clock, so the shared poll schedule and the ages of records keep
+/// step with the sleeps and deadlines that run on it.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
+    let real = std::time::Instant::now();
+    let ahead = tokio::time::Instant::now().into_std();
+    // Nanoseconds until the sum, so the move adds no rounding of its own.
+    let ahead_ns = match ahead.checked_duration_since(real) {
+        Some(later) => i128::try_from(later.as_nanos()).unwrap_or(i128::MAX),
+        None => -i128::try_from(real.saturating_duration_since(ahead).as_nanos()).unwrap_or(0),
+    };
+    let wall_ns = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .map_or(0, |d| i128::try_from(d.as_nanos()).unwrap_or(i128::MAX));
+    i64::try_from(wall_ns.saturating_add(ahead_ns).div_euclid(1_000_000)).unwrap_or(i64::MAX)
 }
 
 fn to_json_list(items: &[String]) -> String {

@@ -120,21 +120,32 @@ impl HttpServer {
     }
 
     /// Waits until the server has logged a line containing every one of `needles`; returns
-    /// that line. Panics if its stderr ends first.
+    /// that line. Panics, with the log so far, if its stderr ends first or
+    /// [`LOG_WAIT`](crate::support::LOG_WAIT) passes.
     pub(crate) async fn wait_for_log(&self, needles: &[&str]) -> String {
         let mut seen = self.log_seen.clone();
-        loop {
-            let log = self.log.lock().unwrap().clone();
-            if let Some(line) = log
-                .lines()
-                .find(|line| needles.iter().all(|n| line.contains(n)))
-            {
-                return line.to_owned();
+        let found = tokio::time::timeout(crate::support::LOG_WAIT, async {
+            loop {
+                let log = self.log.lock().unwrap().clone();
+                if let Some(line) = log
+                    .lines()
+                    .find(|line| needles.iter().all(|n| line.contains(n)))
+                {
+                    return line.to_owned();
+                }
+                if seen.changed().await.is_err() {
+                    panic!("the server stopped before logging {needles:?}:\n{log}");
+                }
             }
-            if seen.changed().await.is_err() {
-                panic!("the server stopped before logging {needles:?}:\n{log}");
-            }
-        }
+        })
+        .await;
+        found.unwrap_or_else(|_| {
+            panic!(
+                "the server did not log {needles:?} within {:?}:\n{}",
+                crate::support::LOG_WAIT,
+                self.log()
+            )
+        })
     }
 
     /// Everything the server wrote to stderr so far.

@@ -1,5 +1,7 @@
 //! Integration tests: the real binary, driven by rmcp's MCP client over stdio, against the
-//! simulated CometAPI on a loopback port. Run with `cargo test --test it`.
+//! simulated CometAPI on a loopback port, where a process is the point; and the application
+//! in-process on a paused clock (`inproc`), where exact times and call counts are. Run with
+//! `cargo test --test it`.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,7 +14,6 @@
 mod support;
 
 mod cli;
-mod deadlines;
 mod downloads;
 mod errors;
 mod faults;
@@ -21,6 +22,7 @@ mod hardening;
 mod http;
 mod http_hardening;
 mod http_protocol;
+mod inproc;
 mod jobs;
 mod local_images;
 mod long_jobs;

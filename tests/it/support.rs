@@ -25,6 +25,11 @@ use tokio::sync::Mutex;
 /// The key the harness gives the server unless a test says otherwise.
 pub(crate) const TEST_KEY: &str = "sk-test-0123456789abcdef";
 
+/// The longest a test waits for a log line before failing with the log so far. Not a bound on
+/// how fast the server is (a loaded machine may take seconds): only a line that never comes
+/// reaches it.
+pub(crate) const LOG_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// Path of the server binary under test.
 pub(crate) const BIN: &str = env!("CARGO_BIN_EXE_kling-omni-mcp");
 
@@ -300,17 +305,28 @@ impl Harness {
         panic!("task {task_id} did not finish in 10 polls");
     }
 
-    /// Waits until the server has logged `needle` on stderr; returns the log so far. Panics if
-    /// the server's stderr ends first.
+    /// Waits until the server has logged `needle` on stderr; returns the log so far. Panics,
+    /// with the log so far, if the server's stderr ends first or [`LOG_WAIT`] passes: a line
+    /// that never comes fails the test instead of hanging it.
     pub(crate) async fn wait_for_log(&self, needle: &str) -> String {
         let mut seen = self.stderr_seen.clone();
-        loop {
-            let log = self.stderr.lock().await.clone();
-            if log.contains(needle) {
-                return log;
+        let found = tokio::time::timeout(LOG_WAIT, async {
+            loop {
+                let log = self.stderr.lock().await.clone();
+                if log.contains(needle) {
+                    return log;
+                }
+                if seen.changed().await.is_err() {
+                    panic!("the server stopped before logging {needle:?}:\n{log}");
+                }
             }
-            if seen.changed().await.is_err() {
-                panic!("the server stopped before logging {needle:?}:\n{log}");
+        })
+        .await;
+        match found {
+            Ok(log) => log,
+            Err(_) => {
+                let log = self.stderr.lock().await.clone();
+                panic!("the server did not log {needle:?} within {LOG_WAIT:?}:\n{log}")
             }
         }
     }
