@@ -5,7 +5,7 @@
 //! the front doors.
 
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedSender;
 use tokio_util::sync::CancellationToken;
@@ -179,7 +179,8 @@ impl Jobs {
         progress: Option<&UnboundedSender<Task>>,
     ) -> Result<Waited, Error> {
         self.same_world(task_id)?;
-        let started = Instant::now();
+        // The runtime's clock, so a paused test clock measures the wait it drives.
+        let started = tokio::time::Instant::now();
         // Until the limit, and in time for one direct query in case the poll loop has not
         // answered yet.
         let until = limit
