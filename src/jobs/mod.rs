@@ -253,7 +253,7 @@ impl Jobs {
 
     /// Removes the temporary download files a stopped process left in the output directory;
     /// returns how many. Downloads still running in other processes keep theirs.
-    pub async fn remove_stale_partials(&self) -> usize {
+    pub(crate) async fn remove_stale_partials(&self) -> usize {
         let dir = self.config.output_dir.clone();
         tokio::task::spawn_blocking(move || download::remove_stale_partials(&dir))
             .await

@@ -55,7 +55,7 @@ impl Jobs {
     /// longest a live submit can take). Racing processes each take different records. Returns
     /// how many were resolved; store or network trouble, or no time left before `deadline`,
     /// leaves records for the next try.
-    pub async fn recover_stale(&self, deadline: Deadline) -> usize {
+    pub(crate) async fn recover_stale(&self, deadline: Deadline) -> usize {
         let stale_after =
             i64::try_from(self.config.submit_stale_after().as_millis()).unwrap_or(i64::MAX);
         let before = now_ms().saturating_sub(stale_after);
