@@ -168,6 +168,26 @@ wire_enum! {
     }
 }
 
+wire_enum! {
+    /// Native audio generated with the video (Kling 3.0 Omni); `"on"`/`"off"` on the wire.
+    Sound bools(On, Off) {
+        /// Generate sound.
+        On = "on",
+        /// Silent video, the API's default.
+        Off = "off",
+    }
+}
+
+wire_enum! {
+    /// How a storyboard (`multi_shot`) is cut into shots (Kling 3.0 Omni).
+    ShotType {
+        /// The caller gives each shot in `multi_prompt`.
+        Customize = "customize",
+        /// The model cuts the prompt into shots.
+        Intelligence = "intelligence",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -38,7 +38,8 @@ pub use public_addr::{Refusal, is_public};
 pub use redact::{REDACTED, Redactor, display_url};
 pub use request::{
     AspectRatio, CreateTaskRequest, ElementRef, ImageInput, ImageType, KeepOriginalSound,
-    ModelName, QualityMode, ReferType, VideoDuration, VideoInput, new_external_task_id,
+    ModelName, QualityMode, ReferType, Shot, ShotDuration, ShotType, Sound, VideoDuration,
+    VideoInput, new_external_task_id,
 };
 pub use response::{parse_create, parse_query};
 pub use secret::ApiKey;

@@ -145,8 +145,10 @@ mod tests {
                 .starts_with("invalid type: integer `5`, expected a string")
         );
 
-        let err = parse(json!({})).unwrap_err();
-        assert_eq!(err.field, None);
+        // `prompt` may be absent (a v3 storyboard has none; validation names it otherwise), but
+        // a shot's may not.
+        let err = parse(json!({"multi_prompt": [{"duration": 2}]})).unwrap_err();
+        assert_eq!(err.field.as_deref(), Some("multi_prompt[0]"));
         assert_eq!(err.reason, "missing field `prompt`");
     }
 

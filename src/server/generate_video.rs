@@ -115,7 +115,8 @@ impl KlingServer {
     /// required, `duration` 5 or 10); a `first_frame` image, optionally with an `end_frame` (no
     /// `aspect_ratio`, `duration` 5 or 10); reference images/elements (`aspect_ratio` required,
     /// `duration` 3-10); one video with `refer_type` `feature` (`aspect_ratio` required) or
-    /// `base` to edit it (no `aspect_ratio` or `duration`).
+    /// `base` to edit it (no `aspect_ratio` or `duration`). `kling-v3-omni`: 3-15 s in every
+    /// mode, `sound`, storyboards (`multi_shot`).
     #[tool(
         name = "generate_video",
         input_schema = input_schema::<GenerateVideoArgs>(),

@@ -58,9 +58,9 @@ async fn arguments_that_do_not_deserialize_are_tool_errors_naming_the_field() {
         ),
         (json!({"prompt": 42}), "prompt", "invalid type"),
         (
-            json!({"prompt": "p", "duration": 12}),
+            json!({"prompt": "p", "duration": 16}),
             "duration",
-            "from 3 to 10",
+            "from 3 to 15",
         ),
         (
             json!({"prompt": "p", "image_list": [{"image_url": "u", "type": "last"}]}),
@@ -77,7 +77,7 @@ async fn arguments_that_do_not_deserialize_are_tool_errors_naming_the_field() {
             "",
             "unknown field `negative_prompt`",
         ),
-        (json!({}), "", "missing field `prompt`"),
+        (json!({}), "", "`prompt` is empty"),
     ];
     for (args, field, reason) in cases {
         let result = h.call("generate_video", args.clone()).await;

@@ -69,14 +69,20 @@ async fn input_and_output_schemas_carry_the_contract_fields() {
         "duration",
         "callback_url",
         "external_task_id",
+        "sound",
+        "multi_shot",
+        "shot_type",
+        "multi_prompt",
     ] {
         assert!(input["properties"].get(field).is_some(), "{field}");
     }
-    assert_eq!(input["required"], json!(["prompt"]));
+    // `prompt` may be left out for a v3 `customize` storyboard; validation names it otherwise.
+    assert_eq!(input["required"], Value::Null);
+    assert_eq!(input["properties"]["sound"]["type"], "boolean");
     let duration = &input["properties"]["duration"];
     assert_eq!(
         (&duration["minimum"], &duration["maximum"]),
-        (&json!(3), &json!(10))
+        (&json!(3), &json!(15))
     );
     assert_eq!(
         duration["type"], "integer",
@@ -146,5 +152,27 @@ async fn the_make_video_prompt_turns_an_idea_into_a_plan() {
         .get_prompt(rmcp::model::GetPromptRequestParams::new("make_video"))
         .await;
     assert!(missing.is_err(), "idea is required");
+    h.stop().await;
+}
+
+/// The model-visible part of `tools/list` (names, descriptions, input schemas; compact JSON):
+/// every agent pays for it in context on every session.
+#[tokio::test]
+async fn the_tool_text_stays_under_its_budget() {
+    let h = Harness::start().await;
+    let tools = h.client.list_all_tools().await.unwrap();
+    let bytes: usize = tools
+        .iter()
+        .map(|tool| {
+            let visible = json!({
+                "name": tool.name,
+                "description": tool.description,
+                "inputSchema": &*tool.input_schema,
+            });
+            serde_json::to_string(&visible).unwrap().len()
+        })
+        .sum();
+    println!("model-visible tools/list: {bytes} bytes");
+    assert!(bytes < 7_000, "{bytes} bytes");
     h.stop().await;
 }

@@ -8,18 +8,21 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
 pub use super::enums::{
-    AspectRatio, ImageType, KeepOriginalSound, ModelName, QualityMode, ReferType,
+    AspectRatio, ImageType, KeepOriginalSound, ModelName, QualityMode, ReferType, ShotType, Sound,
 };
+pub use storyboard::{Shot, ShotDuration};
 
 /// A video generation request. Field names and values mirror CometAPI's Kling Omni Video API.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTaskRequest {
-    /// `kling-video-o1` (default) or `kling-v3-omni`.
+    /// `kling-video-o1` (default) or `kling-v3-omni` (Kling 3.0: 3-15 s, sound, storyboards).
     #[serde(default)]
     pub model_name: ModelName,
-    /// What to generate, 1-2500 characters. Refer to inputs by 1-based position:
-    /// `<<<image_1>>>`, `<<<element_1>>>`, `<<<video_1>>>`.
+    /// What to generate, 1-2500 characters (optional only for a `customize` storyboard). Refer
+    /// to inputs by 1-based position: `<<<image_1>>>`, `<<<element_1>>>`, `<<<video_1>>>`.
+    // Empty means absent: a v3 `customize` storyboard sends its prompts per shot instead.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub prompt: String,
     /// Images: public http(s) URL, local file path or base64; JPG/PNG, each side >= 300 px, <= 10 MB.
     /// Images + elements: at most 7, or 4 with a video.
@@ -38,10 +41,23 @@ pub struct CreateTaskRequest {
     /// `base` video.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aspect_ratio: Option<AspectRatio>,
-    /// Seconds (default 5): 5 or 10 for text-only and first-frame requests, 3-10 with
-    /// references; omit for a `base` video edit (output keeps the input's length).
+    /// Seconds (default 5). O1: 5 or 10 for text-only and first-frame requests, 3-10 with
+    /// references. v3: 3-15. Omit for a `base` video edit (output keeps the input's length).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration: Option<VideoDuration>,
+    /// v3 only: native audio. Off when a video is given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<bool>")]
+    pub sound: Option<Sound>,
+    /// v3 only: a storyboard of several shots; needs `shot_type`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub multi_shot: Option<bool>,
+    /// v3 storyboard: `customize` (you give `multi_prompt`) or `intelligence` (the model cuts `prompt`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shot_type: Option<ShotType>,
+    /// v3 `customize` storyboard: 1-6 shots; shot durations add up to `duration`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub multi_prompt: Vec<Shot>,
     /// Public https URL that CometAPI POSTs each status change to (not http: the posts carry the video URLs). Optional; polling works without it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub callback_url: Option<String>,
@@ -96,6 +112,10 @@ impl CreateTaskRequest {
             mode: None,
             aspect_ratio: None,
             duration: None,
+            sound: None,
+            multi_shot: None,
+            shot_type: None,
+            multi_prompt: Vec::new(),
             callback_url: None,
             external_task_id: None,
         }
@@ -132,6 +152,10 @@ impl CreateTaskRequest {
             mode: self.mode,
             aspect_ratio: self.aspect_ratio,
             duration: self.duration,
+            sound: self.sound,
+            multi_shot: self.multi_shot,
+            shot_type: self.shot_type,
+            multi_prompt: self.multi_prompt.clone(),
             callback_url: self.callback_url.clone(),
             external_task_id: self.external_task_id.clone(),
         }
@@ -147,6 +171,10 @@ impl CreateTaskRequest {
                 ReferType::Base => KeepOriginalSound::Yes,
                 ReferType::Feature => KeepOriginalSound::No,
             });
+        }
+        // Shots are numbered in order, as the API wants; a given index is kept for the check.
+        for (shot, index) in wire.multi_prompt.iter_mut().zip(1..) {
+            shot.index.get_or_insert(index);
         }
         if wire
             .external_task_id
@@ -165,7 +193,7 @@ pub fn new_external_task_id() -> String {
     format!("kmcp-{}", uuid::Uuid::new_v4().simple())
 }
 
-/// Whole seconds, 3-10. Accepted as an integer or a numeric string; always sent as a string,
+/// Whole seconds, 3-15 (each model narrows it: see the validation's rule table). Accepted as an integer or a numeric string; always sent as a string,
 /// which is what the API wants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct VideoDuration(u8);
@@ -173,8 +201,8 @@ pub struct VideoDuration(u8);
 impl VideoDuration {
     /// Shortest duration the API accepts.
     pub const MIN: u8 = 3;
-    /// Longest duration the API accepts.
-    pub const MAX: u8 = 10;
+    /// Longest duration any model accepts (Kling 3.0 Omni; O1 stops at 10).
+    pub const MAX: u8 = 15;
 
     /// A duration in range, or `None`.
     pub fn new(seconds: u64) -> Option<Self> {
@@ -204,28 +232,8 @@ impl Serialize for VideoDuration {
 
 impl<'de> Deserialize<'de> for VideoDuration {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        const EXPECTED: &str = "whole seconds from 3 to 10";
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw<'a> {
-            Int(u64),
-            Float(f64),
-            Text(Cow<'a, str>),
-        }
-        let seconds = match Raw::deserialize(deserializer)? {
-            Raw::Int(n) => n,
-            Raw::Float(f) if f.fract() == 0.0 && (0.0..=255.0).contains(&f) => f as u64,
-            Raw::Float(f) => {
-                return Err(de::Error::invalid_value(
-                    de::Unexpected::Float(f),
-                    &EXPECTED,
-                ));
-            }
-            Raw::Text(text) => text
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| de::Error::invalid_value(de::Unexpected::Str(&text), &EXPECTED))?,
-        };
+        const EXPECTED: &str = "whole seconds from 3 to 15";
+        let seconds = storyboard::whole_seconds(deserializer, EXPECTED)?;
         Self::new(seconds)
             .ok_or_else(|| de::Error::invalid_value(de::Unexpected::Unsigned(seconds), &EXPECTED))
     }
@@ -245,5 +253,6 @@ impl JsonSchema for VideoDuration {
     }
 }
 
+mod storyboard;
 #[cfg(test)]
 mod tests;

@@ -25,6 +25,14 @@ const REQUEST_FIXTURES: &[(&str, &str)] = &[
         "video_feature_reference",
         request_fixture!("video_feature_reference"),
     ),
+    (
+        "v3_multi_shot_sound",
+        request_fixture!("v3_multi_shot_sound"),
+    ),
+    (
+        "v3_text_to_video_15s",
+        request_fixture!("v3_text_to_video_15s"),
+    ),
 ];
 
 #[test]
@@ -92,11 +100,11 @@ fn duration_is_taken_as_number_or_string_and_sent_as_string() {
 
 #[test]
 fn duration_out_of_range_is_refused_with_the_range() {
-    for input in [json!(2), json!(11), json!("ten"), json!(5.5), json!(-1)] {
+    for input in [json!(2), json!(16), json!("ten"), json!(5.5), json!(-1)] {
         let body = json!({"prompt": "p", "duration": input});
         let err = serde_json::from_value::<CreateTaskRequest>(body).unwrap_err();
         assert!(
-            err.to_string().contains("whole seconds from 3 to 10")
+            err.to_string().contains("whole seconds from 3 to 15")
                 || err.to_string().contains("invalid type"),
             "{input}: {err}"
         );
@@ -143,4 +151,28 @@ fn a_given_external_id_is_kept() {
         request.for_wire().external_task_id.as_deref(),
         Some("mine-1")
     );
+}
+
+#[test]
+fn sound_is_taken_as_a_boolean_or_on_off_and_sent_as_on_off() {
+    for (input, wire) in [
+        (json!(true), "on"),
+        (json!(false), "off"),
+        (json!("ON"), "on"),
+    ] {
+        let body = json!({"model_name": "kling-v3-omni", "prompt": "p", "sound": input});
+        let request: CreateTaskRequest = serde_json::from_value(body).unwrap();
+        assert_eq!(
+            serde_json::to_value(&request).unwrap()["sound"],
+            json!(wire)
+        );
+    }
+}
+
+#[test]
+fn the_v3_fields_are_left_out_when_absent() {
+    let text = serde_json::to_string(&CreateTaskRequest::text("p").for_wire()).unwrap();
+    for field in ["sound", "multi_shot", "shot_type", "multi_prompt"] {
+        assert!(!text.contains(field), "{text}");
+    }
 }

@@ -115,14 +115,22 @@ impl Check {
         }
     }
     pub(super) fn placeholders(&mut self) {
-        let prompt = self.request.prompt.clone();
+        // Shot prompts refer to the inputs just as the main prompt does.
+        let mut prompts = vec![("prompt".to_owned(), self.request.prompt.clone())];
+        for (i, shot) in self.request.multi_prompt.iter().enumerate() {
+            prompts.push((format!("multi_prompt[{i}].prompt"), shot.prompt.clone()));
+        }
         let counts = [
             ("image", self.request.image_list.len()),
             ("element", self.request.element_list.len()),
             ("video", self.request.video_list.len()),
         ];
         let mut used: Vec<(String, usize)> = Vec::new();
-        for token in placeholder_tokens(&prompt) {
+        for (field, token) in prompts.iter().flat_map(|(field, prompt)| {
+            placeholder_tokens(prompt)
+                .into_iter()
+                .map(move |t| (field, t))
+        }) {
             let parsed = token
                 .rsplit_once('_')
                 .and_then(|(kind, n)| Some((kind, n.parse::<usize>().ok()?)));
@@ -136,7 +144,7 @@ impl Check {
             };
             if index == 0 || index > count {
                 self.fail(
-                    "prompt",
+                    field.clone(),
                     format!("refers to <<<{token}>>>, but {kind}_list has {count} item(s)"),
                     format!("add the {kind} or fix the number (positions start at 1)"),
                 );

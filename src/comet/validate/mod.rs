@@ -97,13 +97,17 @@ pub(super) struct Check {
 impl Check {
     fn run(&mut self) -> GenerationMode {
         let mode = infer_mode(&self.request);
+        let rules = models::rules(self.request.model_name);
+        self.model_fields(rules);
+        self.sound();
+        self.storyboard(rules);
         self.prompt();
         self.image_urls();
         self.videos();
         self.counts();
         self.frames();
         self.aspect_ratio(mode);
-        self.duration(mode);
+        self.duration(mode, rules);
         self.elements();
         self.callback_url();
         self.external_task_id();
@@ -122,7 +126,9 @@ impl Check {
 
     fn prompt(&mut self) {
         let chars = self.request.prompt.chars().count();
-        if self.request.prompt.trim().is_empty() {
+        if self.request.prompt.is_empty() && self.is_customized_storyboard() {
+            // The shots carry the prompts (spec §2.5).
+        } else if self.request.prompt.trim().is_empty() {
             self.fail("prompt", "is empty", "describe the video to generate");
         } else if chars > MAX_PROMPT_CHARS {
             self.fail(
@@ -249,20 +255,39 @@ impl Check {
         }
     }
 
-    /// R8 and R9: 5 or 10 for text-only and first-frame requests; ignored for a base edit.
-    fn duration(&mut self, mode: GenerationMode) {
+    /// R8 and R9 with the model's durations; ignored for a base edit.
+    fn duration(&mut self, mode: GenerationMode, rules: &models::ModelRules) {
         let Some(duration) = self.request.duration else {
             return;
         };
-        let five_or_ten = mode == GenerationMode::TextToVideo || has_first_frame(&self.request);
+        let text_or_frame = mode == GenerationMode::TextToVideo || has_first_frame(&self.request);
+        let allowed = if text_or_frame {
+            rules.text_and_frame_seconds
+        } else {
+            rules.other_seconds
+        };
         if mode == GenerationMode::VideoEdit {
             self.request.duration = None;
             self.warnings.push("duration is ignored for a video edit (the output keeps the input's length), so it was not sent".into());
-        } else if five_or_ten && !matches!(duration.seconds(), 5 | 10) {
+        } else if !allowed.allows(duration.seconds()) {
+            let model = self.request.model_name;
+            let fix = if allowed == rules.other_seconds {
+                format!("use {allowed}")
+            } else {
+                format!(
+                    "use {allowed}, or add reference images/elements for {}",
+                    rules.other_seconds
+                )
+            };
+            let takes = if text_or_frame {
+                "text-only and first_frame requests take"
+            } else {
+                "this request takes"
+            };
             self.fail(
                 "duration",
-                format!("is {duration}; text-only and first_frame requests take 5 or 10"),
-                "use 5 or 10, or add reference images/elements for 3-10",
+                format!("is {duration}; {model} {takes} {allowed}"),
+                fix,
             );
         }
     }
@@ -276,5 +301,9 @@ fn has_first_frame(request: &CreateTaskRequest) -> bool {
 }
 
 mod fields;
+mod models;
+mod storyboard;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_v3;
