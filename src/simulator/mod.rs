@@ -25,6 +25,7 @@ mod proptests;
 mod request_log;
 mod routes;
 mod rules;
+mod rules_v3;
 mod world;
 
 pub use request_log::elided;

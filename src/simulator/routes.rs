@@ -57,11 +57,13 @@ async fn create(Extract(state): Extract<Arc<State>>, headers: HeaderMap, body: B
     let Some(json) = json else {
         return bodies::kling_error(1200, "Invalid request parameters: body is not valid JSON");
     };
-    let prompt = json
-        .get("prompt")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned();
+    // Directives may sit in shot prompts too: a customized storyboard has no top-level prompt.
+    let shots = json.get("multi_prompt").and_then(Value::as_array);
+    let prompt = std::iter::once(json.get("prompt"))
+        .chain(shots.into_iter().flatten().map(|shot| shot.get("prompt")))
+        .filter_map(|text| text.and_then(Value::as_str))
+        .collect::<Vec<_>>()
+        .join(" ");
     if let Some(code) = directive(&prompt, "error") {
         return bodies::scripted_error(&code, &echo);
     }

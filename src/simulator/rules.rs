@@ -3,6 +3,8 @@
 
 use serde_json::{Map, Value};
 
+use super::rules_v3;
+
 const TOP_LEVEL_FIELDS: &[&str] = &[
     "model_name",
     "prompt",
@@ -14,6 +16,10 @@ const TOP_LEVEL_FIELDS: &[&str] = &[
     "duration",
     "callback_url",
     "external_task_id",
+    "sound",
+    "multi_shot",
+    "shot_type",
+    "multi_prompt",
 ];
 
 /// Checks a create body; `Err` holds the message the fake API sends back.
@@ -28,12 +34,14 @@ pub(super) fn check_create(body: &Value) -> Result<(), String> {
     one_of(body, "model_name", &["kling-video-o1", "kling-v3-omni"])?;
     one_of(body, "mode", &["std", "pro"])?;
     one_of(body, "aspect_ratio", &["16:9", "9:16", "1:1"])?;
-    let prompt = body
-        .get("prompt")
-        .and_then(Value::as_str)
-        .ok_or("prompt is required")?;
+    // A customized storyboard carries its prompts per shot (spec §2.5).
+    let prompt = match body.get("prompt").and_then(Value::as_str) {
+        None if rules_v3::is_customized(body) => "",
+        None => return Err("prompt is required".into()),
+        Some(prompt) => prompt,
+    };
     let prompt_chars = prompt.chars().count();
-    if prompt.trim().is_empty() || prompt_chars > 2500 {
+    if body.contains_key("prompt") && (prompt.trim().is_empty() || prompt_chars > 2500) {
         return Err(format!(
             "prompt must have 1-2500 characters, got {prompt_chars}"
         ));
@@ -108,17 +116,20 @@ pub(super) fn check_create(body: &Value) -> Result<(), String> {
         }
         _ => {}
     }
+    rules_v3::check(body, videos.len())?;
+    let v3 = rules_v3::is_v3(body);
     if let Some(duration) = body.get("duration") {
+        let max = if v3 { 15 } else { 10 };
         let seconds = duration
             .as_str()
             .and_then(|d| d.parse::<u8>().ok())
-            .filter(|d| (3..=10).contains(d))
+            .filter(|d| (3..=max).contains(d))
             .ok_or_else(|| {
-                format!("duration must be a string from \"3\" to \"10\", got {duration}")
+                format!("duration must be a string from \"3\" to \"{max}\", got {duration}")
             })?;
         let text_or_frame =
             (images.is_empty() && elements.is_empty() && videos.is_empty()) || first > 0;
-        if text_or_frame && seconds != 5 && seconds != 10 {
+        if !v3 && text_or_frame && seconds != 5 && seconds != 10 {
             return Err(
                 "duration must be 5 or 10 for text-to-video and first-frame generation".into(),
             );
@@ -129,7 +140,10 @@ pub(super) fn check_create(body: &Value) -> Result<(), String> {
     {
         return Err("callback_url must be an http(s) URL".into());
     }
-    check_placeholders(prompt, images.len(), elements.len(), videos.len())
+    for text in std::iter::once(prompt).chain(rules_v3::shot_prompts(body)) {
+        check_placeholders(text, images.len(), elements.len(), videos.len())?;
+    }
+    Ok(())
 }
 
 fn check_placeholders(
@@ -213,10 +227,18 @@ mod tests {
             include_str!("../../tests/fixtures/comet/requests/image_element_reference.json"),
             include_str!("../../tests/fixtures/comet/requests/video_base_edit.json"),
             include_str!("../../tests/fixtures/comet/requests/video_feature_reference.json"),
+            include_str!("../../tests/fixtures/comet/requests/v3_multi_shot_sound.json"),
+            include_str!("../../tests/fixtures/comet/requests/v3_text_to_video_15s.json"),
         ] {
             let body: Value = serde_json::from_str(text).unwrap();
             assert_eq!(check_create(&body), Ok(()), "{text}");
         }
+    }
+
+    #[test]
+    fn v3_takes_3_to_15_seconds_in_every_mode() {
+        let body = json!({"model_name": "kling-v3-omni", "prompt": "p", "aspect_ratio": "1:1", "duration": "7"});
+        assert_eq!(check_create(&body), Ok(()));
     }
 
     #[test]
@@ -233,6 +255,14 @@ mod tests {
             json!({"prompt": "p", "video_list": [{"video_url": "https://e/a.mp4", "refer_type": "base"}], "image_list": [{"image_url": "https://e/a.png", "type": "first_frame"}]}),
             json!({"prompt": "p", "aspect_ratio": "1:1", "element_list": [{"element_id": "12"}]}),
             json!({"prompt": "p", "aspect_ratio": "1:1", "video_list": [{"video_url": "https://e/a.mp4", "refer_type": "feature"}], "element_list": [{"element_id": 1}, {"element_id": 2}, {"element_id": 3}, {"element_id": 4}, {"element_id": 5}]}),
+            json!({"prompt": "p", "aspect_ratio": "1:1", "duration": "15"}),
+            json!({"prompt": "p", "aspect_ratio": "1:1", "sound": "on"}),
+            json!({"model_name": "kling-v3-omni", "prompt": "p", "aspect_ratio": "1:1", "duration": "16"}),
+            json!({"model_name": "kling-v3-omni", "prompt": "<<<video_1>>>", "sound": "on", "video_list": [{"video_url": "https://e/a.mp4"}]}),
+            json!({"model_name": "kling-v3-omni", "prompt": "p", "aspect_ratio": "1:1", "multi_shot": true}),
+            json!({"model_name": "kling-v3-omni", "prompt": "p", "aspect_ratio": "1:1", "shot_type": "intelligence"}),
+            json!({"model_name": "kling-v3-omni", "aspect_ratio": "1:1", "duration": "5", "multi_shot": true, "shot_type": "customize", "multi_prompt": [{"index": 1, "prompt": "a", "duration": "4"}]}),
+            json!({"model_name": "kling-v3-omni", "aspect_ratio": "1:1", "multi_shot": true, "shot_type": "intelligence"}),
         ];
         for body in cases {
             assert!(check_create(&body).is_err(), "{body}");

@@ -38,3 +38,4 @@ mod store_postgres;
 mod tasks;
 mod tasks_shared;
 mod tools;
+mod v3;
