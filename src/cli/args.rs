@@ -17,8 +17,9 @@ use crate::jobs::StoredStatus;
 #[derive(Debug, Args)]
 pub struct GenerateArgs {
     /// What to generate (refer to inputs as <<<image_1>>>, <<<element_1>>>, <<<video_1>>>).
-    #[arg(long)]
-    pub prompt: String,
+    /// Optional with --shot, whose prompts describe the video.
+    #[arg(long, required_unless_present = "shots")]
+    pub prompt: Option<String>,
     /// An image file or URL, optionally ending in :first_frame or :end_frame (repeatable).
     #[arg(long = "image", value_name = "PATH_OR_URL[:first_frame|:end_frame]")]
     pub images: Vec<String>,
@@ -34,13 +35,27 @@ pub struct GenerateArgs {
     /// 16:9, 9:16 or 1:1 (needed for text-only and reference requests).
     #[arg(long)]
     pub aspect_ratio: Option<String>,
-    /// Seconds: 5 or 10 for text and first-frame requests, 3-10 with references.
+    /// Seconds: O1 takes 5 or 10 for text and first-frame requests, 3-10 with references;
+    /// kling-v3-omni takes 3-15. With --shot, defaults to the shots' total.
     // Text, read by the tool's own rules, so a bad value is refused like any other.
     #[arg(long)]
     pub duration: Option<String>,
-    /// kling-video-o1 (default) or kling-v3-omni.
+    /// kling-video-o1 (default) or kling-v3-omni (3-15 s, --sound, --shot, --auto-shots).
     #[arg(long)]
     pub model: Option<String>,
+    /// kling-v3-omni: generate native audio with the video (not with --video).
+    #[arg(long)]
+    pub sound: bool,
+    /// kling-v3-omni: one shot of a storyboard, SECS long (repeatable, 1-6, in order).
+    #[arg(
+        long = "shot",
+        value_name = "SECS:PROMPT",
+        conflicts_with = "auto_shots"
+    )]
+    pub shots: Vec<String>,
+    /// kling-v3-omni: let the model cut --prompt into shots.
+    #[arg(long)]
+    pub auto_shots: bool,
     /// Your own id for the task.
     #[arg(long)]
     pub external_task_id: Option<String>,

@@ -34,7 +34,8 @@ use crate::jobs::Jobs;
 pub enum Command {
     /// Submit a video task; with --wait, follow it to the end (Ctrl-C stops waiting, not the job).
     #[command(after_help = usage::EXIT_CODES)]
-    Generate(GenerateArgs),
+    // Boxed: the flags of `generate` dwarf every other subcommand's.
+    Generate(Box<GenerateArgs>),
     /// Show a task's status; with --wait, follow it to the end.
     #[command(after_help = usage::EXIT_CODES)]
     Status(StatusArgs),
@@ -85,7 +86,7 @@ pub fn print_client_config(client: McpClient, cli: &Cli) -> Exit {
 /// Runs a subcommand.
 pub async fn run(command: Command, config: &Config, jobs: Jobs) -> Exit {
     match command {
-        Command::Generate(args) => tasks::generate(args, &jobs, config.simulate).await,
+        Command::Generate(args) => tasks::generate(*args, &jobs, config.simulate).await,
         Command::Status(args) => tasks::status(args, &jobs, config.simulate).await,
         Command::List(args) => tasks::list(&args, &jobs).await,
         Command::Doctor => doctor::run(config, &jobs).await,

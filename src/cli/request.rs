@@ -10,7 +10,8 @@ use serde_json::Value;
 use super::Exit;
 use super::args::GenerateArgs;
 use crate::comet::{
-    CreateTaskRequest, ElementRef, ImageInput, VideoInput, Violation, looks_like_local_path,
+    CreateTaskRequest, ElementRef, ImageInput, Shot, ShotType, Sound, VideoDuration, VideoInput,
+    Violation, looks_like_local_path,
 };
 use crate::local_images::AllowedRoots;
 
@@ -20,7 +21,7 @@ pub(super) fn build_request(
     args: &GenerateArgs,
 ) -> Result<(CreateTaskRequest, AllowedRoots), Vec<Violation>> {
     let mut violations = Vec::new();
-    let mut request = CreateTaskRequest::text(args.prompt.clone());
+    let mut request = CreateTaskRequest::text(args.prompt.clone().unwrap_or_default());
     let mut dirs = Vec::new();
     for spec in &args.images {
         let (source, frame) = split_suffix(spec, &["first_frame", "end_frame"]);
@@ -84,10 +85,60 @@ pub(super) fn build_request(
     {
         request.model_name = model;
     }
+    storyboard(args, &mut request, &mut violations);
     request.external_task_id = args.external_task_id.clone();
     match violations.is_empty() {
         true => Ok((request, AllowedRoots::new(dirs))),
         false => Err(violations),
+    }
+}
+
+/// `--sound`, `--shot` and `--auto-shots`: the v3 fields (the request's rules refuse them
+/// with O1, naming the flag).
+fn storyboard(
+    args: &GenerateArgs,
+    request: &mut CreateTaskRequest,
+    violations: &mut Vec<Violation>,
+) {
+    if args.sound {
+        request.sound = Some(Sound::On);
+    }
+    if args.auto_shots {
+        request.multi_shot = Some(true);
+        request.shot_type = Some(ShotType::Intelligence);
+    }
+    if args.shots.is_empty() {
+        return;
+    }
+    request.multi_shot = Some(true);
+    request.shot_type = Some(ShotType::Customize);
+    for (i, spec) in args.shots.iter().enumerate() {
+        let field = format!("multi_prompt[{i}]");
+        let Some((seconds, prompt)) = spec.split_once(':') else {
+            violations.push(Violation::new(
+                field,
+                format!("`{spec}` is not SECS:PROMPT"),
+                "write the shot as e.g. `--shot \"3:The boat drifts away\"`",
+            ));
+            continue;
+        };
+        let duration = lenient(&format!("{field}.duration"), Value::from(seconds.trim()));
+        if let Some(duration) = keep(duration, violations) {
+            request.multi_prompt.push(Shot {
+                index: None,
+                prompt: prompt.trim().to_owned(),
+                duration,
+            });
+        }
+    }
+    // The shots say how long the video is; an explicit --duration is still checked against them.
+    if request.duration.is_none() {
+        let total: u64 = request
+            .multi_prompt
+            .iter()
+            .map(|shot| u64::from(shot.duration.seconds()))
+            .sum();
+        request.duration = VideoDuration::new(total);
     }
 }
 
@@ -158,6 +209,9 @@ fn flag_for(field: &str) -> String {
         ("element_list", Some(i)) => format!("--element {}", i + 1),
         ("video_list", _) => "--video".to_owned(),
         ("model_name", _) => "--model".to_owned(),
+        ("multi_prompt", Some(i)) => format!("--shot {}", i + 1),
+        ("multi_prompt", None) => "--shot".to_owned(),
+        ("multi_shot" | "shot_type", _) => "--shot/--auto-shots".to_owned(),
         (name, _) if name.starts_with("--") || name.contains(' ') => name.to_owned(),
         (name, _) => format!("--{}", name.replace('_', "-")),
     }
@@ -173,6 +227,8 @@ mod tests {
         assert_eq!(flag_for("image_list[1].type"), "--image 2");
         assert_eq!(flag_for("video_list[0].video_url"), "--video");
         assert_eq!(flag_for("--image 1"), "--image 1");
+        assert_eq!(flag_for("multi_prompt[1].prompt"), "--shot 2");
+        assert_eq!(flag_for("sound"), "--sound");
     }
 
     #[test]

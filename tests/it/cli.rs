@@ -79,7 +79,7 @@ async fn simulate_runs_a_whole_job_without_a_key() {
 }
 
 /// The binary as a one-shot CLI command, against `sim` (or `--simulate` when `None`).
-fn command(
+pub(crate) fn command(
     sim: Option<&kling_omni_mcp::simulator::Simulator>,
     store_path: &std::path::Path,
 ) -> tokio::process::Command {

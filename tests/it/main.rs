@@ -14,6 +14,7 @@
 mod support;
 
 mod cli;
+mod cli_v3;
 mod downloads;
 mod errors;
 mod faults;
