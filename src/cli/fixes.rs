@@ -51,7 +51,7 @@ pub(crate) fn kind_fix(kind: ErrorKind) -> &'static str {
             "check COMETAPI_KEY; if the key is right, contact CometAPI support with the request id"
         }
         ErrorKind::PermissionDenied => {
-            "check --model and whether this key may use it, or contact CometAPI support"
+            "check --model: a key without Kling 3.0 access is refused kling-v3-omni, so use --model kling-video-o1 (or ask CometAPI to enable it); otherwise contact CometAPI support"
         }
         ErrorKind::InsufficientBalance => "top up the CometAPI balance, then try again",
         ErrorKind::RateLimited => {

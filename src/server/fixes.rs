@@ -48,7 +48,7 @@ pub(super) fn kind_fix(kind: ErrorKind) -> &'static str {
             "Check COMETAPI_KEY; if the key is right, contact CometAPI support with the request id."
         }
         ErrorKind::PermissionDenied => {
-            "Check model_name and whether this key may use it, or contact CometAPI support."
+            "Check model_name: a key without Kling 3.0 access is refused kling-v3-omni, so use kling-video-o1 (or ask CometAPI to enable it); otherwise contact CometAPI support."
         }
         ErrorKind::InsufficientBalance => "Top up the CometAPI balance, then try again.",
         ErrorKind::RateLimited => {
@@ -57,7 +57,7 @@ pub(super) fn kind_fix(kind: ErrorKind) -> &'static str {
         ErrorKind::InvalidRequest => "Fix the input named in the message, then call again.",
         ErrorKind::ContentRejected => "Rephrase the prompt or replace the media, then call again.",
         ErrorKind::NotFound => {
-            "Check model_name (kling-video-o1 or kling-v3-omni); if it is right, check COMETAPI_BASE_URL (https://api.cometapi.com, without /v1)."
+            "Check model_name (kling-video-o1, or kling-v3-omni if this key has Kling 3.0 access); if it is right, check COMETAPI_BASE_URL (https://api.cometapi.com, without /v1)."
         }
         ErrorKind::UpstreamUnavailable => "CometAPI is having trouble; try again in a minute.",
         ErrorKind::Timeout => {

@@ -222,6 +222,7 @@ pub(super) fn scripted_error(which: &str, echo: &str) -> Response {
 fn fixture_message(code: i64) -> &'static str {
     match code {
         1102 => "Account balance not enough: the resource pack is used up or has expired",
+        1103 => "No permission to access this model: kling-v3-omni is not enabled for this account",
         1200 => {
             "Invalid request parameters: duration must be 5 or 10 for text-to-video and first-frame generation"
         }

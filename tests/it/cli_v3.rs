@@ -112,3 +112,29 @@ async fn auto_shots_and_v3_flags_with_o1_are_named_by_flag() {
         assert!(o1.stderr.contains(flag), "{flag}: {}", o1.stderr);
     }
 }
+
+#[tokio::test]
+async fn an_account_without_v3_is_told_to_use_o1() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let refused = run(
+        command(Some(&sim), &dir.path().join("tasks.sqlite3")),
+        &[
+            "generate",
+            "--model",
+            "kling-v3-omni",
+            "--prompt",
+            "x [sim:error=1103]",
+            "--aspect-ratio",
+            "16:9",
+        ],
+    )
+    .await;
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("not enabled for this account")
+            && refused.stderr.contains("--model kling-video-o1"),
+        "{}",
+        refused.stderr
+    );
+}

@@ -189,3 +189,24 @@ async fn a_storyboard_with_sound_runs_to_succeed_as_a_task() {
     assert_eq!(sent_body(&h)["sound"], "on");
     h.stop().await;
 }
+
+#[tokio::test]
+async fn an_account_without_v3_sees_the_upstream_refusal_with_a_fix_naming_o1() {
+    let h = Harness::start().await;
+    let result = h
+        .call(
+            "generate_video",
+            json!({"model_name": "kling-v3-omni", "prompt": "x [sim:error=1103]", "aspect_ratio": "16:9"}),
+        )
+        .await;
+    let meta = error_meta(&result);
+    assert_eq!(meta["kind"], "permission_denied", "{}", text(&result));
+    assert_eq!(meta["code"], "1103");
+    let shown = text(&result);
+    assert!(
+        shown.contains("kling-v3-omni is not enabled for this account"),
+        "the upstream words, as they come: {shown}"
+    );
+    assert!(shown.contains("use kling-video-o1"), "{shown}");
+    h.stop().await;
+}
