@@ -58,7 +58,7 @@ pub(super) fn prompt(request: &GetPromptRequestParams) -> Result<GetPromptResult
     };
     let text = format!(
         "Make a short video of: {idea}\n\n\
-         1. Write one vivid Kling prompt (under 2500 characters): subject, action, setting, camera movement, lighting and style.\n\
+         1. Write one vivid Kling prompt (under 2500 characters): subject, action, setting, camera movement, lighting and style. If it needs sound or distinct shots, add model_name \"kling-v3-omni\" with sound: true, or multi_shot: true, shot_type \"customize\" and multi_prompt [{{prompt, duration}}] whose durations add up to duration (3-15).\n\
          2. Call generate_video with that prompt, aspect_ratio \"{aspect}\", duration 5, and dry_run: true; fix anything it reports.\n\
          3. Call generate_video again without dry_run (this costs money), then get_video_task with the task_id and wait_seconds: 50 until the status is succeed or failed.\n\
          4. Give me the video URL (it expires in about 30 days), or the reason it failed."
