@@ -7,8 +7,48 @@ use serde_json::Value;
 use super::rules::check_create;
 use crate::comet::{
     AspectRatio, CreateTaskRequest, ElementRef, ImageInput, ImageType, KeepOriginalSound,
-    QualityMode, ReferType, VideoDuration, VideoInput,
+    ModelName, QualityMode, ReferType, Shot, ShotDuration, ShotType, Sound, VideoDuration,
+    VideoInput,
 };
+
+/// The Kling 3.0 Omni side of a request: model, sound, storyboard, and a duration that usually
+/// matches the shots.
+#[derive(Debug, Clone)]
+struct V3 {
+    model: ModelName,
+    sound: Option<Sound>,
+    multi_shot: Option<bool>,
+    shot_type: Option<ShotType>,
+    shots: Vec<Shot>,
+    duration_is_the_total: bool,
+    long: Option<u64>,
+}
+
+fn v3() -> impl Strategy<Value = V3> {
+    let shot = (prompt(), 0u64..7).prop_map(|(prompt, seconds)| Shot {
+        index: None,
+        prompt,
+        duration: ShotDuration::new(seconds.max(1)).unwrap_or(ShotDuration::new(1).unwrap()),
+    });
+    (
+        prop_oneof![Just(ModelName::KlingVideoO1), Just(ModelName::KlingV3Omni)],
+        prop_oneof![4 => Just(None), 2 => Just(Some(Sound::On)), 1 => Just(Some(Sound::Off))],
+        prop_oneof![4 => Just(None), 3 => Just(Some(true)), 1 => Just(Some(false))],
+        prop_oneof![2 => Just(None), 3 => Just(Some(ShotType::Customize)), 1 => Just(Some(ShotType::Intelligence))],
+        prop::collection::vec(shot, 0..8),
+        prop::bool::weighted(0.8),
+        prop::option::weighted(0.3, 3u64..=15),
+    )
+        .prop_map(|(model, sound, multi_shot, shot_type, shots, duration_is_the_total, long)| V3 {
+            model,
+            sound,
+            multi_shot,
+            shot_type,
+            shots,
+            duration_is_the_total,
+            long,
+        })
+}
 
 /// Mostly plausible prompts (so many requests pass validation), sometimes broken ones.
 fn prompt() -> impl Strategy<Value = String> {
@@ -82,6 +122,7 @@ prop_compose! {
         duration in prop_oneof![4 => Just(Some(5u64)), 2 => Just(Some(10u64)), 2 => (3u64..=10).prop_map(Some), 1 => Just(None)],
         callback in prop_oneof![8 => Just(None), 1 => Just(Some("https://example.com/hook".to_owned())), 1 => Just(Some("http://x".to_owned()))],
         external in prop_oneof![8 => Just(None), 1 => Just(Some("order-1".to_owned())), 1 => Just(Some("bad id/".to_owned()))],
+        v3 in v3(),
     ) -> CreateTaskRequest {
         let mut request = CreateTaskRequest::text(prompt);
         request.image_list = image_list;
@@ -99,6 +140,19 @@ prop_compose! {
         request.duration = duration.and_then(VideoDuration::new);
         request.callback_url = callback;
         request.external_task_id = external;
+        request.model_name = v3.model;
+        request.sound = v3.sound;
+        request.multi_shot = v3.multi_shot;
+        request.shot_type = v3.shot_type;
+        if let Some(long) = v3.long {
+            request.duration = VideoDuration::new(long);
+        }
+        if v3.shot_type == Some(ShotType::Customize) {
+            if v3.duration_is_the_total {
+                request.duration = VideoDuration::new(v3.shots.iter().map(|s| u64::from(s.duration.seconds())).sum());
+            }
+            request.multi_prompt = v3.shots;
+        }
         request
     }
 }
@@ -125,6 +179,12 @@ fn json_value() -> impl Strategy<Value = Value> {
                     Just("video_list".to_owned()),
                     Just("duration".to_owned()),
                     Just("aspect_ratio".to_owned()),
+                    Just("model_name".to_owned()),
+                    Just("sound".to_owned()),
+                    Just("multi_shot".to_owned()),
+                    Just("shot_type".to_owned()),
+                    Just("multi_prompt".to_owned()),
+                    Just("index".to_owned()),
                     "[a-z_]{1,8}",
                 ],
                 inner,
