@@ -190,7 +190,7 @@ impl Jobs {
             external_task_id: external.as_str().to_owned(),
             owner: self.owner.clone(),
             mode: valid.mode().as_str().into(),
-            prompt_head: body.prompt.chars().take(120).collect(),
+            prompt_head: body.list_head().chars().take(120).collect(),
             model: body.model_name.to_string(),
             duration: body.duration.map(|d| d.seconds()),
             aspect_ratio: body.aspect_ratio.map(|a| a.to_string()),

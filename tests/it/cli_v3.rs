@@ -60,6 +60,12 @@ async fn a_storyboard_with_sound_is_the_fixture_and_runs_to_succeed() {
         .filter_map(|r| r.body)
         .collect();
     assert_eq!(sent, vec![fixture()], "exactly the fixture is sent");
+    let listed = run(command(Some(&sim), &store_path), &["list"]).await;
+    assert!(
+        listed.stdout.contains("[v3, sound, 2 shots] A paper boat"),
+        "{}",
+        listed.stdout
+    );
 }
 
 #[tokio::test]

@@ -175,6 +175,12 @@ async fn a_storyboard_with_sound_runs_to_succeed_through_the_tool() {
         "{}",
         text(&result)
     );
+    let listed = h.call("list_video_tasks", json!({})).await;
+    assert!(
+        text(&listed).contains("[v3, sound, 2 shots] A paper boat"),
+        "{}",
+        text(&listed)
+    );
     h.stop().await;
 }
 

@@ -6,6 +6,8 @@ use std::borrow::Cow;
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::{Deserialize, Deserializer, Serialize, Serializer, de};
 
+use super::{CreateTaskRequest, ModelName, ShotType, Sound};
+
 /// One shot of a customized storyboard.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -19,6 +21,43 @@ pub struct Shot {
     pub prompt: String,
     /// Seconds, at least 1.
     pub duration: ShotDuration,
+}
+
+impl CreateTaskRequest {
+    /// A one-line head for task lists: a v3 request's model and features in brackets
+    /// (`[v3, sound, 2 shots]`), so `list` shows them without columns of their own, then the
+    /// prompt, or the shot prompts of a customized storyboard (which has none). An O1
+    /// request's head is its prompt, as before.
+    pub fn list_head(&self) -> String {
+        let mut tags = Vec::new();
+        if self.model_name == ModelName::KlingV3Omni {
+            tags.push("v3".to_owned());
+        }
+        if self.sound == Some(Sound::On) {
+            tags.push("sound".to_owned());
+        }
+        match (self.multi_shot, self.shot_type) {
+            (Some(true), Some(ShotType::Customize)) => {
+                tags.push(format!("{} shots", self.multi_prompt.len()));
+            }
+            (Some(true), Some(ShotType::Intelligence)) => tags.push("auto shots".to_owned()),
+            _ => {}
+        }
+        let text = if self.prompt.is_empty() {
+            let shots: Vec<&str> = self
+                .multi_prompt
+                .iter()
+                .map(|s| s.prompt.as_str())
+                .collect();
+            shots.join(" / ")
+        } else {
+            self.prompt.clone()
+        };
+        match tags.is_empty() {
+            true => text,
+            false => format!("[{}] {text}", tags.join(", ")),
+        }
+    }
 }
 
 /// Length of one shot in whole seconds (at least 1), sent as a string like the video's.

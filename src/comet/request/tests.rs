@@ -176,3 +176,14 @@ fn the_v3_fields_are_left_out_when_absent() {
         assert!(!text.contains(field), "{text}");
     }
 }
+
+#[test]
+fn the_list_head_names_sound_and_shots_and_is_the_prompt_for_o1() {
+    assert_eq!(CreateTaskRequest::text("a cat").list_head(), "a cat");
+    let storyboard: CreateTaskRequest =
+        serde_json::from_str(request_fixture!("v3_multi_shot_sound")).unwrap();
+    assert_eq!(
+        storyboard.list_head(),
+        "[v3, sound, 2 shots] A paper boat is set down on a still pond at dawn, close-up / The boat drifts toward the rising sun, wide shot, birdsong"
+    );
+}
