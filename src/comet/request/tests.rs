@@ -187,3 +187,36 @@ fn the_list_head_names_sound_and_shots_and_is_the_prompt_for_o1() {
         "[v3, sound, 2 shots] A paper boat is set down on a still pond at dawn, close-up / The boat drifts toward the rising sun, wide shot, birdsong"
     );
 }
+
+/// `text` without the whitespace between JSON tokens (strings kept as they are).
+fn minified(text: &str) -> String {
+    let (mut out, mut in_string, mut escaped) = (String::new(), false, false);
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            (in_string, escaped) = match (escaped, c) {
+                (true, _) => (true, false),
+                (false, '\\') => (true, true),
+                (false, '"') => (false, false),
+                _ => (true, false),
+            };
+        } else if !c.is_whitespace() {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
+}
+
+#[test]
+fn the_v3_fixtures_are_sent_byte_for_byte() {
+    for (name, text) in REQUEST_FIXTURES
+        .iter()
+        .filter(|(n, _)| n.starts_with("v3_"))
+    {
+        let request: CreateTaskRequest = serde_json::from_str(text).unwrap();
+        let valid = request.validate().unwrap();
+        let sent = serde_json::to_string(valid.body()).unwrap();
+        assert_eq!(sent, minified(text), "{name}");
+    }
+}

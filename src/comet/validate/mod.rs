@@ -286,7 +286,7 @@ impl Check {
             };
             self.fail(
                 "duration",
-                format!("is {duration}; {model} {takes} {allowed}"),
+                format!("is {duration}; with {model}, {takes} {allowed}"),
                 fix,
             );
         }

@@ -79,6 +79,12 @@ impl Check {
             }
             return;
         }
+        if !self.request.prompt.trim().is_empty() {
+            self.warnings.push(
+                "prompt is not used by a customize storyboard (each shot's prompt is); it was sent as given"
+                    .into(),
+            );
+        }
         if shots.is_empty() || shots.len() > limits.max_shots {
             self.fail(
                 "multi_prompt",

@@ -214,3 +214,18 @@ fn shots_are_numbered_in_order_and_sent_as_strings() {
     assert_eq!(body["duration"], json!("5"));
     assert!(body.get("prompt").is_none(), "{body}");
 }
+
+#[test]
+fn a_prompt_next_to_customized_shots_is_sent_with_a_warning() {
+    let mut value = storyboard(json!([{"prompt": "a", "duration": 5}]), 5);
+    value["prompt"] = json!("the whole story");
+    let valid = request(value).validate().unwrap();
+    assert!(
+        valid
+            .warnings()
+            .iter()
+            .any(|w| w.contains("prompt is not used")),
+        "{:?}",
+        valid.warnings()
+    );
+}
