@@ -3,7 +3,8 @@
 
 use super::Check;
 use super::models::ModelRules;
-use crate::comet::request::{ShotType, Sound};
+use crate::comet::mode::has_video;
+use crate::comet::request::{ReferType, ShotType, Sound};
 
 impl Check {
     /// Whether the request is a storyboard whose shots the caller gives (then the top-level
@@ -77,6 +78,16 @@ impl Check {
                     "set both, or remove multi_prompt",
                 );
             }
+            return;
+        }
+        if has_video(&self.request, ReferType::Base) {
+            // A base edit keeps its input's length and must not send `duration` (R9), so shots
+            // cannot add up to it.
+            self.fail(
+                "multi_prompt",
+                "can't be used with a base video edit (the output keeps the input's length)",
+                "use shot_type `intelligence`, or refer_type `feature` for the video",
+            );
             return;
         }
         if !self.request.prompt.trim().is_empty() {

@@ -143,6 +143,12 @@ fn rule_table() -> Vec<(&'static str, Value, Value, &'static str)> {
             "duration",
         ),
         (
+            "no customized shots with a base video edit",
+            json!({"model_name": "kling-v3-omni", "prompt": "<<<video_1>>> in shots", "multi_shot": true, "shot_type": "intelligence", "video_list": [{"video_url": VID}]}),
+            json!({"model_name": "kling-v3-omni", "duration": 5, "multi_shot": true, "shot_type": "customize", "multi_prompt": [{"prompt": "<<<video_1>>>", "duration": 5}], "video_list": [{"video_url": VID}]}),
+            "multi_prompt",
+        ),
+        (
             "a given index is checked",
             storyboard(
                 json!([{"index": 1, "prompt": "a", "duration": 2}, {"index": 2, "prompt": "b", "duration": 3}]),
