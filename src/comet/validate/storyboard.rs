@@ -2,15 +2,17 @@
 //! allows comes from its row of the rule table ([`super::models`]).
 
 use super::Check;
-use super::models::ModelRules;
+use super::models::{ModelRules, rules};
 use crate::comet::mode::has_video;
 use crate::comet::request::{ReferType, ShotType, Sound};
 
 impl Check {
-    /// Whether the request is a storyboard whose shots the caller gives (then the top-level
-    /// `prompt` is not used).
+    /// Whether the request is a storyboard, of a model that has them, whose shots the caller
+    /// gives (then the top-level `prompt` is not used).
     pub(super) fn is_customized_storyboard(&self) -> bool {
-        self.request.multi_shot == Some(true) && self.request.shot_type == Some(ShotType::Customize)
+        rules(self.request.model_name).storyboard.is_some()
+            && self.request.multi_shot == Some(true)
+            && self.request.shot_type == Some(ShotType::Customize)
     }
 
     /// Fields the model does not have, each named: the API would refuse or ignore them.

@@ -202,6 +202,14 @@ fn every_broken_rule_is_named_at_once() {
     for field in ["sound", "multi_shot", "shot_type", "multi_prompt"] {
         assert!(named.iter().any(|f| f == field), "{field}: {named:?}");
     }
+    // O1 has no storyboards, so a missing prompt is named too.
+    let named = fields(
+        json!({"aspect_ratio": "1:1", "multi_shot": true, "shot_type": "customize",
+        "multi_prompt": [{"prompt": "a", "duration": 5}], "duration": 5}),
+    );
+    for field in ["prompt", "multi_shot", "shot_type", "multi_prompt"] {
+        assert!(named.iter().any(|f| f == field), "{field}: {named:?}");
+    }
 }
 
 #[test]
