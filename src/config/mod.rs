@@ -50,6 +50,9 @@ pub struct Config {
     pub task_secret: Option<SecretString>,
     /// The per-user data directory (where a generated task secret is kept), when known.
     pub data_dir: Option<PathBuf>,
+    /// The MCP Apps player: `None` when turned off, else the origins its videos may come from
+    /// (empty: the default list).
+    pub player_origins: Option<Vec<String>>,
 }
 
 /// Checked settings of the HTTP transport; the server builds its options from them (adding

@@ -29,6 +29,7 @@ mod long_jobs;
 mod memory;
 mod newcomer;
 mod packaging;
+mod player;
 mod readme;
 mod redaction;
 mod secrets;

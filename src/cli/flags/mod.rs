@@ -73,6 +73,10 @@ pub struct Cli {
     #[command(flatten)]
     pub downloads: DownloadFlags,
 
+    /// The MCP Apps player view.
+    #[command(flatten)]
+    pub player: PlayerFlags,
+
     /// The task store: a file path or sqlite:PATH (SQLite), postgres://… or postgresql://…
     /// (PostgreSQL, for several instances), or `off` (memory only) [default: tasks.sqlite3 in
     /// the per-user data directory].
@@ -299,6 +303,7 @@ impl Cli {
             http,
             task_secret: env("KLING_MCP_TASK_SECRET").map(SecretString::from),
             data_dir: crate::config::data_dir(),
+            player_origins: self.player.origins(),
         })
     }
 
@@ -315,6 +320,10 @@ pub use http::ConnectionFlags;
 mod download;
 
 pub use download::DownloadFlags;
+
+mod player;
+
+pub use player::PlayerFlags;
 
 // Named for what it checks, so `cargo test config` runs it.
 #[cfg(test)]
