@@ -30,6 +30,7 @@ mod memory;
 mod newcomer;
 mod packaging;
 mod player;
+mod player_browser;
 mod readme;
 mod redaction;
 mod secrets;
