@@ -36,7 +36,8 @@ window.addEventListener("message", (e) => {
   const reason = document.getElementById("reason");
   window.parent.postMessage({ probeReply: m.probe, state: app.dataset.state, text: app.innerText,
     hasButton: !!button, readyState: video ? video.readyState : -1,
-    duration: video ? video.duration : null, reason: reason ? reason.textContent : null }, "*");
+    duration: video ? video.duration : null, reason: reason ? reason.textContent : null,
+    width: document.documentElement.scrollWidth, innerWidth: window.innerWidth }, "*");
 });
 </script>"#;
 
@@ -343,6 +344,18 @@ async fn each_state_of_the_view_shows_in_headless_chromium() {
         assert!(
             shown["text"].as_str().unwrap().contains("2 s"),
             "its length: {shown}"
+        );
+    }
+    // Narrow hosts: nothing wider than the frame.
+    for report in outcomes.values() {
+        let shown = if report["after"].is_null() {
+            &report["shown"]
+        } else {
+            &report["after"]
+        };
+        assert!(
+            shown["width"].as_i64() <= shown["innerWidth"].as_i64(),
+            "{report:#}"
         );
     }
     let failed = &outcomes["failed"]["shown"];
