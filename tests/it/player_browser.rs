@@ -37,7 +37,9 @@ window.addEventListener("message", (e) => {
   window.parent.postMessage({ probeReply: m.probe, state: app.dataset.state, text: app.innerText,
     hasButton: !!button, readyState: video ? video.readyState : -1,
     duration: video ? video.duration : null, reason: reason ? reason.textContent : null,
-    width: document.documentElement.scrollWidth, innerWidth: window.innerWidth }, "*");
+    width: document.documentElement.scrollWidth, innerWidth: window.innerWidth,
+    theme: document.documentElement.dataset.theme || null,
+    background: getComputedStyle(document.body).backgroundColor }, "*");
 });
 </script>"#;
 
@@ -357,6 +359,15 @@ async fn each_state_of_the_view_shows_in_headless_chromium() {
             shown["width"].as_i64() <= shown["innerWidth"].as_i64(),
             "{report:#}"
         );
+    }
+    // The host's theme hint wins: the dark runs are dark whatever the system prefers.
+    for (name, background) in [
+        ("succeed", "rgb(13, 17, 23)"),
+        ("failed", "rgb(13, 17, 23)"),
+        ("submitted", "rgb(255, 255, 255)"),
+    ] {
+        let shown = &outcomes[name]["shown"];
+        assert_eq!(shown["background"], background, "{name}: {shown}");
     }
     let failed = &outcomes["failed"]["shown"];
     assert!(

@@ -304,7 +304,7 @@ impl Cli {
             http,
             task_secret: env("KLING_MCP_TASK_SECRET").map(SecretString::from),
             data_dir: crate::config::data_dir(),
-            player_origins: self.player.origins(),
+            player_origins: self.player.origins()?,
         })
     }
 
