@@ -25,13 +25,14 @@ pub const PLAYER_URI: &str = "ui://kling-omni-mcp/player.html";
 /// The MIME type MCP Apps hosts render as a view.
 pub const APP_MIME: &str = "text/html;profile=mcp-app";
 
-/// Origins Kling videos are served from through CometAPI, allowed as media sources by the
-/// view's Content Security Policy unless `--player-origins` says otherwise.
+/// Origins Kling videos are served from through CometAPI (Kling's CDN hosts, and CometAPI's
+/// own), allowed as media sources by the view's Content Security Policy unless
+/// `--player-origins` says otherwise. Not yet checked against live result URLs: a host outside
+/// these shows the "link no longer works" state, and `--player-origins` fixes it.
 pub const DEFAULT_PLAYER_ORIGINS: &[&str] = &[
     "https://*.klingai.com",
     "https://*.kling.ai",
     "https://*.cometapi.com",
-    "https://*.aliyuncs.com",
 ];
 
 /// The view itself: one self-contained document (no external script, style or font).
