@@ -96,8 +96,12 @@ fn host_page(scenario: &Value, view: &str) -> String {
 /// Runs headless Chromium on `url`. It takes the screenshot and exits at the page's `load`
 /// event, which the page's `/hold/{name}` image delays until the page has reported: so the
 /// screenshot shows the state asserted on.
-async fn browse(browser: &Path, url: &str, screenshot: &Path) -> tokio::process::Child {
-    let profile = tempfile::tempdir().unwrap().keep();
+async fn browse(
+    browser: &Path,
+    url: &str,
+    screenshot: &Path,
+    profile: &Path,
+) -> tokio::process::Child {
     tokio::process::Command::new(browser)
         .args([
             "--headless",
@@ -295,7 +299,15 @@ async fn each_state_of_the_view_shows_in_headless_chromium() {
     for (name, _, _, _) in &results {
         let shot = shots.join(format!("{name}.png"));
         let _ = std::fs::remove_file(&shot);
-        let mut child = browse(&browser, &format!("{origin}/{name}.html"), &shot).await;
+        // A fresh profile per run, removed when the run is over.
+        let profile = tempfile::tempdir().unwrap();
+        let mut child = browse(
+            &browser,
+            &format!("{origin}/{name}.html"),
+            &shot,
+            profile.path(),
+        )
+        .await;
         let report = tokio::select! {
             report = reports.recv() => report.unwrap(),
             status = child.wait() => panic!("chromium ended ({status:?}) before the {name} page reported"),
