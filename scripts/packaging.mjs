@@ -212,6 +212,8 @@ function mcpbStage([outdir, ...pairs]) {
   for (const file of ["README.md", "LICENSE-MIT", "LICENSE-APACHE"]) {
     copyFileSync(at(file), path.join(outdir, file));
   }
+  // The same icon as the server's `serverInfo.icons` (src/server/icon.svg), as the PNG mcpb wants.
+  copyFileSync(at("packaging/mcpb/icon.png"), path.join(outdir, manifest.icon));
 }
 
 function serverJson([mcpbFile, out]) {

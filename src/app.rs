@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::comet::{self, ApiKey};
 use crate::config::Config;
 use crate::jobs::{Deadline, Jobs};
-use crate::server::{KlingServer, ServerOptions, TASK_SECRET_ENV, TaskSecret};
+use crate::server::{KlingServer, PlayerOptions, ServerOptions, TASK_SECRET_ENV, TaskSecret};
 use crate::simulator::{SimConfig, Simulator};
 use crate::store::{Store, StoreError, import_journal, now_ms};
 
@@ -52,7 +52,7 @@ pub struct App {
     jobs: Jobs,
     config: Config,
     /// Kept alive as long as the application: the client talks to it.
-    _simulator: Option<Simulator>,
+    simulator: Option<Simulator>,
 }
 
 impl App {
@@ -105,7 +105,7 @@ impl App {
         Ok(Self {
             jobs,
             config: config.clone(),
-            _simulator: simulator,
+            simulator,
         })
     }
 
@@ -129,9 +129,29 @@ impl App {
             max_calls_per_session: config.max_calls_per_session,
             client_keys: config.http.as_ref().is_some_and(|h| h.client_keys),
             task_secret: load_task_secret(config)?,
+            player: self.player_options(),
         };
         tracing::info!(dirs = %options.allowed_roots, "local images may be read from");
         Ok(KlingServer::new(self.jobs.clone(), options))
+    }
+}
+
+impl App {
+    /// The player's settings: off, the origins given, or by default the Kling and CometAPI
+    /// video hosts (the simulator's origin under `--simulate`, where every video comes from).
+    fn player_options(&self) -> Option<PlayerOptions> {
+        let given = self.config.player_origins.clone()?;
+        if !given.is_empty() {
+            return Some(PlayerOptions {
+                resource_domains: given,
+            });
+        }
+        match &self.simulator {
+            Some(sim) => Some(PlayerOptions {
+                resource_domains: vec![sim.url().as_str().trim_end_matches('/').to_owned()],
+            }),
+            None => Some(PlayerOptions::default()),
+        }
     }
 }
 

@@ -50,6 +50,9 @@ pub struct Config {
     pub task_secret: Option<SecretString>,
     /// The per-user data directory (where a generated task secret is kept), when known.
     pub data_dir: Option<PathBuf>,
+    /// The MCP Apps player: `None` when turned off, else the origins its videos may come from
+    /// (empty: the default list).
+    pub player_origins: Option<Vec<String>>,
 }
 
 /// Checked settings of the HTTP transport; the server builds its options from them (adding
@@ -127,6 +130,11 @@ pub enum ConfigError {
     /// The base URL does not parse or is not http(s).
     #[error("COMETAPI_BASE_URL must be an http(s) URL such as https://api.cometapi.com, got {0:?}")]
     BadBaseUrl(String),
+    /// A `--player-origins` entry that is not an origin.
+    #[error(
+        "--player-origins takes origins such as https://cdn.example.com or https://*.example.com (no path), got {0:?}"
+    )]
+    BadPlayerOrigin(String),
     /// A duration flag is not a positive number of seconds.
     #[error("--{0} must be a positive number of seconds, got {1}")]
     BadSeconds(&'static str, f64),

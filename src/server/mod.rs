@@ -16,6 +16,7 @@ mod fuzz_entry;
 mod generate_video;
 mod get_video_task;
 mod list_video_tasks;
+mod player;
 mod prompts;
 mod resources;
 mod roots;
@@ -34,11 +35,11 @@ use rmcp::handler::server::tool::ToolCallContext;
 )]
 use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams, ContentBlock,
-    GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult, Implementation,
-    ListPromptsResult, ListResourcesResult, PaginatedRequestParams, ProtocolVersion,
-    ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities, ServerConfig,
-    UpdateTaskParams,
+    CacheScope, CallToolRequestParams, CallToolResponse, CallToolResult, CancelTaskParams,
+    ContentBlock, GetPromptRequestParams, GetPromptResponse, GetTaskParams, GetTaskResult,
+    Implementation, ListPromptsResult, ListResourcesResult, ListToolsResult,
+    PaginatedRequestParams, ProtocolVersion, ReadResourceRequestParams, ReadResourceResponse,
+    ResultType, ServerCapabilities, ServerConfig, UpdateTaskParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool_handler};
@@ -60,6 +61,7 @@ pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput};
 pub use task_ids::{SECRET_ENV as TASK_SECRET_ENV, TaskSecret, TaskSecretError};
 
 pub use list_video_tasks::{ListVideoTasksArgs, ListVideoTasksOutput};
+pub use player::{APP_MIME, DEFAULT_PLAYER_ORIGINS, PLAYER_URI, PlayerOptions, UI_EXTENSION};
 
 /// How the server tells agents to use it (the `instructions` of the initialize result).
 const INSTRUCTIONS: &str = "Makes short videos with Kling O1 Omni through CometAPI.
@@ -83,6 +85,8 @@ pub struct ServerOptions {
     pub client_keys: bool,
     /// Seals MCP task ids; `None` serves no tasks (the extension is not advertised).
     pub task_secret: Option<Arc<TaskSecret>>,
+    /// The MCP Apps player view; `None` turns it off (`--no-player`).
+    pub player: Option<PlayerOptions>,
 }
 
 impl Default for ServerOptions {
@@ -93,6 +97,7 @@ impl Default for ServerOptions {
             max_calls_per_session: 16,
             client_keys: false,
             task_secret: None,
+            player: Some(PlayerOptions::default()),
         }
     }
 }
@@ -120,6 +125,8 @@ pub struct KlingServer {
     tool_router: Arc<ToolRouter<Self>>,
     /// Long jobs as MCP tasks, when a task secret is configured.
     tasks: Option<tasks::McpTasks>,
+    /// The MCP Apps player, unless turned off.
+    player: Option<Arc<PlayerOptions>>,
 }
 
 impl KlingServer {
@@ -143,6 +150,7 @@ impl KlingServer {
             keyed_jobs: Arc::default(),
             tool_router: Arc::new(tool_router),
             tasks: options.task_secret.map(tasks::McpTasks::new),
+            player: options.player.map(Arc::new),
         }
     }
 
@@ -255,13 +263,38 @@ impl ServerHandler for KlingServer {
         keyed.as_ref().unwrap_or(self).update_mcp_task(&request)
     }
 
+    /// The tools; a client that declared MCP Apps also sees the player and icons on them.
+    async fn list_tools(
+        &self,
+        _request: Option<PaginatedRequestParams>,
+        context: RequestContext<RoleServer>,
+    ) -> Result<ListToolsResult, rmcp::ErrorData> {
+        // The same cache hints the generated `list_tools` gives (rmcp's `tool_handler`).
+        let cache_hints = context
+            .protocol_version()
+            .is_some_and(|v| v >= ProtocolVersion::V_2026_07_28);
+        let tools = match self.wants_player(&context) {
+            true => self.tools_with_player(),
+            false => self.tool_router.list_all(),
+        };
+        let mut result = ListToolsResult::with_all_items(tools);
+        result.result_type = Some(ResultType::COMPLETE);
+        result.ttl_ms = cache_hints.then_some(0);
+        result.cache_scope = cache_hints.then_some(CacheScope::Public);
+        Ok(result)
+    }
+
     async fn list_resources(
         &self,
         _request: Option<PaginatedRequestParams>,
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, rmcp::ErrorData> {
         let keyed = self.for_caller(&context).map_err(|f| f.into_error_data())?;
-        Ok(keyed.as_ref().unwrap_or(self).video_resources().await)
+        let mut listed = keyed.as_ref().unwrap_or(self).video_resources().await;
+        if self.wants_player(&context) {
+            listed.resources.insert(0, Self::player_resource());
+        }
+        Ok(listed)
     }
 
     async fn read_resource(
@@ -269,6 +302,9 @@ impl ServerHandler for KlingServer {
         request: ReadResourceRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<ReadResourceResponse, rmcp::ErrorData> {
+        if let Some(player) = self.read_player(&request) {
+            return player.map(Into::into);
+        }
         let keyed = self.for_caller(&context).map_err(|f| f.into_error_data())?;
         keyed
             .as_ref()
@@ -319,7 +355,8 @@ impl ServerHandler for KlingServer {
         ServerConfig::new(capabilities)
             .with_server_info(
                 Implementation::new(env!("CARGO_PKG_NAME"), env!("CARGO_PKG_VERSION"))
-                    .with_title("Kling Omni Video (CometAPI)"),
+                    .with_title("Kling Omni Video (CometAPI)")
+                    .with_icons(player::icons()),
             )
             .with_instructions(instructions)
     }

@@ -30,6 +30,8 @@ mod long_jobs;
 mod memory;
 mod newcomer;
 mod packaging;
+mod player;
+mod player_browser;
 mod readme;
 mod redaction;
 mod secrets;

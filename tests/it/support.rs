@@ -66,6 +66,8 @@ pub(crate) struct Setup {
     /// The client speaks protocol 2026-07-28 (`server/discover`, capabilities in each
     /// request's `_meta`) instead of the 2025-11-25 `initialize` handshake.
     pub(crate) modern: bool,
+    /// The client declares the MCP Apps extension (`io.modelcontextprotocol/ui`).
+    pub(crate) ui: bool,
 }
 
 /// An MCP client that offers roots when it has some.
@@ -73,6 +75,7 @@ pub(crate) struct Setup {
 pub(crate) struct TestClient {
     roots: Vec<String>,
     tasks: bool,
+    ui: bool,
     progress: Arc<std::sync::Mutex<Vec<(f64, String)>>>,
 }
 
@@ -112,6 +115,15 @@ impl ClientHandler for TestClient {
         if self.tasks {
             let tasks = ClientCapabilities::builder().enable_tasks().build();
             capabilities.extensions = tasks.extensions;
+        }
+        if self.ui {
+            capabilities.extensions.get_or_insert_default().insert(
+                kling_omni_mcp::server::UI_EXTENSION.to_owned(),
+                serde_json::json!({ "mimeTypes": [kling_omni_mcp::server::APP_MIME] })
+                    .as_object()
+                    .cloned()
+                    .unwrap(),
+            );
         }
         ClientConfig::new(capabilities, rmcp::model::Implementation::new("it", "1"))
     }
@@ -154,6 +166,7 @@ impl Default for Setup {
             cwd: None,
             tasks: false,
             modern: false,
+            ui: false,
         }
     }
 }
@@ -225,6 +238,7 @@ impl Harness {
         let client = TestClient {
             roots: setup.roots,
             tasks: setup.tasks,
+            ui: setup.ui,
             progress: Arc::default(),
         };
         let client = match setup.modern {

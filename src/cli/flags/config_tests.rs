@@ -161,3 +161,20 @@ fn the_call_deadline_follows_max_wait_and_stays_under_a_minute() {
         assert!(err.to_string().contains("under 60"), "{err}");
     }
 }
+
+#[test]
+fn the_player_is_on_by_default_and_no_player_turns_it_off() {
+    let config = to_config(cli(&[]), |_| None).unwrap();
+    assert_eq!(config.player_origins, Some(Vec::new()));
+    let config = to_config(cli(&["--no-player"]), |_| None).unwrap();
+    assert_eq!(config.player_origins, None);
+    let config = to_config(
+        cli(&["--player-origins", "https://a.example, https://*.b.example"]),
+        |_| None,
+    )
+    .unwrap();
+    let expected = ["https://a.example", "https://*.b.example"].map(String::from);
+    assert_eq!(config.player_origins, Some(expected.to_vec()));
+    let refused = to_config(cli(&["--player-origins", "https://a.example/x"]), |_| None);
+    assert!(matches!(refused, Err(ConfigError::BadPlayerOrigin(_))));
+}

@@ -30,7 +30,8 @@ const ENV_HELP: &str = "Environment:
   KLING_MCP_ALLOWED_HOSTS, KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_MAX_SESSIONS, KLING_MCP_SESSION_IDLE,
     KLING_MCP_MAX_BODY_BYTES, KLING_MCP_SHUTDOWN_GRACE, KLING_MCP_ALLOW_CLIENT_KEYS,
     KLING_MCP_HEADER_TIMEOUT, KLING_MCP_IDLE_TIMEOUT, KLING_MCP_MAX_CONNECTIONS,
-    KLING_MCP_ALLOW_PRIVATE_DOWNLOADS, KLING_MCP_MAX_VIDEOS_PER_TASK, KLING_MCP_MAX_DOWNLOAD_BYTES
+    KLING_MCP_ALLOW_PRIVATE_DOWNLOADS, KLING_MCP_MAX_VIDEOS_PER_TASK, KLING_MCP_MAX_DOWNLOAD_BYTES,
+    KLING_MCP_NO_PLAYER, KLING_MCP_PLAYER_ORIGINS
                       the same as the flags of those names
   KLING_MCP_HTTP_TOKEN
                       bearer token HTTP clients must send (never logged)
@@ -72,6 +73,10 @@ pub struct Cli {
     /// Which addresses downloads may reach, and the caps per task.
     #[command(flatten)]
     pub downloads: DownloadFlags,
+
+    /// The MCP Apps player view.
+    #[command(flatten)]
+    pub player: PlayerFlags,
 
     /// The task store: a file path or sqlite:PATH (SQLite), postgres://… or postgresql://…
     /// (PostgreSQL, for several instances), or `off` (memory only) [default: tasks.sqlite3 in
@@ -299,6 +304,7 @@ impl Cli {
             http,
             task_secret: env("KLING_MCP_TASK_SECRET").map(SecretString::from),
             data_dir: crate::config::data_dir(),
+            player_origins: self.player.origins()?,
         })
     }
 
@@ -315,6 +321,10 @@ pub use http::ConnectionFlags;
 mod download;
 
 pub use download::DownloadFlags;
+
+mod player;
+
+pub use player::PlayerFlags;
 
 // Named for what it checks, so `cargo test config` runs it.
 #[cfg(test)]
