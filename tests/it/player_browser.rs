@@ -308,11 +308,15 @@ async fn each_state_of_the_view_shows_in_headless_chromium() {
             profile.path(),
         )
         .await;
-        let report = tokio::select! {
-            report = reports.recv() => report.unwrap(),
-            status = child.wait() => panic!("chromium ended ({status:?}) before the {name} page reported"),
-            _ = tokio::time::sleep(LOG_WAIT) => panic!("the {name} page never reported"),
+        let reported = async {
+            tokio::select! {
+                report = reports.recv() => report.unwrap(),
+                status = child.wait() => panic!("chromium ended ({status:?}) before the {name} page reported"),
+            }
         };
+        let report = tokio::time::timeout(LOG_WAIT, reported)
+            .await
+            .unwrap_or_else(|_| panic!("the {name} page never reported"));
         assert_eq!(report["ok"], true, "{name}: {report:#}");
         let ended = tokio::time::timeout(LOG_WAIT, child.wait()).await;
         let ended = ended.unwrap_or_else(|_| panic!("chromium never took the {name} screenshot"));

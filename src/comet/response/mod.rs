@@ -185,4 +185,4 @@ fn head(body: &[u8]) -> String {
 mod tests;
 
 #[cfg(test)]
-mod props;
+mod reply_props;

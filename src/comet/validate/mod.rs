@@ -306,4 +306,4 @@ mod storyboard;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
-mod tests_v3;
+mod v3_tests;

@@ -377,4 +377,4 @@ async fn health_reports_version_count_and_writability() {
     }
 }
 
-mod faults;
+mod faults_tests;
