@@ -1,0 +1,74 @@
+//! The spend guard across processes: two servers on one SQLite store with
+//! `KLING_MCP_MAX_VIDEOS_PER_DAY=5` take ten concurrent `generate_video` calls; exactly five
+//! are bought and five are refused (`budget_exceeded`, with when to call again), and the
+//! simulator saw exactly five creates. Run with `cargo test --test it spend::`.
+
+use futures::future::join_all;
+use kling_omni_mcp::simulator::{SimConfig, Simulator};
+use serde_json::json;
+
+use crate::support::{Harness, Setup, error_meta, structured, text};
+
+#[tokio::test]
+async fn ten_calls_from_two_processes_at_a_limit_of_five_buy_exactly_five() {
+    let sim = Simulator::start(SimConfig::default()).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("tasks.sqlite3").display().to_string();
+    let setup = |name: &str| Setup {
+        sim: None,
+        base_url: Some(sim.url().to_string()),
+        args: vec![
+            "--output-dir".into(),
+            dir.path().join(name).display().to_string(),
+        ],
+        env: vec![
+            ("KLING_MCP_STORE", store.clone()),
+            ("KLING_MCP_MAX_VIDEOS_PER_DAY", "5".to_owned()),
+        ],
+        ..Setup::default()
+    };
+    let (a, b) = tokio::join!(Harness::with(setup("a")), Harness::with(setup("b")));
+    let calls = (0..10).map(|i| {
+        let server = if i % 2 == 0 { &a } else { &b };
+        server.call(
+            "generate_video",
+            json!({"prompt": format!("a cat, take {i}"), "aspect_ratio": "1:1"}),
+        )
+    });
+    let results = join_all(calls).await;
+    let (bought, refused): (Vec<_>, Vec<_>) =
+        results.iter().partition(|r| r.is_error != Some(true));
+    assert_eq!(bought.len(), 5, "bought: {}", bought.len());
+    for result in &bought {
+        assert!(structured(result)["task_id"].is_string());
+    }
+    assert_eq!(refused.len(), 5);
+    for result in &refused {
+        let meta = error_meta(result);
+        assert_eq!(meta["kind"], "budget_exceeded", "{}", text(result));
+        assert_eq!(meta["retryable"], true);
+        let retry = meta["retry_after_seconds"].as_u64().unwrap();
+        assert!(retry > 0 && retry <= 24 * 3600, "{retry}");
+        let message = text(result);
+        for needle in [
+            "5 videos per day",
+            "KLING_MCP_MAX_VIDEOS_PER_DAY",
+            "nothing was sent",
+        ] {
+            assert!(message.contains(needle), "{needle:?} missing: {message}");
+        }
+    }
+    assert_eq!(
+        sim.create_count(),
+        5,
+        "the simulator saw exactly five creates"
+    );
+    let listed = a.call("list_video_tasks", json!({"limit": 100})).await;
+    assert_eq!(
+        structured(&listed)["tasks"].as_array().unwrap().len(),
+        5,
+        "refusals leave no record"
+    );
+    a.stop().await;
+    b.stop().await;
+}
