@@ -72,3 +72,48 @@ async fn ten_calls_from_two_processes_at_a_limit_of_five_buy_exactly_five() {
     a.stop().await;
     b.stop().await;
 }
+
+/// The same across two `--http` instances on one PostgreSQL database (as behind a load
+/// balancer): the advisory lock per owner holds the limit.
+#[tokio::test]
+#[cfg_attr(
+    not(kling_pg_tests),
+    ignore = "needs PostgreSQL: set KLING_MCP_TEST_POSTGRES (README: Build from source and test)"
+)]
+async fn ten_calls_from_two_instances_on_postgresql_at_a_limit_of_five_buy_exactly_five() {
+    use crate::http::{HttpServer, call};
+    use crate::store_postgres::{admin_url, fresh_database};
+
+    let Some(admin_url) = admin_url() else { return };
+    let (_, store) = fresh_database(&admin_url).await;
+    let sim = std::sync::Arc::new(Simulator::start(SimConfig::default()).await.unwrap());
+    let env = [
+        ("KLING_MCP_STORE", store.as_str()),
+        ("KLING_MCP_MAX_VIDEOS_PER_DAY", "5"),
+    ];
+    let (a, b) = tokio::join!(
+        HttpServer::start_on(&[], sim.clone(), &env),
+        HttpServer::start_on(&[], sim.clone(), &env)
+    );
+    let (a, b) = (a.client().await, b.client().await);
+    let calls = (0..10).map(|i| {
+        let client = if i % 2 == 0 { &a } else { &b };
+        call(
+            client,
+            "generate_video",
+            json!({"prompt": format!("a dog, take {i}"), "aspect_ratio": "1:1"}),
+        )
+    });
+    let results = join_all(calls).await;
+    let refused: Vec<_> = results
+        .iter()
+        .filter(|r| r.is_error == Some(true))
+        .collect();
+    assert_eq!(refused.len(), 5, "refused: {}", refused.len());
+    for result in refused {
+        let meta = error_meta(result);
+        assert_eq!(meta["kind"], "budget_exceeded", "{}", text(result));
+        assert!(meta["retry_after_seconds"].as_u64().unwrap() > 0);
+    }
+    assert_eq!(sim.create_count(), 5);
+}
