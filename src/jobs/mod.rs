@@ -16,6 +16,7 @@ mod prepare;
 mod recorded;
 mod recovery;
 mod retry;
+mod spend;
 mod status;
 mod view;
 
@@ -34,6 +35,7 @@ pub use mcp_task::{DownloadClaim, McpTaskEnd, McpTaskState, Saved};
 pub use poller::{PollSchedule, PollState};
 pub use prepare::{IMAGE_BUDGET_BYTES, Prepared, Unprepared, prepare, preview_body};
 pub use retry::{RetryPolicy, retry_create, retry_query};
+pub use spend::{Allowance, Spend};
 pub use status::Freshness;
 pub use view::{ListedTask, LocalFileView, TaskView, VideoView};
 

@@ -31,7 +31,7 @@ impl SpendLimits {
 }
 
 /// What an owner bought in the window.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct Usage {
     /// Videos (every record but `submit_failed`).
     pub videos: u32,

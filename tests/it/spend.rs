@@ -117,3 +117,48 @@ async fn ten_calls_from_two_instances_on_postgresql_at_a_limit_of_five_buy_exact
     }
     assert_eq!(sim.create_count(), 5);
 }
+
+/// `dry_run` says what a call would buy and what is left; `list_video_tasks` what was bought.
+#[tokio::test]
+async fn dry_run_shows_the_spend_and_the_allowance_and_the_list_the_usage() {
+    let h = Harness::with(Setup {
+        env: vec![
+            ("KLING_MCP_MAX_VIDEOS_PER_DAY", "2".to_owned()),
+            ("KLING_MCP_MAX_SECONDS_PER_DAY", "30".to_owned()),
+        ],
+        ..Setup::default()
+    })
+    .await;
+    let ask = |dry_run: bool| json!({"prompt": "a cat", "aspect_ratio": "1:1", "duration": 10, "dry_run": dry_run});
+    let preview = h.call("generate_video", ask(true)).await;
+    let out = structured(&preview);
+    assert_eq!(out["spend"]["videos"], 1);
+    assert_eq!(out["spend"]["seconds"], 10);
+    assert_eq!(out["spend"]["mode"], "text_to_video");
+    assert!(out["spend"]["model"].is_string());
+    assert_eq!(
+        out["allowance"],
+        json!({"videos_left": 2, "seconds_left": 30})
+    );
+    assert!(
+        text(&preview).contains("It would buy 1 video of 10 s"),
+        "{}",
+        text(&preview)
+    );
+    assert_eq!(h.sim().create_count(), 0, "a dry run sends nothing");
+
+    let bought = h.call("generate_video", ask(false)).await;
+    assert!(structured(&bought)["task_id"].is_string());
+    assert!(structured(&bought).get("spend").is_none(), "dry run only");
+    let preview = h.call("generate_video", ask(true)).await;
+    assert_eq!(
+        structured(&preview)["allowance"],
+        json!({"videos_left": 1, "seconds_left": 20})
+    );
+    let listed = h.call("list_video_tasks", json!({})).await;
+    assert_eq!(
+        structured(&listed)["usage_24h"],
+        json!({"videos": 1, "seconds": 10})
+    );
+    h.stop().await;
+}
