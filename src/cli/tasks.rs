@@ -149,6 +149,9 @@ pub(super) async fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
             record.mode.split('_').next().unwrap_or_default()
         );
     }
+    if let Some(line) = super::hints::spend_line(jobs).await {
+        println!("{line}");
+    }
     Exit::Ok
 }
 

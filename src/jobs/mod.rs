@@ -148,6 +148,11 @@ impl Jobs {
         &self.owner
     }
 
+    /// The daily spend limits (`--max-videos-per-day`, `--max-seconds-per-day`).
+    pub fn spend_limits(&self) -> SpendLimits {
+        self.config.spend
+    }
+
     /// The shortest pause between two status queries of one task.
     pub fn poll_interval(&self) -> Duration {
         self.config.schedule.min

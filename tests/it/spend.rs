@@ -162,3 +162,51 @@ async fn dry_run_shows_the_spend_and_the_allowance_and_the_list_the_usage() {
     );
     h.stop().await;
 }
+
+/// The CLI: a refused `generate` exits 5 with the limit named and nothing sent; `list` and
+/// `doctor` show the day's spend and the limits.
+#[tokio::test]
+async fn the_cli_exits_5_at_the_limit_and_list_and_doctor_show_the_spend() {
+    use crate::support::{person, run};
+
+    let dir = tempfile::tempdir().unwrap();
+    let cli = || {
+        let mut command = person(dir.path());
+        command.env("KLING_MCP_MAX_VIDEOS_PER_DAY", "1");
+        command
+    };
+    let args = [
+        "generate",
+        "--simulate",
+        "--prompt",
+        "a lighthouse",
+        "--aspect-ratio",
+        "16:9",
+    ];
+    let first = run(cli(), &args).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let dry = run(cli(), &[&args[..], &["--dry-run"]].concat()).await;
+    assert_eq!(dry.code, 0, "{}", dry.stderr);
+    assert!(
+        dry.stderr.contains("it would buy 1 video of 5 s") && dry.stderr.contains("0 videos"),
+        "{}",
+        dry.stderr
+    );
+    let second = run(cli(), &args).await;
+    assert_eq!(second.code, 5, "{}", second.stderr);
+    assert!(
+        second.stderr.contains("KLING_MCP_MAX_VIDEOS_PER_DAY"),
+        "{}",
+        second.stderr
+    );
+    for sub in [&["list", "--simulate"][..], &["doctor", "--simulate"][..]] {
+        let shown = run(cli(), sub).await;
+        assert!(
+            shown
+                .stdout
+                .contains("bought in the last 24 hours: 1 videos, 5 s (daily limits: 1 videos, no seconds limit)"),
+            "{sub:?}: {}",
+            shown.stdout
+        );
+    }
+}
