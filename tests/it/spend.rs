@@ -210,3 +210,26 @@ async fn the_cli_exits_5_at_the_limit_and_list_and_doctor_show_the_spend() {
         );
     }
 }
+
+/// An MCP-task request at the limit gets the same refusal, and no task is created.
+#[tokio::test]
+async fn an_mcp_task_request_at_the_limit_is_refused_without_a_task() {
+    use crate::tasks::{call_once, modern, submit_task};
+    use rmcp::model::CallToolResponse;
+
+    let mut setup = modern(true);
+    setup
+        .env
+        .push(("KLING_MCP_MAX_VIDEOS_PER_DAY", "1".to_owned()));
+    let h = Harness::with(setup).await;
+    let ask = json!({"prompt": "a cat", "aspect_ratio": "1:1"});
+    submit_task(&h, ask.clone()).await;
+    match call_once(&h, "generate_video", ask).await {
+        CallToolResponse::Complete(refused) => {
+            assert_eq!(error_meta(&refused)["kind"], "budget_exceeded");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(h.sim().create_count(), 1);
+    h.stop().await;
+}
