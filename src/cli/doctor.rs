@@ -145,6 +145,9 @@ pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
                 "give this user write access to the store (a SQLite file and its directory, or INSERT/UPDATE on PostgreSQL), or set --store / KLING_MCP_STORE elsewhere",
                 Exit::AuthOrConfig,
             );
+            if let Some(line) = super::hints::spend_line(jobs).await {
+                check(true, line, "", Exit::Ok);
+            }
         }
         Err(err) => check(
             false,

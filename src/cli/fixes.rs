@@ -29,6 +29,16 @@ pub(crate) fn fix_for_person(err: &jobs::Error) -> String {
         jobs::Error::Store(err) => store_fix(err),
         jobs::Error::Download(err) => download_fix(err).to_owned(),
         jobs::Error::NoAnswerYet => "run it again in a few seconds".to_owned(),
+        jobs::Error::BudgetExceeded {
+            retry_after: Some(after),
+            ..
+        } => format!(
+            "nothing was charged; run it again in about {} s (`kling-omni-mcp list` shows the last 24 hours), or raise the limit",
+            whole_seconds(*after)
+        ),
+        jobs::Error::BudgetExceeded { .. } => {
+            "nothing was charged; this request can never fit under the limit as set: ask for fewer seconds, or raise the limit".to_owned()
+        }
         jobs::Error::OtherWorld {
             task_id,
             simulated_task: true,

@@ -30,6 +30,23 @@ pub fn terminal_stdin_note() -> &'static str {
     "kling-omni-mcp is an MCP server: it is now waiting for an MCP client on stdin (Ctrl-C quits). To try it from a terminal instead: kling-omni-mcp generate --simulate --prompt \"A paper boat drifts down a rainy street\" --aspect-ratio 16:9 --wait (see --help)"
 }
 
+/// The spend of the last 24 hours and the daily limits, for a person (`list`, `doctor`);
+/// `None` when the store cannot say.
+pub(super) async fn spend_line(jobs: &crate::jobs::Jobs) -> Option<String> {
+    let used = jobs.usage_24h().await.ok()?;
+    let limits = jobs.spend_limits();
+    let limit = |max: Option<u32>, unit: &str| {
+        max.map_or_else(|| format!("no {unit} limit"), |n| format!("{n} {unit}"))
+    };
+    Some(format!(
+        "bought in the last 24 hours: {} videos, {} s (daily limits: {}, {})",
+        used.videos,
+        used.seconds,
+        limit(limits.videos, "videos"),
+        limit(limits.seconds, "seconds")
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

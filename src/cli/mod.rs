@@ -21,7 +21,7 @@ use clap::Subcommand;
 pub use args::{FollowArgs, GenerateArgs, ListArgs, StatusArgs};
 pub use client_config::McpClient;
 pub use fixes::store_fix;
-pub use flags::{Cli, ConnectionFlags, DownloadFlags, PlayerFlags};
+pub use flags::{Cli, ConnectionFlags, DownloadFlags, PlayerFlags, SpendFlags};
 pub use hints::{note_terminal_stdin, terminal_stdin_note};
 pub use output::exit_for_config;
 pub use usage::parse_command_line;
@@ -67,6 +67,8 @@ pub enum Exit {
     AuthOrConfig = 3,
     /// CometAPI could not be reached or answered with an error.
     Upstream = 4,
+    /// A daily spend limit refused the purchase; nothing was sent.
+    SpendLimit = 5,
     /// Stopped by Ctrl-C (the task keeps running).
     Interrupted = 130,
 }

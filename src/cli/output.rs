@@ -99,6 +99,7 @@ pub(super) fn exit_for(err: &jobs::Error) -> Exit {
             Exit::BadInput
         }
         jobs::Error::Store(_) => Exit::AuthOrConfig,
+        jobs::Error::BudgetExceeded { .. } => Exit::SpendLimit,
         jobs::Error::Download(crate::comet::DownloadError::Cancelled) => Exit::Interrupted,
         jobs::Error::Download(err) if err.retryable() => Exit::Upstream,
         jobs::Error::Download(_) => Exit::AuthOrConfig,

@@ -32,13 +32,31 @@ pub(super) async fn generate(args: GenerateArgs, jobs: &Jobs, simulate: bool) ->
     let generating = jobs.generate(request, spec);
     let generated = session.run(generating, Some(created), how.json).await;
     match generated {
-        Ok(Generated::Preview { request, body }) => {
+        Ok(Generated::Preview {
+            request,
+            body,
+            spend,
+            allowance,
+        }) => {
             print_warnings(&request);
             println!(
                 "{}",
                 serde_json::to_string_pretty(&body).unwrap_or_default()
             );
-            eprintln!("dry run ({} mode): nothing was sent", request.mode.as_str());
+            let left = allowance.map(|a| {
+                let videos = a.videos_left.map(|n| format!("{n} videos"));
+                let seconds = a.seconds_left.map(|n| format!("{n} s"));
+                let parts: Vec<String> = videos.into_iter().chain(seconds).collect();
+                format!("; left today under the limits: {}", parts.join(", "))
+            });
+            eprintln!(
+                "dry run ({} mode): nothing was sent; it would buy {} video of {} s ({}){}",
+                request.mode.as_str(),
+                spend.videos,
+                spend.seconds,
+                spend.model,
+                left.unwrap_or_default()
+            );
             Exit::Ok
         }
         Ok(Generated::Bought {
@@ -130,6 +148,9 @@ pub(super) async fn list(args: &ListArgs, jobs: &Jobs) -> Exit {
             status,
             record.mode.split('_').next().unwrap_or_default()
         );
+    }
+    if let Some(line) = super::hints::spend_line(jobs).await {
+        println!("{line}");
     }
     Exit::Ok
 }

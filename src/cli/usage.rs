@@ -12,6 +12,7 @@ pub(super) const EXIT_CODES: &str = "Exit codes:
   2    bad input
   3    key or setup problem (also the task store)
   4    CometAPI unreachable or erroring (also submit_uncertain)
+  5    spend limit reached (--max-videos-per-day, --max-seconds-per-day); nothing was sent
   130  interrupted (Ctrl-C); the task keeps running";
 
 /// The parsed command line; `Err` after printing help, the version, or the one-line error.

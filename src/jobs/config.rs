@@ -3,6 +3,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::store::SpendLimits;
+
 use super::{DEFAULT_CALL_DEADLINE, DownloadLimits, MAX_RESERVE, PollSchedule, RetryPolicy};
 
 /// Settings of the job layer.
@@ -24,6 +26,9 @@ pub struct JobsConfig {
     /// The most one tool call may take, everything included: requests, retries and their
     /// pauses (`Retry-After` too), waits. Also bounds each status query of the CLI.
     pub call_deadline: Duration,
+    /// Daily spend limits per owner (`--max-videos-per-day`, `--max-seconds-per-day`); off by
+    /// default.
+    pub spend: SpendLimits,
 }
 
 impl Default for JobsConfig {
@@ -36,6 +41,7 @@ impl Default for JobsConfig {
             downloads: DownloadLimits::default(),
             create_timeout: Duration::from_secs(60),
             call_deadline: DEFAULT_CALL_DEADLINE,
+            spend: SpendLimits::default(),
         }
     }
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use super::retry::GaveUp;
 use crate::comet::{self, TaskId};
-use crate::store::StoreError;
+use crate::store::{LimitKind, Refusal, StoreError};
 
 /// A failed job step.
 #[derive(Debug, thiserror::Error)]
@@ -37,6 +37,15 @@ pub enum Error {
         /// Whether that task is simulated (and this process is not).
         simulated_task: bool,
     },
+    /// A daily spend limit (`--max-videos-per-day`, `--max-seconds-per-day`) would be passed;
+    /// nothing was recorded or sent.
+    #[error("{}", budget_message(refusal))]
+    BudgetExceeded {
+        /// Which limit, what was used, and when enough leaves the window.
+        refusal: Refusal,
+        /// How long until this call fits, if it ever will.
+        retry_after: Option<Duration>,
+    },
     /// The shared poll loop had no answer yet when the call's time ran out (the task is
     /// fine; ask again).
     #[error("no status from CometAPI yet")]
@@ -67,6 +76,7 @@ impl Error {
             } => "simulated_task",
             Self::OtherWorld { .. } => "real_task",
             Self::NoAnswerYet => "no_answer_yet",
+            Self::BudgetExceeded { .. } => "budget_exceeded",
             Self::Store(err) => err.kind(),
             Self::Download(err) => err.kind(),
         }
@@ -77,6 +87,8 @@ impl Error {
         match self {
             Self::Comet(err) => err.retryable(),
             Self::OutOfTime { .. } | Self::NoAnswerYet => true,
+            // Retryable once purchases leave the window; never when the call alone is over.
+            Self::BudgetExceeded { retry_after, .. } => retry_after.is_some(),
             Self::SubmitUncertain { .. } | Self::OtherWorld { .. } => false,
             Self::Store(err) => err.retryable(),
             Self::Download(err) => err.retryable(),
@@ -89,9 +101,11 @@ impl Error {
             Self::Comet(err)
             | Self::SubmitUncertain { cause: err, .. }
             | Self::OutOfTime { cause: err, .. } => Some(err),
-            Self::Store(_) | Self::Download(_) | Self::OtherWorld { .. } | Self::NoAnswerYet => {
-                None
-            }
+            Self::Store(_)
+            | Self::Download(_)
+            | Self::OtherWorld { .. }
+            | Self::NoAnswerYet
+            | Self::BudgetExceeded { .. } => None,
         }
     }
 
@@ -101,6 +115,7 @@ impl Error {
         match self {
             Self::OutOfTime { retry_after, .. } => Some(*retry_after),
             Self::Comet(err) => err.retry_after(),
+            Self::BudgetExceeded { retry_after, .. } => *retry_after,
             // Not a "call again" error: the advice is to look first.
             Self::SubmitUncertain { .. }
             | Self::Store(_)
@@ -121,6 +136,27 @@ impl Error {
             None => Self::Comet(gave_up.error),
         }
     }
+}
+
+fn budget_message(r: &Refusal) -> String {
+    let (limit, used, setting) = match r.kind {
+        LimitKind::Videos => (
+            format!("{} videos per day", r.limit),
+            format!("{} videos", r.used.videos),
+            "--max-videos-per-day (KLING_MCP_MAX_VIDEOS_PER_DAY)",
+        ),
+        LimitKind::Seconds => (
+            format!("{} seconds of video per day", r.limit),
+            format!(
+                "{} seconds, and this call asks for {}",
+                r.used.seconds, r.asked_seconds
+            ),
+            "--max-seconds-per-day (KLING_MCP_MAX_SECONDS_PER_DAY)",
+        ),
+    };
+    format!(
+        "spend limit reached: {limit} for this key over the last 24 hours, and {used} were bought; nothing was sent ({setting} raises it)"
+    )
 }
 
 fn other_world_message(task_id: &TaskId, simulated_task: bool) -> String {

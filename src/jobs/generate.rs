@@ -6,7 +6,9 @@
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::{Error, FollowSpec, Followed, Jobs, Unprepared, prepare, preview_body};
+use super::{
+    Allowance, Error, FollowSpec, Followed, Jobs, Spend, Unprepared, prepare, preview_body,
+};
 use crate::comet::{CreateTaskRequest, CreatedTask, ExternalTaskId, GenerationMode, Task};
 use crate::local_images::AllowedRoots;
 
@@ -44,6 +46,10 @@ pub enum Generated {
         request: RequestFacts,
         /// The body.
         body: Value,
+        /// What it would buy.
+        spend: Spend,
+        /// What this caller may still buy, when a limit is set.
+        allowance: Option<Allowance>,
     },
     /// A task was created (and is paid for), then followed as asked.
     Bought {
@@ -97,6 +103,8 @@ impl Jobs {
         if dry_run {
             return Ok(Generated::Preview {
                 body: preview_body(valid),
+                spend: Spend::of(valid),
+                allowance: self.allowance().await,
                 request: facts,
             });
         }

@@ -16,6 +16,7 @@ mod prepare;
 mod recorded;
 mod recovery;
 mod retry;
+mod spend;
 mod status;
 mod view;
 
@@ -34,12 +35,15 @@ pub use mcp_task::{DownloadClaim, McpTaskEnd, McpTaskState, Saved};
 pub use poller::{PollSchedule, PollState};
 pub use prepare::{IMAGE_BUDGET_BYTES, Prepared, Unprepared, prepare, preview_body};
 pub use retry::{RetryPolicy, retry_create, retry_query};
+pub use spend::{Allowance, Spend};
 pub use status::Freshness;
 pub use view::{ListedTask, LocalFileView, TaskView, VideoView};
 
 use crate::comet::{self, CreatedTask, Task, TaskId, ValidRequest};
-use crate::store::{NewTask, Owner};
-pub use crate::store::{Store, StoredStatus, TaskRecord, now_ms};
+use crate::store::{Admission, NewTask, Owner};
+pub use crate::store::{
+    LimitKind, Refusal, SpendLimits, Store, StoredStatus, TaskRecord, Usage, now_ms,
+};
 pub use config::JobsConfig;
 use poller::Pollers;
 use recorded::RecordedStatuses;
@@ -144,6 +148,11 @@ impl Jobs {
         &self.owner
     }
 
+    /// The daily spend limits (`--max-videos-per-day`, `--max-seconds-per-day`).
+    pub fn spend_limits(&self) -> SpendLimits {
+        self.config.spend
+    }
+
     /// The shortest pause between two status queries of one task.
     pub fn poll_interval(&self) -> Duration {
         self.config.schedule.min
@@ -195,7 +204,21 @@ impl Jobs {
             duration: body.duration.map(|d| d.seconds()),
             aspect_ratio: body.aspect_ratio.map(|a| a.to_string()),
         };
-        self.store.insert_submitting(&new, now_ms()).await?;
+        let now = now_ms();
+        let admission = self
+            .store
+            .insert_submitting_within(&new, self.config.spend, now)
+            .await?;
+        if let Admission::Refused(refusal) = admission {
+            let retry_after = refusal.retry_at_ms.map(|at| {
+                Duration::from_millis(u64::try_from(at.saturating_sub(now)).unwrap_or(0))
+            });
+            tracing::info!(external_task_id = %external, kind = ?refusal.kind, "refused by a spend limit");
+            return Err(Error::BudgetExceeded {
+                refusal,
+                retry_after,
+            });
+        }
         let create_by = deadline.less(self.config.reserve());
         let result = with_retries(self.config.retry, create_by, retry_create, || {
             self.client.create_task_within(valid, create_by.limit())

@@ -139,6 +139,15 @@ impl ToolFailure {
                 )
                 .with_kind(err.kind(), err.retryable())
             }
+            jobs::Error::BudgetExceeded { .. } => Self {
+                retry_after_seconds: err.retry_after().map(jobs::whole_seconds),
+                ..Self::bare(
+                    ErrorKind::InvalidRequest,
+                    format!("{err}. Fix: {}", fix_for_agent(err)),
+                    None,
+                )
+                .with_kind(err.kind(), err.retryable())
+            },
             jobs::Error::NoAnswerYet => Self::bare(
                 ErrorKind::Timeout,
                 format!("{err}. Fix: {}", fix_for_agent(err)),

@@ -30,6 +30,14 @@ pub(super) fn fix_for_agent(err: &jobs::Error) -> String {
         jobs::Error::Store(err) => store_fix(err),
         jobs::Error::Download(err) => download_fix(err).to_owned(),
         jobs::Error::NoAnswerYet => "Call again in a few seconds.".to_owned(),
+        jobs::Error::BudgetExceeded {
+            retry_after: Some(after),
+            ..
+        } => format!(
+            "Nothing was charged. Do not retry in a loop: call generate_video again in about {} s, when enough of the last 24 hours' purchases leave the window, or ask the person running this server to raise the limit.",
+            whole_seconds(*after)
+        ),
+        jobs::Error::BudgetExceeded { .. } => "Nothing was charged, and this request can never fit under the limit as set: ask for fewer seconds, or ask the person running this server to raise the limit.".to_owned(),
         jobs::Error::OtherWorld {
             simulated_task: true,
             ..

@@ -21,8 +21,8 @@ use crate::comet::{
     self, CreateTaskRequest, CreatedTask, GenerationMode, Task, TaskId, TaskStatus,
 };
 use crate::jobs::{
-    Followed, GenerateSpec, Generated, LocalFileView, NotBought, RequestFacts, Unprepared,
-    VideoView,
+    Allowance, Followed, GenerateSpec, Generated, LocalFileView, NotBought, RequestFacts, Spend,
+    Unprepared, VideoView,
 };
 
 /// Arguments of `generate_video`: the API request plus control flags.
@@ -100,6 +100,13 @@ pub struct GenerateVideoOutput {
     /// Dry run only: the exact JSON body that would be sent (base64 data shortened).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_body: Option<Value>,
+    /// Dry run only: what the request would buy (`videos`, `seconds`, `model`, `mode`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub spend: Option<Spend>,
+    /// Dry run only, when a daily limit is set: what this caller may still buy in the rolling
+    /// 24 hours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowance: Option<Allowance>,
     /// What to do next.
     pub next_step: String,
     /// True when produced by the built-in simulator: no real video, no charge.
@@ -165,8 +172,13 @@ impl KlingServer {
         let generated = self.jobs.generate(args.request, spec).await;
         following.finish(deadline).await;
         let (request, created, followed) = match generated {
-            Ok(Generated::Preview { request, body }) => {
-                return Ok(self.dry_run(request, body).into());
+            Ok(Generated::Preview {
+                request,
+                body,
+                spend,
+                allowance,
+            }) => {
+                return Ok(self.dry_run(request, body, spend, allowance).into());
             }
             Ok(Generated::Bought {
                 request,
@@ -210,15 +222,28 @@ impl KlingServer {
         Ok(structured_result(&output, summary, resource_links(&followed)).into())
     }
 
-    fn dry_run(&self, request: RequestFacts, body: Value) -> CallToolResult {
+    fn dry_run(
+        &self,
+        request: RequestFacts,
+        body: Value,
+        spend: Spend,
+        allowance: Option<Allowance>,
+    ) -> CallToolResult {
+        let left = allowance.map(allowance_text).unwrap_or_default();
+        let buys = format!(
+            " It would buy {} video of {} s ({}).{left}",
+            spend.videos, spend.seconds, spend.model
+        );
         let output = GenerateVideoOutput {
             dry_run: true,
             request_body: Some(body),
+            spend: Some(spend),
+            allowance,
             next_step: "Dry run: nothing was sent. Call generate_video again without dry_run to submit (this costs money).".to_owned(),
             ..self.base_output(&request)
         };
         let summary = format!(
-            "Dry run: the request is valid ({} mode).{} {}",
+            "Dry run: the request is valid ({} mode).{buys}{} {}",
             output.mode.as_str(),
             warning_text(&output.warnings),
             output.next_step
@@ -241,6 +266,8 @@ impl KlingServer {
             request_id: None,
             dry_run: false,
             request_body: None,
+            spend: None,
+            allowance: None,
             next_step: String::new(),
             simulated: self.simulated,
         }
@@ -270,6 +297,20 @@ impl KlingServer {
             ..base
         }
     }
+}
+
+fn allowance_text(allowance: Allowance) -> String {
+    let parts: Vec<String> = [
+        allowance.videos_left.map(|n| format!("{n} videos")),
+        allowance.seconds_left.map(|n| format!("{n} seconds")),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    format!(
+        " Left under the daily limits: {} (rolling 24 hours).",
+        parts.join(", ")
+    )
 }
 
 fn warning_text(warnings: &[String]) -> String {

@@ -10,7 +10,7 @@ use super::args::{ArgumentError, ToolArgs, ToolInput, parse_arguments};
 use super::errors::ToolFailure;
 use super::schema::{input_schema, output_schema};
 use super::{KlingServer, structured_result};
-use crate::jobs::{ListFilter, ListedTask, StoredStatus};
+use crate::jobs::{ListFilter, ListedTask, StoredStatus, Usage};
 
 /// Tasks listed when `limit` is left out.
 const DEFAULT_LIMIT: u32 = 20;
@@ -44,6 +44,10 @@ pub struct ListVideoTasksOutput {
     pub tasks: Vec<ListedTask>,
     /// Where the task store is (`sqlite:PATH`, `postgres://user@host/db` or `memory only`).
     pub store: String,
+    /// What this caller bought in the last 24 hours (`videos`, `seconds`), as the daily
+    /// spend limits count it; absent when the store cannot say.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub usage_24h: Option<Usage>,
 }
 
 #[tool_router(router = list_video_tasks_router, vis = "pub(super)")]
@@ -116,8 +120,15 @@ impl KlingServer {
         let output = ListVideoTasksOutput {
             tasks,
             store: self.jobs.store().location().to_string(),
+            usage_24h: self.jobs.usage_24h().await.ok(),
         };
         let mut summary = format!("{} task(s), newest first.", output.tasks.len());
+        if let Some(used) = output.usage_24h {
+            summary.push_str(&format!(
+                " Bought in the last 24 hours: {} videos, {} seconds.",
+                used.videos, used.seconds
+            ));
+        }
         for task in &output.tasks {
             summary.push_str(&format!(
                 "\n- {} [{}] {}",

@@ -16,6 +16,7 @@ mod ops;
 mod owner;
 mod postgres;
 mod postgres_errors;
+mod spend;
 mod sql;
 mod sqlite;
 mod status;
@@ -31,6 +32,9 @@ pub use import::{ImportReport, import_journal};
 pub use location::{BadLocation, StoreLocation};
 pub use mcp_tasks::{McpEnd, McpOutcome, McpTaskRow};
 pub use owner::Owner;
+pub use spend::{
+    Admission, LimitKind, Refusal, SPEND_WINDOW_MS, SpendLimits, Usage, billed_seconds,
+};
 pub use status::StoredStatus;
 
 use postgres::PostgresStore;

@@ -10,7 +10,18 @@ impl Store {
     /// Records a task about to be submitted, durably, before anything is sent. Fails with
     /// [`StoreError::ExternalIdTaken`] when a live record already uses its external id.
     pub async fn insert_submitting(&self, task: &NewTask, now_ms: i64) -> Result<(), StoreError> {
-        let params = vec![
+        let params = self.insert_params(task, now_ms);
+        if self.run(sql::INSERT_SUBMITTING, params, true).await? == 0 {
+            return Err(StoreError::ExternalIdTaken {
+                external_task_id: task.external_task_id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The parameters of [`sql::INSERT_SUBMITTING`].
+    pub(super) fn insert_params(&self, task: &NewTask, now_ms: i64) -> Vec<Value> {
+        vec![
             task.external_task_id.as_str().into(),
             (&task.owner).into(),
             StoredStatus::Submitting.as_str().into(),
@@ -22,13 +33,7 @@ impl Store {
             task.aspect_ratio.as_deref().into(),
             now_ms.into(),
             self.world(),
-        ];
-        if self.run(sql::INSERT_SUBMITTING, params, true).await? == 0 {
-            return Err(StoreError::ExternalIdTaken {
-                external_task_id: task.external_task_id.clone(),
-            });
-        }
-        Ok(())
+        ]
     }
 
     /// Adds a record as it is (an import), unless its external or task id is already stored.

@@ -121,6 +121,48 @@ impl PostgresStore {
             .map_err(|err| self.unavailable(err))
     }
 
+    /// Takes the advisory lock `lock_key` for one transaction, runs `check`, lets `admit`
+    /// judge its rows, and only then runs `change`: every instance checking under the same key
+    /// waits its turn, and each check sees the changes committed before it (READ COMMITTED
+    /// takes a fresh snapshot per statement). Refused: nothing is written.
+    pub(super) async fn check_then_run<R>(
+        &self,
+        lock_key: i64,
+        check: &'static str,
+        check_params: Vec<Value>,
+        change: &'static str,
+        change_params: Vec<Value>,
+        admit: impl FnOnce(&[Row]) -> Result<(), R>,
+    ) -> Result<Result<u64, R>, StoreError> {
+        let mut client = self.client().await?;
+        let tx = self.timed(client.transaction()).await?;
+        let lock = self.timed(tx.prepare_cached(sql::LOCK_SPEND)).await?;
+        self.timed(tx.execute(&lock, &[&lock_key])).await?;
+        let prepared = self.timed(tx.prepare_cached(check)).await?;
+        let rows = self
+            .timed(tx.query(&prepared, &bind(&check_params)))
+            .await?;
+        let rows = rows
+            .iter()
+            .map(|row| {
+                (0..row.len())
+                    .map(|i| Value::from_postgres(row, i))
+                    .collect::<Result<Row, _>>()
+            })
+            .collect::<Result<Vec<Row>, _>>()
+            .map_err(|err| self.unavailable(err))?;
+        if let Err(refused) = admit(&rows) {
+            self.timed(tx.rollback()).await?;
+            return Ok(Err(refused));
+        }
+        let prepared = self.timed(tx.prepare_cached(change)).await?;
+        let changed = self
+            .timed(tx.execute(&prepared, &bind(&change_params)))
+            .await?;
+        self.timed(tx.commit()).await?;
+        Ok(Ok(changed))
+    }
+
     /// Whether this role may write the tasks and the server is not a read-only replica.
     pub(super) async fn writable(&self) -> bool {
         let probe =

@@ -37,6 +37,15 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '[]', '[]', $10, $10, $11) \
 ON CONFLICT (external_task_id) DO UPDATE SET owner = excluded.owner, task_id = NULL, status = excluded.status, status_rank = excluded.status_rank, message = NULL, mode = excluded.mode, prompt_head = excluded.prompt_head, model = excluded.model, duration = excluded.duration, aspect_ratio = excluded.aspect_ratio, video_urls = '[]', local_files = '[]', created_at_ms = excluded.created_at_ms, updated_at_ms = excluded.updated_at_ms \
 WHERE tasks.status = 'submit_failed' AND tasks.simulated = excluded.simulated";
 
+/// One owner's purchases in one world since a moment, oldest first: what the spend limits
+/// count (every record but `submit_failed`, which bought nothing).
+pub(super) const SPENT_SINCE: &str = "SELECT created_at_ms, mode, duration FROM tasks \
+WHERE owner = $1 AND simulated = $2 AND created_at_ms > $3 AND status <> 'submit_failed' ORDER BY created_at_ms";
+
+/// Serialises one owner's spend checks across PostgreSQL instances until the transaction
+/// ends (PostgreSQL only; SQLite's `BEGIN IMMEDIATE` does it there).
+pub(super) const LOCK_SPEND: &str = "SELECT pg_advisory_xact_lock($1)";
+
 /// Adds an imported record unless its external or task id is already stored.
 pub(super) const IMPORT_RECORD: &str = "INSERT INTO tasks (external_task_id, task_id, owner, status, status_rank, message, mode, prompt_head, model, duration, aspect_ratio, video_urls, local_files, created_at_ms, updated_at_ms, simulated) \
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) ON CONFLICT DO NOTHING";
@@ -149,6 +158,7 @@ pub(super) const PRUNE_MCP_TASKS: &str = "DELETE FROM mcp_tasks WHERE updated_at
 pub(super) const ALL_STATEMENTS: &[&str] = &[
     NOTE_MIGRATION,
     INSERT_SUBMITTING,
+    SPENT_SINCE,
     IMPORT_RECORD,
     SET_CREATED,
     SET_SUBMIT_OUTCOME,

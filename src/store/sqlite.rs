@@ -69,15 +69,42 @@ impl SqliteStore {
         statement: &'static str,
         params: Vec<Value>,
     ) -> Result<Vec<Row>, StoreError> {
+        self.call(move |conn| read_rows(conn, statement, &params))
+            .await
+    }
+
+    /// Runs `check`, lets `admit` judge its rows, and only then runs `change` (durably): one
+    /// `BEGIN IMMEDIATE` transaction, so no other writer (process or connection) comes
+    /// between the check and the change. Refused: nothing is written.
+    pub(super) async fn check_then_run<R: Send + 'static>(
+        &self,
+        check: &'static str,
+        check_params: Vec<Value>,
+        change: &'static str,
+        change_params: Vec<Value>,
+        admit: impl FnOnce(&[Row]) -> Result<(), R> + Send + 'static,
+    ) -> Result<Result<u64, R>, StoreError> {
         self.call(move |conn| {
-            let mut stmt = conn.prepare_cached(statement)?;
-            let width = stmt.column_count();
-            let rows = stmt.query_map(params_from_iter(params.iter()), |row| {
-                (0..width)
-                    .map(|i| row.get_ref(i).map(Value::from_sqlite))
-                    .collect::<rusqlite::Result<Row>>()
-            })?;
-            rows.collect()
+            // The record must survive a power cut before the paid request goes out.
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            let outcome = (|| {
+                let tx = rusqlite::Transaction::new_unchecked(
+                    conn,
+                    rusqlite::TransactionBehavior::Immediate,
+                )?;
+                let rows = read_rows(conn, check, &check_params)?;
+                if let Err(refused) = admit(&rows) {
+                    tx.rollback()?;
+                    return Ok(Err(refused));
+                }
+                let changed = conn
+                    .prepare_cached(change)?
+                    .execute(params_from_iter(change_params.iter()))?;
+                tx.commit()?;
+                Ok(Ok(changed as u64))
+            })();
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            outcome
         })
         .await
     }
@@ -124,6 +151,18 @@ impl SqliteStore {
         .await
         .map_err(|err| unavailable(self.path.as_deref(), err.to_string()))?
     }
+}
+
+/// The rows of a query.
+fn read_rows(conn: &Connection, statement: &str, params: &[Value]) -> rusqlite::Result<Vec<Row>> {
+    let mut stmt = conn.prepare_cached(statement)?;
+    let width = stmt.column_count();
+    let rows = stmt.query_map(params_from_iter(params.iter()), |row| {
+        (0..width)
+            .map(|i| row.get_ref(i).map(Value::from_sqlite))
+            .collect::<rusqlite::Result<Row>>()
+    })?;
+    rows.collect()
 }
 
 /// Opens, configures and migrates a connection; an existing file this user may read but not

@@ -378,3 +378,4 @@ async fn health_reports_version_count_and_writability() {
 }
 
 mod faults_tests;
+mod spend_tests;

@@ -36,6 +36,7 @@ mod readme;
 mod redaction;
 mod secrets;
 mod simulated;
+mod spend;
 mod store;
 mod store_postgres;
 mod tasks;

@@ -22,7 +22,11 @@ pub(crate) fn modern(tasks: bool) -> Setup {
 }
 
 /// One `tools/call`, answered however the server chose.
-async fn call_once(h: &Harness, tool: &'static str, arguments: Value) -> CallToolResponse {
+pub(crate) async fn call_once(
+    h: &Harness,
+    tool: &'static str,
+    arguments: Value,
+) -> CallToolResponse {
     let Value::Object(arguments) = arguments else {
         panic!("arguments must be an object")
     };

@@ -31,7 +31,8 @@ const ENV_HELP: &str = "Environment:
     KLING_MCP_MAX_BODY_BYTES, KLING_MCP_SHUTDOWN_GRACE, KLING_MCP_ALLOW_CLIENT_KEYS,
     KLING_MCP_HEADER_TIMEOUT, KLING_MCP_IDLE_TIMEOUT, KLING_MCP_MAX_CONNECTIONS,
     KLING_MCP_ALLOW_PRIVATE_DOWNLOADS, KLING_MCP_MAX_VIDEOS_PER_TASK, KLING_MCP_MAX_DOWNLOAD_BYTES,
-    KLING_MCP_NO_PLAYER, KLING_MCP_PLAYER_ORIGINS
+    KLING_MCP_NO_PLAYER, KLING_MCP_PLAYER_ORIGINS, KLING_MCP_MAX_VIDEOS_PER_DAY,
+    KLING_MCP_MAX_SECONDS_PER_DAY
                       the same as the flags of those names
   KLING_MCP_HTTP_TOKEN
                       bearer token HTTP clients must send (never logged)
@@ -73,6 +74,10 @@ pub struct Cli {
     /// Which addresses downloads may reach, and the caps per task.
     #[command(flatten)]
     pub downloads: DownloadFlags,
+
+    /// Daily spend limits per caller key.
+    #[command(flatten)]
+    pub spend: SpendFlags,
 
     /// The MCP Apps player view.
     #[command(flatten)]
@@ -285,6 +290,7 @@ impl Cli {
             downloads: self.downloads.limits(),
             create_timeout: seconds("create-timeout", self.create_timeout)?,
             call_deadline: call_deadline(self.call_deadline, seconds("max-wait", self.max_wait)?)?,
+            spend: self.spend.limits(),
         };
         let (store, legacy_journal, mut deprecations) = store_settings(self.store, self.journal)?;
         deprecations.extend(v1_note);
@@ -325,6 +331,10 @@ pub use download::DownloadFlags;
 mod player;
 
 pub use player::PlayerFlags;
+
+mod spend;
+
+pub use spend::SpendFlags;
 
 // Named for what it checks, so `cargo test config` runs it.
 #[cfg(test)]
