@@ -34,7 +34,7 @@ use serde_json::Value;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::support::{TEST_KEY, TestClient, assert_ok, structured};
+use crate::support::{TEST_KEY, TestClient};
 
 /// How to build the application.
 #[derive(Default)]
@@ -115,23 +115,7 @@ impl InProc {
 
     /// Submits a job and polls until it finishes; returns the final `get_video_task` result.
     pub(crate) async fn run_job(&self, arguments: Value) -> CallToolResult {
-        let submitted = self.call("generate_video", arguments).await;
-        assert_ok(&submitted);
-        let task_id = structured(&submitted)["task_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        for _ in 0..10 {
-            let polled = self
-                .call("get_video_task", serde_json::json!({"task_id": task_id}))
-                .await;
-            assert_ok(&polled);
-            let status = structured(&polled)["status"].as_str().unwrap().to_owned();
-            if status == "succeed" || status == "failed" {
-                return polled;
-            }
-        }
-        panic!("task {task_id} did not finish in 10 polls");
+        crate::support::run_job(arguments, |tool, args| self.call(tool, args)).await
     }
 
     /// The upstream queries of `task_id` so far.

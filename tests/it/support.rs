@@ -300,23 +300,7 @@ impl Harness {
 
     /// Submits a job and polls until it finishes; returns the final `get_video_task` result.
     pub(crate) async fn run_job(&self, arguments: Value) -> CallToolResult {
-        let submitted = self.call("generate_video", arguments).await;
-        assert_ok(&submitted);
-        let task_id = structured(&submitted)["task_id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        for _ in 0..10 {
-            let polled = self
-                .call("get_video_task", serde_json::json!({"task_id": task_id}))
-                .await;
-            assert_ok(&polled);
-            let status = structured(&polled)["status"].as_str().unwrap().to_owned();
-            if status == "succeed" || status == "failed" {
-                return polled;
-            }
-        }
-        panic!("task {task_id} did not finish in 10 polls");
+        run_job(arguments, |tool, args| self.call(tool, args)).await
     }
 
     /// Waits until the server has logged `needle` on stderr; returns the log so far. Panics,
@@ -443,4 +427,28 @@ pub(crate) async fn run(mut command: tokio::process::Command, args: &[&str]) -> 
         stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
+}
+
+/// Submits a job through `call` and polls it until it finishes (at most 10 polls); returns the
+/// final `get_video_task` result. Shared by the spawned and the in-process harness.
+pub(crate) async fn run_job<F, Fut>(arguments: Value, call: F) -> CallToolResult
+where
+    F: Fn(&'static str, Value) -> Fut,
+    Fut: Future<Output = CallToolResult>,
+{
+    let submitted = call("generate_video", arguments).await;
+    assert_ok(&submitted);
+    let task_id = structured(&submitted)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for _ in 0..10 {
+        let polled = call("get_video_task", serde_json::json!({"task_id": task_id})).await;
+        assert_ok(&polled);
+        let status = structured(&polled)["status"].as_str().unwrap().to_owned();
+        if status == "succeed" || status == "failed" {
+            return polled;
+        }
+    }
+    panic!("task {task_id} did not finish in 10 polls");
 }
