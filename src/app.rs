@@ -80,7 +80,13 @@ impl App {
             transport = if config.http.is_some() { "streamable HTTP" } else { "stdio" },
             "kling-omni-mcp starting"
         );
-        let client = comet::Client::new(config.client_options(base_url, api_key))?;
+        let mut options = config.client_options(base_url, api_key);
+        if let Some(sim) = &simulator {
+            // The simulator answers the balance too, and never sees a real query key.
+            options.quota_url = Some(sim.url().clone());
+            options.query_key = None;
+        }
+        let client = comet::Client::new(options)?;
         // A simulated process writes only simulated records: it never settles or updates a
         // task made against CometAPI.
         let store = open_store(config, audience)

@@ -1,9 +1,10 @@
 //! The command line (its flags, parsed into a `Config`, in `flags`) and the human front door:
-//! `generate`, `status`, `list`, `doctor` and `config` subcommands. They
+//! `generate`, `status`, `list`, `balance`, `doctor` and `config` subcommands. They
 //! share the request type, validation and job layer with the MCP tools; output is for people,
 //! or JSON with `--json`. Errors are one line on stderr with the fix; exit codes are stable.
 
 mod args;
+mod balance;
 mod client_config;
 mod doctor;
 mod fixes;
@@ -42,6 +43,13 @@ pub enum Command {
     /// List tasks from the task store, newest first.
     #[command(after_help = usage::EXIT_CODES)]
     List(ListArgs),
+    /// Show the CometAPI balance of the key (or COMETAPI_QUERY_KEY).
+    #[command(after_help = usage::EXIT_CODES)]
+    Balance {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Check the setup: key, base URL, key accepted, writable directories.
     #[command(after_help = usage::EXIT_CODES)]
     Doctor,
@@ -91,6 +99,7 @@ pub async fn run(command: Command, config: &Config, jobs: Jobs) -> Exit {
         Command::Generate(args) => tasks::generate(*args, &jobs, config.simulate).await,
         Command::Status(args) => tasks::status(args, &jobs, config.simulate).await,
         Command::List(args) => tasks::list(&args, &jobs).await,
+        Command::Balance { json } => balance::run(json, &jobs).await,
         Command::Doctor => doctor::run(config, &jobs).await,
         // `main` prints it before any set-up, with the flags (see `print_client_config`).
         Command::Config { client } => client_config::print(client, &[]),

@@ -27,6 +27,9 @@ pub(super) fn print_task(task: &TaskView, json: bool, resume: &str) {
     if let Some(percent) = task.progress_percent {
         line.push_str(&format!(" ({percent}%)"));
     }
+    if let Some(units) = task.units {
+        line.push_str(&format!(", {units} units billed"));
+    }
     println!("{line}");
     if let Some(message) = &task.status_message {
         println!("  {message}");

@@ -56,6 +56,16 @@ const UNUSED_GLOBALS: &[(&str, &[&str])] = &[
     ),
     ("status", &["allow_dirs"]),
     (
+        "balance",
+        &[
+            "allow_dirs",
+            "output_dir",
+            "allow_private_downloads",
+            "max_videos_per_task",
+            "max_download_bytes",
+        ],
+    ),
+    (
         "doctor",
         &[
             "allow_dirs",

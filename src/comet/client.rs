@@ -43,6 +43,11 @@ pub struct ClientOptions {
     /// Other secrets to keep out of upstream text (the HTTP bearer token); the key and the
     /// base URL's user name and password are always kept out.
     pub other_secrets: Vec<secrecy::SecretString>,
+    /// Origin of the balance query (`COMETAPI_QUOTA_URL`); `None` is CometAPI's own.
+    pub quota_url: Option<Url>,
+    /// A separate query-only key for the balance query (`COMETAPI_QUERY_KEY`); `None` asks
+    /// with the API key.
+    pub query_key: Option<ApiKey>,
 }
 
 impl ClientOptions {
@@ -55,6 +60,8 @@ impl ClientOptions {
             query_timeout: Duration::from_secs(30),
             create_timeout: Duration::from_secs(60),
             other_secrets: Vec::new(),
+            quota_url: None,
+            query_key: None,
         }
     }
 }
@@ -88,6 +95,12 @@ impl Client {
         });
         let endpoint = endpoint_url(&options.base_url);
         let mut redactor = Redactor::default().with_url_userinfo(&options.base_url);
+        if let Some(quota_url) = &options.quota_url {
+            redactor = redactor.with_url_userinfo(quota_url);
+        }
+        if let Some(key) = &options.query_key {
+            redactor = redactor.with(key.expose());
+        }
         for secret in &options.other_secrets {
             redactor = redactor.with(secrecy::ExposeSecret::expose_secret(secret));
         }
@@ -109,6 +122,8 @@ impl Client {
         // This key joins the secrets; the server's own key stays among them.
         client.redactor = client.redactor.with(api_key.expose());
         client.options.api_key = Some(api_key);
+        // The caller's balance is its own key's, never the server's query key's.
+        client.options.query_key = None;
         client
     }
 
@@ -118,7 +133,7 @@ impl Client {
     }
 
     /// The HTTP client, built on first use.
-    fn http(&self) -> Result<&reqwest::Client, Error> {
+    pub(super) fn http(&self) -> Result<&reqwest::Client, Error> {
         self.http.get().map_err(|detail| Error::Network {
             url: display_url(&self.options.base_url),
             detail: format!("could not set up the HTTP client: {detail}"),
@@ -232,8 +247,32 @@ impl Client {
         self.options.api_key.as_ref().ok_or(Error::MissingApiKey)
     }
 
-    /// Sends a request and reads at most [`MAX_REPLY_BYTES`] of the reply.
-    async fn send(
+    /// The key the balance query sends, and whether it is the separate query-only key.
+    pub(super) fn quota_key(&self) -> Result<(&ApiKey, bool), Error> {
+        match &self.options.query_key {
+            Some(key) => Ok((key, true)),
+            None => self.key().map(|key| (key, false)),
+        }
+    }
+
+    /// The settings the client was built with.
+    pub(super) fn options(&self) -> &ClientOptions {
+        &self.options
+    }
+
+    /// Cleans upstream text of every secret this client knows.
+    pub(super) fn redactor(&self) -> &Redactor {
+        &self.redactor
+    }
+
+    /// The query timeout, or `limit` when that is shorter.
+    pub(super) fn query_timeout(&self, limit: Option<Duration>) -> Duration {
+        shortest(self.options.query_timeout, limit)
+    }
+
+    /// Sends a request and reads at most [`MAX_REPLY_BYTES`] of the reply. `url` is what
+    /// messages name: the request's own URL may carry a secret (the balance query's key).
+    pub(super) async fn send(
         &self,
         builder: reqwest::RequestBuilder,
         url: &Url,
@@ -281,9 +320,11 @@ impl Client {
 }
 
 /// A raw reply: status, body, and the server's `Retry-After`.
-struct Reply {
-    status: u16,
-    body: Vec<u8>,
+pub(super) struct Reply {
+    /// HTTP status.
+    pub(super) status: u16,
+    /// The body, at most [`MAX_REPLY_BYTES`].
+    pub(super) body: Vec<u8>,
     retry_after: Option<Duration>,
 }
 
@@ -322,7 +363,9 @@ fn transport_error(error: reqwest::Error, url: &Url, timeout: Duration) -> Error
             after: timeout,
         };
     }
-    // reqwest's Display names the URL; the key lives only in a header and is never included.
+    // reqwest's Display names the request's URL, which may carry a key (the balance query);
+    // the error names `url` instead.
+    let error = error.without_url();
     Error::Network {
         url: url.to_string(),
         detail: error_chain(&error),

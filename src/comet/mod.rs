@@ -14,6 +14,7 @@ mod inputs;
 mod lazy_http;
 mod mode;
 mod public_addr;
+mod quota;
 mod redact;
 mod reply_shapes;
 mod request;
@@ -35,6 +36,7 @@ pub use ids::{
 pub use inputs::looks_like_local_path;
 pub use mode::{GenerationMode, infer_mode};
 pub use public_addr::{Refusal, is_public};
+pub use quota::{Balance, DEFAULT_QUOTA_URL, KeyBalance};
 pub use redact::{REDACTED, Redactor, display_url};
 pub use request::{
     AspectRatio, CreateTaskRequest, ElementRef, ImageInput, ImageType, KeepOriginalSound,
@@ -44,6 +46,6 @@ pub use request::{
 pub use response::{parse_create, parse_query};
 pub use secret::ApiKey;
 pub use status::TaskStatus;
-pub use task::{CreatedTask, ReplyShape, Task, Video};
+pub use task::{CreatedTask, ReplyShape, Task, Video, parse_units};
 pub use validate::{MAX_PROMPT_CHARS, ValidRequest};
 pub use violation::Violation;

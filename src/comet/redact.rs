@@ -260,6 +260,7 @@ mod tests {
             videos: Vec::new(),
             request_id: None,
             shape: super::super::ReplyShape::Native,
+            units: None,
         };
         assert_eq!(
             redactor.task(task).status_message.as_deref(),

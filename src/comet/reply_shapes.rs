@@ -3,7 +3,7 @@
 
 use super::ids::TaskId;
 use super::status::TaskStatus;
-use super::task::{ReplyShape, Task, Video};
+use super::task::{ReplyShape, Task, Video, parse_units};
 use super::wire::{KlingEnvelope, KlingTask, KlingVideo, WrapperEnvelope};
 
 pub(super) fn from_native(envelope: KlingEnvelope) -> Option<Task> {
@@ -40,6 +40,7 @@ pub(super) fn from_native(envelope: KlingEnvelope) -> Option<Task> {
         videos: videos_of(&data),
         request_id: envelope.request_id,
         shape: ReplyShape::Native,
+        units: units_of(&data),
     })
 }
 
@@ -101,7 +102,12 @@ pub(super) fn from_wrapper(envelope: WrapperEnvelope) -> Option<Task> {
         videos,
         request_id: nested_reply.request_id,
         shape: ReplyShape::Wrapper,
+        units: units_of(&nested),
     })
+}
+
+fn units_of(task: &KlingTask) -> Option<f64> {
+    task.final_unit_deduction.as_deref().and_then(parse_units)
 }
 
 fn videos_of(task: &KlingTask) -> Vec<Video> {

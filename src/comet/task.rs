@@ -41,6 +41,9 @@ pub struct Task {
     pub request_id: Option<String>,
     /// The shape the reply came in.
     pub shape: ReplyShape,
+    /// Units Kling billed (`final_unit_deduction`), once a finished task's reply says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub units: Option<f64>,
 }
 
 /// A finished video.
@@ -52,6 +55,17 @@ pub struct Video {
     pub url: String,
     /// Duration as the API wrote it (`"5.041"`), unknown when the URL came from a fallback.
     pub duration: Option<String>,
+}
+
+/// The units in a reply's `final_unit_deduction`: a finite, non-negative number of sane size
+/// (`"8"`, `8`, `"0.5"`); anything else is not shown rather than trusted.
+pub fn parse_units(raw: &str) -> Option<f64> {
+    let raw = raw.trim();
+    if raw.is_empty() || raw.len() > 24 {
+        return None;
+    }
+    let units: f64 = raw.parse().ok()?;
+    (units.is_finite() && (0.0..1e9).contains(&units)).then_some(units)
 }
 
 impl Video {
@@ -90,6 +104,21 @@ impl From<&CreatedTask> for Task {
             videos: Vec::new(),
             request_id: created.request_id.clone(),
             shape: ReplyShape::Native,
+            units: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_units;
+
+    #[test]
+    fn units_are_a_sane_number_or_nothing() {
+        assert_eq!(parse_units("8"), Some(8.0));
+        assert_eq!(parse_units(" 0.5 "), Some(0.5));
+        for bad in ["", "-1", "NaN", "inf", "1e12", "8 units", "sk-secret"] {
+            assert_eq!(parse_units(bad), None, "{bad}");
         }
     }
 }

@@ -57,6 +57,13 @@ pub struct KlingTask {
     /// Unix milliseconds.
     #[serde(default, deserialize_with = "lenient::opt_i64")]
     pub updated_at: Option<i64>,
+    /// Units Kling billed for a finished task (`"8"`), when the reply says.
+    #[serde(
+        default,
+        deserialize_with = "lenient::opt_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub final_unit_deduction: Option<String>,
 }
 
 /// `task_info`.

@@ -23,6 +23,10 @@ pub struct Config {
     pub api_key: Option<ApiKey>,
     /// The CometAPI origin.
     pub base_url: Url,
+    /// The balance service's origin (`COMETAPI_QUOTA_URL`); `None` is CometAPI's own.
+    pub quota_url: Option<Url>,
+    /// A separate query-only key for the balance (`COMETAPI_QUERY_KEY`), if set.
+    pub query_key: Option<ApiKey>,
     /// Run against the built-in simulator.
     pub simulate: bool,
     /// Directories local images may be read from.
@@ -130,6 +134,12 @@ pub enum ConfigError {
     /// The base URL does not parse or is not http(s).
     #[error("COMETAPI_BASE_URL must be an http(s) URL such as https://api.cometapi.com, got {0:?}")]
     BadBaseUrl(String),
+    /// The balance service URL does not parse or is not http(s). Its value is not shown: a
+    /// pasted query URL carries a key.
+    #[error(
+        "COMETAPI_QUOTA_URL must be an http(s) origin such as https://query.cometapi.com (the value is not shown: it may hold a key)"
+    )]
+    BadQuotaUrl,
     /// A `--player-origins` entry that is not an origin.
     #[error(
         "--player-origins takes origins such as https://cdn.example.com or https://*.example.com (no path), got {0:?}"
@@ -152,12 +162,15 @@ pub enum ConfigError {
 }
 
 impl Config {
-    /// Client options for `base_url` and `api_key` with the configured timeouts.
+    /// Client options for `base_url` and `api_key` with the configured timeouts and the
+    /// balance settings.
     pub fn client_options(&self, base_url: Url, api_key: Option<ApiKey>) -> ClientOptions {
         ClientOptions {
             create_timeout: self.create_timeout,
             query_timeout: self.query_timeout,
             other_secrets: self.http.iter().filter_map(|h| h.token.clone()).collect(),
+            quota_url: self.quota_url.clone(),
+            query_key: self.query_key.clone(),
             ..ClientOptions::new(base_url, api_key)
         }
     }
@@ -170,6 +183,19 @@ pub(crate) fn base_url(raw: &str) -> Result<Url, ConfigError> {
         .ok()
         .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
         .ok_or_else(|| ConfigError::BadBaseUrl(raw.to_owned()))
+}
+
+/// The balance service origin in `raw` (`COMETAPI_QUOTA_URL`): an http(s) URL with a host;
+/// empty means CometAPI's own.
+pub(crate) fn quota_url(raw: Option<&str>) -> Result<Option<Url>, ConfigError> {
+    let Some(raw) = raw.map(str::trim).filter(|raw| !raw.is_empty()) else {
+        return Ok(None);
+    };
+    Url::parse(raw)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https") && url.host().is_some())
+        .map(Some)
+        .ok_or(ConfigError::BadQuotaUrl)
 }
 
 /// `--call-deadline`, or `max_wait` + 5 s (at most 55 s). An explicit value of 60 s or more

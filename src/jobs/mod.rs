@@ -35,7 +35,7 @@ pub use mcp_task::{DownloadClaim, McpTaskEnd, McpTaskState, Saved};
 pub use poller::{PollSchedule, PollState};
 pub use prepare::{IMAGE_BUDGET_BYTES, Prepared, Unprepared, prepare, preview_body};
 pub use retry::{RetryPolicy, retry_create, retry_query};
-pub use spend::{Allowance, Spend};
+pub use spend::{Allowance, Spend, balance_fix};
 pub use status::Freshness;
 pub use view::{ListedTask, LocalFileView, TaskView, VideoView};
 
@@ -321,6 +321,7 @@ impl Jobs {
                 task.status.into(),
                 task.status_message.as_deref(),
                 &urls,
+                task.units,
                 now_ms(),
             )
             .await;

@@ -64,6 +64,7 @@ mod tests {
             videos: Vec::new(),
             request_id: None,
             shape: ReplyShape::Native,
+            units: None,
         }
     }
 

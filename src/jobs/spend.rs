@@ -1,11 +1,13 @@
-//! What a purchase costs in the units the spend limits count, and what a caller may still buy:
-//! facts for `dry_run`, `list_video_tasks` and the CLI (each front door words them).
+//! What a purchase costs in the units the spend limits count, what a caller may still buy, and
+//! the CometAPI balance: facts for `dry_run`, `list_video_tasks`, `get_balance` and the CLI
+//! (each front door words them).
 
 use schemars::JsonSchema;
 use serde::Serialize;
 
-use super::{Error, Jobs, now_ms};
-use crate::comet::{GenerationMode, ValidRequest};
+use super::retry::{retry_query, with_retries};
+use super::{Deadline, Error, Jobs, now_ms};
+use crate::comet::{Balance, ErrorKind, GenerationMode, ValidRequest};
 use crate::store::{Usage, billed_seconds};
 
 /// What one request would buy.
@@ -71,4 +73,36 @@ impl Jobs {
             seconds_left: limits.seconds.map(|max| max.saturating_sub(used.seconds)),
         })
     }
+}
+
+impl Jobs {
+    /// The CometAPI balance of the account behind this caller's key (or the query-only key),
+    /// one query retried on transient failures while time is left before `deadline`.
+    pub async fn balance(&self, deadline: Deadline) -> Result<Balance, Error> {
+        let deadline = deadline.min(self.call_deadline());
+        with_retries(self.config.retry, deadline, retry_query, || {
+            self.client.balance_within(deadline.limit())
+        })
+        .await
+        .map_err(|gave_up| Error::gave_up(gave_up, false))
+    }
+}
+
+/// The fix for a failed balance query, where it differs from the video API's.
+pub fn balance_fix(err: &Error) -> Option<&'static str> {
+    let (Error::Comet(cause) | Error::OutOfTime { cause, .. }) = err else {
+        return None;
+    };
+    Some(match cause.kind() {
+        ErrorKind::Auth | ErrorKind::PermissionDenied => {
+            "Check COMETAPI_QUERY_KEY (or COMETAPI_KEY when no query key is set): the balance service refused it. A query-only key can be made in the CometAPI console (https://www.cometapi.com/console/token)."
+        }
+        ErrorKind::NotFound | ErrorKind::MalformedResponse | ErrorKind::Network => {
+            "Check COMETAPI_QUOTA_URL (default https://query.cometapi.com) and the network connection. Making videos does not depend on the balance service."
+        }
+        ErrorKind::Timeout | ErrorKind::UpstreamUnavailable => {
+            "The balance service is slow or down; try again in a minute. Making videos does not depend on it."
+        }
+        _ => return None,
+    })
 }

@@ -35,6 +35,9 @@ pub struct TaskView {
     /// Last update, Unix milliseconds.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub updated_at_ms: Option<i64>,
+    /// Units Kling billed for the task (`final_unit_deduction`), once it reports them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub units: Option<f64>,
 }
 
 /// One finished video.
@@ -73,6 +76,7 @@ impl TaskView {
             local_files: files.iter().map(LocalFileView::from).collect(),
             created_at_ms: task.created_at_ms,
             updated_at_ms: task.updated_at_ms,
+            units: task.units,
         }
     }
 }
@@ -144,6 +148,9 @@ pub struct ListedTask {
     pub created_at_ms: i64,
     /// Last changed, Unix milliseconds.
     pub updated_at_ms: i64,
+    /// Units Kling billed for the task (`final_unit_deduction`), once it reported them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub units: Option<f64>,
     /// Made by the built-in simulator (`--simulate`): no real video, nothing charged.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub simulated: bool,
@@ -187,6 +194,7 @@ impl From<TaskRecord> for ListedTask {
             created_at_ms: record.created_at_ms,
             updated_at_ms: record.updated_at_ms,
             simulated: record.simulated,
+            units: record.units,
         }
     }
 }

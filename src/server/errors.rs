@@ -199,6 +199,19 @@ impl ToolFailure {
         }
     }
 
+    /// A job error of the balance query: the fix names the balance settings, not the video
+    /// API's.
+    pub(crate) fn from_balance(err: &jobs::Error) -> Self {
+        let failure = Self::from_jobs(err);
+        let Some(fix) = jobs::balance_fix(err) else {
+            return failure;
+        };
+        Self {
+            message: format!("{}. Fix: {fix}", err.to_string().trim_end_matches('.')),
+            ..failure
+        }
+    }
+
     /// A client error.
     pub(crate) fn from_comet(err: &comet::Error) -> Self {
         let kind = err.kind();

@@ -154,6 +154,9 @@ fn summary(output: &GetVideoTaskOutput) -> String {
     if let Some(message) = &task.status_message {
         text.push_str(&format!(" - {message}"));
     }
+    if let Some(units) = task.units {
+        text.push_str(&format!(" ({units} units billed)"));
+    }
     text.push('.');
     for video in &task.videos {
         match video.duration_seconds {
@@ -207,6 +210,7 @@ mod tests {
             videos,
             request_id: None,
             shape: ReplyShape::Native,
+            units: None,
         };
         GetVideoTaskOutput {
             task: TaskView::new(&task, &[]),

@@ -14,6 +14,7 @@ mod follow;
 #[cfg(any(fuzzing, test))]
 mod fuzz_entry;
 mod generate_video;
+mod get_balance;
 mod get_video_task;
 mod list_video_tasks;
 mod player;
@@ -57,6 +58,7 @@ pub use errors::ERROR_META_KEY;
 #[cfg(any(fuzzing, test))]
 pub use fuzz_entry::check_tool_call;
 pub use generate_video::{GenerateVideoArgs, GenerateVideoOutput};
+pub use get_balance::{GetBalanceArgs, GetBalanceOutput};
 pub use get_video_task::{GetVideoTaskArgs, GetVideoTaskOutput};
 pub use task_ids::{SECRET_ENV as TASK_SECRET_ENV, TaskSecret, TaskSecretError};
 
@@ -67,7 +69,7 @@ pub use player::{APP_MIME, DEFAULT_PLAYER_ORIGINS, PLAYER_URI, PlayerOptions, UI
 const INSTRUCTIONS: &str = "Makes short videos with Kling O1 Omni through CometAPI.
 1. Call generate_video with a prompt (and optional images, elements or one video). It returns a task_id at once; each task costs money (dry_run: true checks for free).
 2. Call get_video_task with that task_id, with wait_seconds up to {max-wait} to wait in one call, or every 15-30 s. Jobs usually take 1-5 minutes.
-3. On `succeed`, give the user the video URLs (download: true saves them; URLs expire after about 30 days). On `failed`, read status_message, change the input, and submit a new task. list_video_tasks recovers earlier task ids.";
+3. On `succeed`, give the user the video URLs (download: true saves them; URLs expire after about 30 days). On `failed`, read status_message, change the input, and submit a new task. list_video_tasks recovers earlier task ids, and get_balance shows the CometAPI balance left.";
 
 /// Appended to the instructions when the server runs against the built-in simulator.
 const SIMULATION_NOTE: &str = "\nSIMULATION MODE: this server talks to a built-in simulated CometAPI. Its tasks (ids starting with sim-) finish after three polls or about 9 s, cost nothing, and every video is the same 2-second sample clip.";
@@ -135,7 +137,8 @@ impl KlingServer {
         let max_calls = options.max_calls_per_session.max(1);
         let mut tool_router = Self::generate_video_router()
             + Self::get_video_task_router()
-            + Self::list_video_tasks_router();
+            + Self::list_video_tasks_router()
+            + Self::get_balance_router();
         schema::fill_max_wait(&mut tool_router, jobs::whole_seconds(jobs.max_wait()));
         Self {
             jobs,

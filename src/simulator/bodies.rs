@@ -51,6 +51,7 @@ pub(super) fn task(
     origin: &str,
     now_ms: i64,
     echo: &str,
+    units: Option<&str>,
 ) -> Response {
     let (status, message) = match phase {
         TaskPhase::Submitted => ("submitted", None),
@@ -86,6 +87,9 @@ pub(super) fn task(
             }),
             created_at: Some(task.created_at_ms),
             updated_at: Some(now_ms),
+            final_unit_deduction: units
+                .filter(|_| phase == TaskPhase::Succeeded)
+                .map(str::to_owned),
         }),
     };
     if !task.wrapper {

@@ -22,6 +22,7 @@ mod bodies;
 mod faults;
 #[cfg(test)]
 mod proptests;
+mod quota;
 mod request_log;
 mod routes;
 mod rules;
@@ -60,6 +61,14 @@ pub struct SimConfig {
     /// Echo the caller's `Authorization` header (after a newline) in 401 bodies, scripted
     /// errors, HTML error pages and failure reasons: a misbehaving upstream, for leak tests.
     pub echo_key: bool,
+    /// What a finished task's `final_unit_deduction` says; `None` leaves the field out.
+    pub units: Option<String>,
+    /// What `GET /user/quota` answers: the account balance in USD, or `None` for a 401 as a
+    /// refused key gets.
+    pub balance_usd: Option<f64>,
+    /// When set, `GET /user/quota` accepts only `?key=<this>`; otherwise the key `required_key`
+    /// names, or any key.
+    pub quota_key: Option<String>,
 }
 
 impl Default for SimConfig {
@@ -72,6 +81,10 @@ impl Default for SimConfig {
             required_key: None,
             wrapper_shape: false,
             echo_key: false,
+            // As CometAPI's own example reply (fixtures/comet/query_succeed.json).
+            units: Some("8".into()),
+            balance_usd: Some(25.0),
+            quota_key: None,
         }
     }
 }
@@ -83,6 +96,8 @@ impl SimConfig {
         Self {
             age_per_poll: Some(Duration::from_secs(3)),
             simulated_ids: true,
+            // Nothing is charged here, and the replies say so.
+            units: Some("0".into()),
             ..Self::default()
         }
     }

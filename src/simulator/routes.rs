@@ -28,6 +28,7 @@ pub(super) fn router(state: Arc<State>) -> Router {
         .route("/kling/v1/videos/omni-video/{task_id}", get(query))
         .route("/_sim/videos/{file}", get(video))
         .route("/_sim/redirect/{file}", get(redirect))
+        .route("/user/quota", get(super::quota::balance))
         .fallback(not_found)
         // Seven 10 MB images are about 94 MB of base64: take that, as the API does.
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -143,7 +144,14 @@ async fn query(
         (false, _) if polls <= 1 => TaskPhase::Submitted,
         (false, _) => TaskPhase::Processing,
     };
-    bodies::task(&snapshot, phase, &state.origin, now, &echo)
+    bodies::task(
+        &snapshot,
+        phase,
+        &state.origin,
+        now,
+        &echo,
+        state.config.units.as_deref(),
+    )
 }
 
 /// Counts a query of `task_id` and returns the task as it stands. Kling accepts the external
@@ -257,7 +265,7 @@ fn echo(state: &State, headers: &HeaderMap) -> String {
     format!("\nreceived Authorization: {presented}")
 }
 
-fn record(state: &State, method: Method, path: &str, headers: &HeaderMap, body: Option<Value>) {
+pub(super) fn record(state: &State, method: Method, path: &str, headers: &HeaderMap, body: Option<Value>) {
     let _wake = Wake(state);
     lock(&state.log).push(RecordedRequest {
         method: method.to_string(),

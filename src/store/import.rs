@@ -154,6 +154,8 @@ fn into_record(line: JournalLine) -> Option<TaskRecord> {
         local_files: line.local_files,
         created_at_ms: line.created_at_ms,
         updated_at_ms: line.updated_at_ms.max(line.created_at_ms),
+        // Earlier versions did not keep them.
+        units: None,
         // Earlier versions fingerprinted per-caller keys with an unstable hash; the key's
         // first call under this version adopts them (see `Store::adopt_owner`).
         owner: line

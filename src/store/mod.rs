@@ -84,6 +84,9 @@ pub struct TaskRecord {
     /// Made by the built-in simulator (`--simulate`), not against CometAPI.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub simulated: bool,
+    /// Units Kling billed (`final_unit_deduction`), once a finished task's reply said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub units: Option<f64>,
 }
 
 /// A task about to be submitted.

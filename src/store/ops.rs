@@ -106,6 +106,7 @@ impl Store {
         status: StoredStatus,
         message: Option<&str>,
         video_urls: &[String],
+        units: Option<f64>,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let params = vec![
@@ -113,6 +114,7 @@ impl Store {
             status.rank().into(),
             message.into(),
             to_json_list(video_urls).into(),
+            units.map(|units| units.to_string()).into(),
             now_ms.into(),
             task_id.into(),
             self.world(),

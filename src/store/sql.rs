@@ -9,6 +9,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     include_str!("migrations/0001_tasks.sql"),
     include_str!("migrations/0002_simulated.sql"),
     include_str!("migrations/0003_mcp_tasks.sql"),
+    include_str!("migrations/0004_units.sql"),
 ];
 
 /// The newest schema version this build knows.
@@ -25,7 +26,7 @@ pub(super) const NOTE_MIGRATION: &str =
 /// The columns of a task record, in [`super::TaskRecord`] order.
 macro_rules! record_columns {
     () => {
-        "external_task_id, task_id, owner, status, message, mode, prompt_head, model, duration, aspect_ratio, video_urls, local_files, created_at_ms, updated_at_ms, simulated"
+        "external_task_id, task_id, owner, status, message, mode, prompt_head, model, duration, aspect_ratio, video_urls, local_files, created_at_ms, updated_at_ms, simulated, units"
     };
 }
 
@@ -61,10 +62,11 @@ WHERE external_task_id = $5 AND status_rank < $3 AND simulated = $6";
 pub(super) const SET_SUBMIT_OUTCOME: &str = "UPDATE tasks SET status = $1, status_rank = $2, message = $3, updated_at_ms = $4 \
 WHERE external_task_id = $5 AND status = 'submitting' AND simulated = $6";
 
-/// What a status query learned, forward only, and only when something changed.
-pub(super) const RECORD_STATUS: &str = "UPDATE tasks SET status = $1, status_rank = $2, message = $3, video_urls = $4, updated_at_ms = $5 \
-WHERE task_id = $6 AND simulated = $7 AND (status_rank < $2 OR (status_rank = $2 AND status = $1)) \
-AND (status <> $1 OR message IS DISTINCT FROM $3 OR video_urls <> $4)";
+/// What a status query learned, forward only, and only when something changed. Units, once
+/// known, stay unless a later reply gives others.
+pub(super) const RECORD_STATUS: &str = "UPDATE tasks SET status = $1, status_rank = $2, message = $3, video_urls = $4, units = COALESCE($5, units), updated_at_ms = $6 \
+WHERE task_id = $7 AND simulated = $8 AND (status_rank < $2 OR (status_rank = $2 AND status = $1)) \
+AND (status <> $1 OR message IS DISTINCT FROM $3 OR video_urls <> $4 OR ($5 IS NOT NULL AND units IS DISTINCT FROM $5))";
 
 /// The files a download saved.
 pub(super) const SET_LOCAL_FILES: &str =

@@ -138,22 +138,44 @@ async fn a_task_moves_forward_only() {
         let urls = vec!["https://cdn/v.mp4".to_owned()];
         assert!(
             store
-                .record_status(&tid("t1"), StoredStatus::Processing, None, &[], 13)
+                .record_status(&tid("t1"), StoredStatus::Processing, None, &[], None, 13)
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .record_status(&tid("t1"), StoredStatus::Processing, None, &[], 14)
+                .record_status(&tid("t1"), StoredStatus::Processing, None, &[], None, 14)
                 .await
                 .unwrap(),
             "no change, no write"
         );
         assert!(
             store
-                .record_status(&tid("t1"), StoredStatus::Succeed, Some("done"), &urls, 15)
+                .record_status(&tid("t1"), StoredStatus::Succeed, Some("done"), &urls, None, 15)
                 .await
                 .unwrap()
+        );
+        // The units arrive with a later reply of the same status, and a reply without them
+        // does not erase them.
+        assert!(
+            store
+                .record_status(
+                    &tid("t1"),
+                    StoredStatus::Succeed,
+                    Some("done"),
+                    &urls,
+                    Some(8.5),
+                    15
+                )
+                .await
+                .unwrap()
+        );
+        assert!(
+            !store
+                .record_status(&tid("t1"), StoredStatus::Succeed, Some("done"), &urls, None, 15)
+                .await
+                .unwrap(),
+            "no units is no change"
         );
         // A slow process with an old answer cannot move it back, nor to the other end.
         for old in [
@@ -163,7 +185,7 @@ async fn a_task_moves_forward_only() {
         ] {
             assert!(
                 !store
-                    .record_status(&tid("t1"), old, None, &[], 16)
+                    .record_status(&tid("t1"), old, None, &[], None, 16)
                     .await
                     .unwrap(),
                 "{old}"
@@ -183,6 +205,7 @@ async fn a_task_moves_forward_only() {
         );
         let record = store.get_by_task_id(&tid("t1")).await.unwrap().unwrap();
         assert_eq!(record.status, StoredStatus::Succeed);
+        assert_eq!(record.units, Some(8.5));
         assert_eq!(record.video_urls, urls);
         assert_eq!(record.message.as_deref(), Some("done"));
         store

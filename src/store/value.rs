@@ -123,6 +123,10 @@ pub(super) fn record_from_row(row: &[Value]) -> Result<Option<TaskRecord>, BadCo
         created_at_ms: row.int(12)?,
         updated_at_ms: row.int(13)?,
         simulated: row.int(14)? != 0,
+        // Read like any input: text that is not a sane number reads as none.
+        units: row
+            .opt_text(15)?
+            .and_then(|units| crate::comet::parse_units(&units)),
     }))
 }
 

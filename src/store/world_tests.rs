@@ -57,7 +57,7 @@ async fn the_simulated_world_and_the_real_one_never_touch_each_other() {
                 .unwrap()
         );
         assert!(
-            !sim.record_status(&tid("86000001"), StoredStatus::Failed, Some("x"), &[], 30)
+            !sim.record_status(&tid("86000001"), StoredStatus::Failed, Some("x"), &[], None, 30)
                 .await
                 .unwrap()
         );

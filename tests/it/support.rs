@@ -189,6 +189,8 @@ impl Harness {
         command
             .args(&setup.args)
             .env_remove("COMETAPI_KEY")
+            .env_remove("COMETAPI_QUERY_KEY")
+            .env_remove("COMETAPI_QUOTA_URL")
             .env("RUST_LOG", "debug")
             // Fast polling and retries, and a private task store and output directory.
             .env("KLING_MCP_POLL_MIN", "0.02")
@@ -398,6 +400,8 @@ pub(crate) fn person(dir: &std::path::Path) -> tokio::process::Command {
         .env("XDG_DATA_HOME", dir.join("data"))
         .env_remove("COMETAPI_KEY")
         .env_remove("COMETAPI_BASE_URL")
+        .env_remove("COMETAPI_QUERY_KEY")
+        .env_remove("COMETAPI_QUOTA_URL")
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
         .kill_on_drop(true);

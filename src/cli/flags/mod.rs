@@ -9,8 +9,8 @@ use secrecy::SecretString;
 
 use crate::comet::{ApiKey, DEFAULT_BASE_URL};
 use crate::config::{
-    Config, ConfigError, ListenAddr, base_url, call_deadline, default_root, output_dir, seconds,
-    store_settings,
+    Config, ConfigError, ListenAddr, base_url, call_deadline, default_root, output_dir, quota_url,
+    seconds, store_settings,
 };
 use crate::jobs::{JobsConfig, PollSchedule, RetryPolicy};
 use crate::local_images::AllowedRoots;
@@ -20,6 +20,9 @@ const ENV_HELP: &str = "Environment:
   COMETAPI_KEY        CometAPI key, sent as `Authorization: Bearer ...`. The server starts
                       without it; tool calls then say how to set it. Never printed or logged.
   COMETAPI_BASE_URL   API origin [default: https://api.cometapi.com]
+  COMETAPI_QUOTA_URL  origin of the balance query [default: https://query.cometapi.com]
+  COMETAPI_QUERY_KEY  a query-only key for the balance (CometAPI recommends one) [default:
+                      COMETAPI_KEY]. Never printed or logged.
   RUST_LOG            log filter for stderr [default: info]
   KLING_MCP_ALLOWED_DIRS
                       directories local images may be read from, separated like PATH
@@ -297,6 +300,8 @@ impl Cli {
         Ok(Config {
             api_key: env("COMETAPI_KEY").as_deref().and_then(ApiKey::new),
             base_url,
+            quota_url: quota_url(env("COMETAPI_QUOTA_URL").as_deref())?,
+            query_key: env("COMETAPI_QUERY_KEY").as_deref().and_then(ApiKey::new),
             simulate: self.simulate,
             allowed_roots: AllowedRoots::new(dirs),
             jobs,

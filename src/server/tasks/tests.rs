@@ -25,6 +25,7 @@ fn working_tasks_say_how_long_and_how_far() {
         videos: Vec::new(),
         request_id: None,
         shape: ReplyShape::Native,
+        units: None,
     };
     assert_eq!(progress_message(&task), "processing, 40 s (35%)");
 }
