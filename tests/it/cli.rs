@@ -214,7 +214,7 @@ async fn doctor_tells_a_refused_key_from_an_unreachable_server() {
     let store_line = format!("✔ task store sqlite:{} is writable", store_path.display());
     assert!(healthy.stdout.contains(&store_line), "{}", healthy.stdout);
     assert!(
-        healthy.stdout.contains("schema version 3 of 3"),
+        healthy.stdout.contains("schema version 4 of 4"),
         "{}",
         healthy.stdout
     );

@@ -88,7 +88,10 @@ async fn input_and_output_schemas_carry_the_contract_fields() {
         duration["type"], "integer",
         "the tool takes an integer, sent upstream as a string"
     );
-    for tool in tools.iter().filter(|t| t.name != "list_video_tasks") {
+    for tool in tools
+        .iter()
+        .filter(|t| !["list_video_tasks", "get_balance"].contains(&t.name.as_ref()))
+    {
         let output = serde_json::to_value(tool.output_schema.as_deref().unwrap()).unwrap();
         assert_eq!(output["type"], "object");
         assert!(
