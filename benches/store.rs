@@ -92,13 +92,27 @@ async fn figures(name: &str, store: &Store) -> Vec<(String, String)> {
         created.push(started.elapsed());
         let started = Instant::now();
         store
-            .record_status(&task_id, StoredStatus::Processing, None, &[], None, now_ms())
+            .record_status(
+                &task_id,
+                StoredStatus::Processing,
+                None,
+                &[],
+                None,
+                now_ms(),
+            )
             .await
             .unwrap();
         changed.push(started.elapsed());
         let started = Instant::now();
         store
-            .record_status(&task_id, StoredStatus::Processing, None, &[], None, now_ms())
+            .record_status(
+                &task_id,
+                StoredStatus::Processing,
+                None,
+                &[],
+                None,
+                now_ms(),
+            )
             .await
             .unwrap();
         unchanged.push(started.elapsed());

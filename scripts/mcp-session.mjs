@@ -112,7 +112,7 @@ log(`initialize: ${init.serverInfo.name} ${init.serverInfo.version}, protocol ${
 notify("notifications/initialized");
 
 const tools = (await request("tools/list", {})).tools.map((t) => t.name);
-for (const name of ["generate_video", "get_video_task", "list_video_tasks"]) {
+for (const name of ["generate_video", "get_video_task", "list_video_tasks", "get_balance"]) {
   if (!tools.includes(name)) fail(`tools/list lacks ${name}: ${tools.join(", ")}`);
 }
 log(`tools/list: ${tools.join(", ")}`);

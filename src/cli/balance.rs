@@ -16,7 +16,10 @@ pub(super) async fn run(json: bool, jobs: &Jobs) -> Exit {
         if jobs.simulated() {
             value["simulated"] = true.into();
         }
-        println!("{}", serde_json::to_string_pretty(&value).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
         return Exit::Ok;
     }
     print_balance(&balance, jobs.simulated());

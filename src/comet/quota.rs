@@ -242,16 +242,16 @@ fn number(value: &Value) -> Option<f64> {
 
 /// The error text of a reply, under the names gateways use.
 fn message_of(value: &Value) -> Option<String> {
-    ["message", "error", "msg"].iter().find_map(|name| {
-        match value.get(name)? {
+    ["message", "error", "msg"]
+        .iter()
+        .find_map(|name| match value.get(name)? {
             Value::String(text) if !text.trim().is_empty() => Some(text.clone()),
             Value::Object(inner) => inner
                 .get("message")
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             _ => None,
-        }
-    })
+        })
 }
 
 /// The first bytes of a body, for an error message.

@@ -265,7 +265,13 @@ fn echo(state: &State, headers: &HeaderMap) -> String {
     format!("\nreceived Authorization: {presented}")
 }
 
-pub(super) fn record(state: &State, method: Method, path: &str, headers: &HeaderMap, body: Option<Value>) {
+pub(super) fn record(
+    state: &State,
+    method: Method,
+    path: &str,
+    headers: &HeaderMap,
+    body: Option<Value>,
+) {
     let _wake = Wake(state);
     lock(&state.log).push(RecordedRequest {
         method: method.to_string(),

@@ -151,7 +151,14 @@ async fn a_task_moves_forward_only() {
         );
         assert!(
             store
-                .record_status(&tid("t1"), StoredStatus::Succeed, Some("done"), &urls, None, 15)
+                .record_status(
+                    &tid("t1"),
+                    StoredStatus::Succeed,
+                    Some("done"),
+                    &urls,
+                    None,
+                    15
+                )
                 .await
                 .unwrap()
         );
@@ -172,7 +179,14 @@ async fn a_task_moves_forward_only() {
         );
         assert!(
             !store
-                .record_status(&tid("t1"), StoredStatus::Succeed, Some("done"), &urls, None, 15)
+                .record_status(
+                    &tid("t1"),
+                    StoredStatus::Succeed,
+                    Some("done"),
+                    &urls,
+                    None,
+                    15
+                )
                 .await
                 .unwrap(),
             "no units is no change"

@@ -57,9 +57,16 @@ async fn the_simulated_world_and_the_real_one_never_touch_each_other() {
                 .unwrap()
         );
         assert!(
-            !sim.record_status(&tid("86000001"), StoredStatus::Failed, Some("x"), &[], None, 30)
-                .await
-                .unwrap()
+            !sim.record_status(
+                &tid("86000001"),
+                StoredStatus::Failed,
+                Some("x"),
+                &[],
+                None,
+                30
+            )
+            .await
+            .unwrap()
         );
         sim.set_local_files(&tid("86000001"), &["/x.mp4".into()], 30)
             .await

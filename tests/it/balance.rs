@@ -58,7 +58,10 @@ async fn an_echoed_key_never_reaches_the_answer_or_the_log() {
     assert_eq!(meta["kind"], "auth", "{}", text(&result));
     let message = text(&result);
     assert!(message.contains("COMETAPI_QUERY_KEY"), "{message}");
-    assert!(message.contains("[redacted]"), "the echo was cleaned: {message}");
+    assert!(
+        message.contains("[redacted]"),
+        "the echo was cleaned: {message}"
+    );
     assert!(!message.contains(API_KEY), "{message}");
     let log = server.stop().await;
     assert!(log.contains("balance query"), "logged at debug: {log}");
@@ -97,7 +100,11 @@ async fn balance_asks_with_the_query_key_and_never_prints_either_key() {
     // Without the query key the API key asks, and this service refuses it (echoing it).
     let refused = run(command(false), &["balance"]).await;
     assert_eq!(refused.code, 3, "{}", refused.stderr);
-    assert!(refused.stderr.contains("COMETAPI_QUERY_KEY"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("COMETAPI_QUERY_KEY"),
+        "{}",
+        refused.stderr
+    );
     for out in [&asked, &people, &refused] {
         for key in [API_KEY, QUERY_KEY] {
             assert!(!out.stdout.contains(key), "{key} printed: {}", out.stdout);
@@ -111,10 +118,17 @@ async fn balance_asks_with_the_query_key_and_never_prints_either_key() {
 async fn a_quota_url_holding_a_key_is_refused_without_showing_it() {
     let dir = tempfile::tempdir().unwrap();
     let mut command = person(dir.path());
-    command.env("COMETAPI_QUOTA_URL", format!("ftp://x/user/quota?key={QUERY_KEY}"));
+    command.env(
+        "COMETAPI_QUOTA_URL",
+        format!("ftp://x/user/quota?key={QUERY_KEY}"),
+    );
     let refused = run(command, &["balance"]).await;
     assert_eq!(refused.code, 2, "{}", refused.stderr);
-    assert!(refused.stderr.contains("COMETAPI_QUOTA_URL"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("COMETAPI_QUOTA_URL"),
+        "{}",
+        refused.stderr
+    );
     assert!(!refused.stderr.contains(QUERY_KEY), "{}", refused.stderr);
 }
 
@@ -131,7 +145,11 @@ async fn the_simulator_answers_the_balance_without_a_key() {
         "{}",
         doctor.stdout
     );
-    assert!(!doctor.stdout.contains("the key is accepted"), "{}", doctor.stdout);
+    assert!(
+        !doctor.stdout.contains("the key is accepted"),
+        "{}",
+        doctor.stdout
+    );
 }
 
 #[tokio::test]

@@ -43,7 +43,12 @@ fn a_hostile_key_list_is_bounded() {
     let body = format!(r#"{{"total_quota":1,"keys":[{}]}}"#, keys.join(","));
     let balance = parse(200, &body).unwrap();
     assert_eq!(balance.keys.len(), MAX_KEYS);
-    assert!(balance.keys.iter().all(|k| k.name.chars().count() == MAX_NAME_CHARS));
+    assert!(
+        balance
+            .keys
+            .iter()
+            .all(|k| k.name.chars().count() == MAX_NAME_CHARS)
+    );
 }
 
 #[test]
@@ -54,7 +59,11 @@ fn refusals_get_their_kind() {
         (429, "", ErrorKind::RateLimited),
         (503, "<html>down</html>", ErrorKind::UpstreamUnavailable),
         (404, "<html>nope</html>", ErrorKind::MalformedResponse),
-        (200, r#"{"success":false,"message":"token invalid"}"#, ErrorKind::Auth),
+        (
+            200,
+            r#"{"success":false,"message":"token invalid"}"#,
+            ErrorKind::Auth,
+        ),
         (200, "[]", ErrorKind::MalformedResponse),
         (200, "not json", ErrorKind::MalformedResponse),
     ];

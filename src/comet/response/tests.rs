@@ -74,6 +74,7 @@ fn native_succeed_keeps_the_duration_text_and_ignores_extra_fields() {
         Some("kmcp-3f9a1c7e5b2d4a60")
     );
     assert_eq!(task.updated_at_ms, Some(1_782_290_231_874));
+    assert_eq!(task.units, Some(8.0), "final_unit_deduction is kept");
     let video = &task.videos[0];
     assert_eq!(
         video.url,
