@@ -43,7 +43,7 @@ pub enum Command {
     /// List tasks from the task store, newest first.
     #[command(after_help = usage::EXIT_CODES)]
     List(ListArgs),
-    /// Show the CometAPI balance of the key (or COMETAPI_QUERY_KEY).
+    /// Show the CometAPI balance left (asked with the query-only key when one is set).
     #[command(after_help = usage::EXIT_CODES)]
     Balance {
         /// Print JSON.
