@@ -1,5 +1,7 @@
 //! `balance`: the CometAPI balance of the account behind the key (or `COMETAPI_QUERY_KEY`).
 
+use serde::Serialize;
+
 use super::Exit;
 use super::output::{exit_for, fail};
 use crate::comet::Balance;
@@ -12,18 +14,27 @@ pub(super) async fn run(json: bool, jobs: &Jobs) -> Exit {
         Err(err) => return fail_balance(&err),
     };
     if json {
-        let mut value = serde_json::to_value(&balance).unwrap_or_default();
-        if jobs.simulated() {
-            value["simulated"] = true.into();
-        }
+        let shown = Shown {
+            balance: &balance,
+            simulated: jobs.simulated(),
+        };
         println!(
             "{}",
-            serde_json::to_string_pretty(&value).unwrap_or_default()
+            serde_json::to_string_pretty(&shown).unwrap_or_default()
         );
         return Exit::Ok;
     }
     print_balance(&balance, jobs.simulated());
     Exit::Ok
+}
+
+/// The `--json` object: what `get_balance` returns.
+#[derive(Serialize)]
+struct Shown<'a> {
+    #[serde(flatten)]
+    balance: &'a Balance,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    simulated: bool,
 }
 
 /// A few lines for people.
