@@ -64,9 +64,9 @@ WHERE external_task_id = $5 AND status = 'submitting' AND simulated = $6";
 
 /// What a status query learned, forward only, and only when something changed. Units, once
 /// known, stay unless a later reply gives others.
-pub(super) const RECORD_STATUS: &str = "UPDATE tasks SET status = $1, status_rank = $2, message = $3, video_urls = $4, units = COALESCE($5, units), updated_at_ms = $6 \
+pub(super) const RECORD_STATUS: &str = "UPDATE tasks SET status = $1, status_rank = $2, message = $3, video_urls = $4, units = COALESCE(CAST($5 AS TEXT), units), updated_at_ms = $6 \
 WHERE task_id = $7 AND simulated = $8 AND (status_rank < $2 OR (status_rank = $2 AND status = $1)) \
-AND (status <> $1 OR message IS DISTINCT FROM $3 OR video_urls <> $4 OR ($5 IS NOT NULL AND units IS DISTINCT FROM $5))";
+AND (status <> $1 OR message IS DISTINCT FROM $3 OR video_urls <> $4 OR (CAST($5 AS TEXT) IS NOT NULL AND units IS DISTINCT FROM CAST($5 AS TEXT)))";
 
 /// The files a download saved.
 pub(super) const SET_LOCAL_FILES: &str =
