@@ -386,44 +386,5 @@ pub(super) fn error_chain(error: &dyn std::error::Error) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn endpoint_hangs_off_the_origin_and_keeps_a_proxy_prefix() {
-        let plain = Url::parse("https://api.cometapi.com").unwrap();
-        assert_eq!(
-            endpoint_url(&plain).as_str(),
-            "https://api.cometapi.com/kling/v1/videos/omni-video"
-        );
-        let slash = Url::parse("http://127.0.0.1:8080/").unwrap();
-        assert_eq!(
-            endpoint_url(&slash).as_str(),
-            "http://127.0.0.1:8080/kling/v1/videos/omni-video"
-        );
-        let prefixed = Url::parse("https://proxy.example/comet/").unwrap();
-        assert_eq!(
-            endpoint_url(&prefixed).as_str(),
-            "https://proxy.example/comet/kling/v1/videos/omni-video"
-        );
-    }
-
-    #[tokio::test]
-    async fn a_missing_key_fails_before_anything_is_sent() {
-        // Port 9 (discard) on loopback: if a request were sent, we would see a network error.
-        let options = ClientOptions::new(Url::parse("http://127.0.0.1:9").unwrap(), None);
-        let client = Client::new(options).unwrap();
-        let err = client
-            .get_task(&TaskId::parse("123").unwrap())
-            .await
-            .unwrap_err();
-        assert!(matches!(err, Error::MissingApiKey));
-        let mut request = crate::comet::CreateTaskRequest::text("p");
-        request.aspect_ratio = Some(crate::comet::AspectRatio::Square);
-        let err = client
-            .create_task(&request.validate().unwrap())
-            .await
-            .unwrap_err();
-        assert!(matches!(err, Error::MissingApiKey));
-    }
-}
+#[path = "client_tests.rs"]
+mod tests;
