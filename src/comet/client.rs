@@ -348,9 +348,14 @@ fn shortest(configured: Duration, limit: Option<Duration>) -> Duration {
 
 /// `{origin}/kling/v1/videos/omni-video`, keeping any path prefix of a proxy origin.
 fn endpoint_url(base: &Url) -> Url {
-    let mut url = base.clone();
+    path_on(base, OMNI_VIDEO_PATH)
+}
+
+/// `{origin}/{path}` without query or fragment, keeping any path prefix of a proxy origin.
+pub(super) fn path_on(origin: &Url, path: &str) -> Url {
+    let mut url = origin.clone();
     let prefix = url.path().trim_end_matches('/').to_owned();
-    url.set_path(&format!("{prefix}/{OMNI_VIDEO_PATH}"));
+    url.set_path(&format!("{prefix}/{path}"));
     url.set_query(None);
     url.set_fragment(None);
     url

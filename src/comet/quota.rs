@@ -8,7 +8,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::client::Client;
+use super::client::{Client, path_on};
 use super::error::{ApiError, Error, ErrorKind};
 use super::redact::display_url;
 
@@ -122,12 +122,7 @@ impl Client {
 
 /// `{origin}/user/quota`, keeping any path prefix of a proxy origin, without a query.
 fn quota_url(origin: &Url) -> Url {
-    let mut url = origin.clone();
-    let prefix = url.path().trim_end_matches('/').to_owned();
-    url.set_path(&format!("{prefix}/{QUOTA_PATH}"));
-    url.set_query(None);
-    url.set_fragment(None);
-    url
+    path_on(origin, QUOTA_PATH)
 }
 
 /// A balance reply: `total_quota` and the rest on 2xx, an error otherwise.
