@@ -25,8 +25,9 @@ pub struct ConnectionFlags {
     )]
     pub header_timeout: f64,
 
-    /// Close a connection on which nothing moves either way for this long (a stalled upload,
-    /// or a client that stopped reading). SSE streams send a keep-alive every 15 s.
+    /// Close a connection on which nothing moves either way for this long (a client that
+    /// stopped reading), unless the server is still working on its answer. SSE streams send a
+    /// keep-alive every 15 s.
     #[arg(
         long,
         env = "KLING_MCP_IDLE_TIMEOUT",
@@ -58,8 +59,9 @@ pub struct ConnectionFlags {
     )]
     pub body_budget_bytes: usize,
 
-    /// Most connections open at once. When full, a new connection replaces the one that has
-    /// waited longest without sending a request; with none such, it is closed at once.
+    /// Most connections open at once (lowered to fit the open-file limit). When full, a new
+    /// connection replaces the one that has waited longest without sending a whole request;
+    /// with none such, it goes to a small reserve that answers only /healthz.
     #[arg(
         long,
         env = "KLING_MCP_MAX_CONNECTIONS",

@@ -133,7 +133,7 @@ mod tests {
         let object: String = (0..MAX_JSON_VALUES)
             .map(|i| format!("\"k{i}\":0,"))
             .collect();
-        let object = format!("{{{}\"end\":0}}", object);
+        let object = format!("{{{object}\"end\":0}}");
         assert_eq!(scan(object.as_bytes()), Scan::TooManyValues);
     }
 }
