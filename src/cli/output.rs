@@ -250,7 +250,7 @@ mod tests {
             2
         );
         assert_eq!(
-            exit_for_config(&ConfigError::BadSeconds("poll-min", -1.0)) as u8,
+            exit_for_config(&crate::config::POLL_MIN.parse(-1.0).unwrap_err()) as u8,
             2
         );
     }

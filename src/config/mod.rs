@@ -87,6 +87,10 @@ pub struct HttpConfig {
     pub header_timeout: Duration,
     /// A connection on which nothing moves for this long is closed.
     pub idle_timeout: Duration,
+    /// A request's body must arrive within this long (plus time for its size).
+    pub body_timeout: Duration,
+    /// Most request-body bytes read and parsed at once, over all requests.
+    pub body_budget_bytes: usize,
     /// Most connections open at once.
     pub max_connections: usize,
 }
@@ -145,9 +149,16 @@ pub enum ConfigError {
         "--player-origins takes origins such as https://cdn.example.com or https://*.example.com (no path), got {0:?}"
     )]
     BadPlayerOrigin(String),
-    /// A duration flag is not a positive number of seconds.
-    #[error("--{0} must be a positive number of seconds, got {1}")]
-    BadSeconds(&'static str, f64),
+    /// A duration flag outside its range.
+    #[error("--{flag} must be {range}, got {value}")]
+    OutOfRange {
+        /// The flag, without the dashes.
+        flag: &'static str,
+        /// The values it takes, e.g. "between 0.001 and 3600 seconds".
+        range: String,
+        /// What was given.
+        value: f64,
+    },
     /// The store setting cannot be used.
     #[error(transparent)]
     BadStore(#[from] BadLocation),
@@ -207,19 +218,17 @@ pub(crate) fn call_deadline(
     let Some(secs) = value else {
         return Ok((max_wait + Duration::from_secs(5)).min(Duration::from_secs(55)));
     };
-    Duration::try_from_secs_f64(secs)
-        .ok()
-        .filter(|d| !d.is_zero() && *d < Duration::from_secs(60))
-        .ok_or(ConfigError::BadCallDeadline(secs))
+    bounds::CALL_DEADLINE
+        .parse(secs)
+        .map_err(|_| ConfigError::BadCallDeadline(secs))
 }
 
-/// A positive number of seconds from flag `name`.
-pub(crate) fn seconds(name: &'static str, value: f64) -> Result<Duration, ConfigError> {
-    Duration::try_from_secs_f64(value)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or(ConfigError::BadSeconds(name, value))
-}
+mod bounds;
+pub(crate) use bounds::{
+    BODY_TIMEOUT, CREATE_TIMEOUT, HEADER_TIMEOUT, IDLE_TIMEOUT, MAX_WAIT, POLL_MAX, POLL_MIN,
+    QUERY_TIMEOUT, RETRY_BASE_MS, SESSION_IDLE, SHUTDOWN_GRACE,
+};
+pub use bounds::{DURATION_FLAGS, DurationFlag, Unit};
 
 mod paths;
 pub use paths::DEFAULT_OUTPUT_DIR_TEXT;

@@ -63,9 +63,29 @@ impl HttpServer {
         sim: Arc<Simulator>,
         env: &[(&str, &str)],
     ) -> Self {
+        Self::start_via(&[], addr, extra, sim, env).await
+    }
+
+    /// An instance started through `launcher` (a program and its arguments, which then runs
+    /// the binary and its arguments, e.g. `prlimit --nofile=256:256`), listening on `addr`.
+    pub(crate) async fn start_via(
+        launcher: &[&str],
+        addr: &str,
+        extra: &[&str],
+        sim: Arc<Simulator>,
+        env: &[(&str, &str)],
+    ) -> Self {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let data = tempfile::tempdir().unwrap();
-        let mut child = tokio::process::Command::new(BIN)
+        let mut command = match launcher.split_first() {
+            Some((program, args)) => {
+                let mut command = tokio::process::Command::new(program);
+                command.args(args).arg(BIN);
+                command
+            }
+            None => tokio::process::Command::new(BIN),
+        };
+        let mut child = command
             .args(["--http", addr])
             .args(extra)
             .env("COMETAPI_KEY", TEST_KEY)

@@ -23,6 +23,7 @@ mod first_minutes;
 mod hardening;
 mod http;
 mod http_hardening;
+mod http_limits;
 mod http_protocol;
 mod inproc;
 mod jobs;

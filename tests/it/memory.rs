@@ -58,7 +58,7 @@ fn arguments(paths: &[String]) -> Value {
 }
 
 /// The server's peak resident memory so far, in bytes.
-fn peak_rss(pid: u32) -> u64 {
+pub(crate) fn peak_rss(pid: u32) -> u64 {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
     let line = status
         .lines()

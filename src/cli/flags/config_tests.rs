@@ -1,3 +1,5 @@
+use std::time::Duration;
+
 use super::*;
 
 fn cli(args: &[&str]) -> Cli {
@@ -61,7 +63,7 @@ fn durations_and_paths_come_from_flags() {
     let err = to_config(cli(&["--max-wait=-1"]), |_| None).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "--max-wait must be a positive number of seconds, got -1"
+        "--max-wait must be between 0.001 and 3600 seconds, got -1"
     );
     let defaults = to_config(cli(&[]), |_| None).unwrap();
     assert!(
@@ -177,4 +179,67 @@ fn the_player_is_on_by_default_and_no_player_turns_it_off() {
     assert_eq!(config.player_origins, Some(expected.to_vec()));
     let refused = to_config(cli(&["--player-origins", "https://a.example/x"]), |_| None);
     assert!(matches!(refused, Err(ConfigError::BadPlayerOrigin(_))));
+}
+
+/// Every duration flag is bounded: a value past what a deadline can hold (`1e19` aborted the
+/// process on the first connection) is refused at start, naming the flag and its range.
+#[test]
+fn every_duration_flag_refuses_values_outside_its_range() {
+    use crate::config::{DURATION_FLAGS, Unit};
+    use clap::CommandFactory;
+    // Every SECS or MS flag of the grammar is in the table (so a new one gets a range).
+    let command = Cli::command();
+    let timed: Vec<String> = command
+        .get_arguments()
+        .filter(|arg| {
+            arg.get_value_names()
+                .is_some_and(|names| names.iter().any(|n| *n == "SECS" || *n == "MS"))
+        })
+        .filter_map(|arg| arg.get_long().map(str::to_owned))
+        .collect();
+    let listed: Vec<&str> = DURATION_FLAGS.iter().map(|f| f.flag).collect();
+    for flag in &timed {
+        assert!(listed.contains(&flag.as_str()), "--{flag} has no range");
+    }
+    assert_eq!(timed.len(), listed.len(), "{timed:?} vs {listed:?}");
+    // `--http` so the HTTP flags are read too.
+    let config = |flag: &str, value: &str| {
+        let arg = format!("--{flag}={value}");
+        let args = ["--http", "127.0.0.1:0", arg.as_str()];
+        to_config(cli(&args), |_| None).map(|_| ())
+    };
+    for bound in DURATION_FLAGS {
+        let flag = bound.flag;
+        let (min, max) = match bound.unit {
+            Unit::Seconds => (bound.min.to_string(), bound.max.to_string()),
+            Unit::Millis => (
+                format!("{}", bound.min as u64),
+                format!("{}", bound.max as u64),
+            ),
+        };
+        assert!(config(flag, &min).is_ok(), "--{flag} {min}");
+        assert!(config(flag, &max).is_ok(), "--{flag} {max}");
+        let above = match bound.unit {
+            Unit::Seconds => format!("{}", bound.max + 1.0),
+            Unit::Millis => format!("{}", bound.max as u64 + 1),
+        };
+        for bad in ["10000000000000000000", "0", above.as_str()] {
+            let err = config(flag, bad).unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("--{flag} must be")),
+                "{flag} {bad}: {err}"
+            );
+            assert!(!err.contains('\n'), "one line: {err}");
+            if flag != "call-deadline" {
+                assert!(err.contains(&format!("between {min} and {max}")), "{err}");
+            }
+        }
+    }
+    for bad in ["-1", "NaN", "inf", "1e19"] {
+        let err = config("idle-timeout", bad).unwrap_err().to_string();
+        assert!(
+            err.contains("--idle-timeout must be between"),
+            "{bad}: {err}"
+        );
+    }
 }

@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 
 use secrecy::SecretString;
 
-use crate::config::{ConfigError, HttpConfig, seconds};
+use crate::config::{
+    BODY_TIMEOUT, ConfigError, HEADER_TIMEOUT, HttpConfig, IDLE_TIMEOUT, SESSION_IDLE,
+    SHUTDOWN_GRACE,
+};
 
 /// How long connections may take and how many may be open (flattened into [`super::Cli`]).
 #[derive(Debug, Clone, clap::Args)]
@@ -22,8 +25,9 @@ pub struct ConnectionFlags {
     )]
     pub header_timeout: f64,
 
-    /// Close a connection on which nothing moves either way for this long (a stalled upload,
-    /// or a client that stopped reading). SSE streams send a keep-alive every 15 s.
+    /// Close a connection on which nothing moves either way for this long (a client that
+    /// stopped reading), unless the server is still working on its answer. SSE streams send a
+    /// keep-alive every 15 s.
     #[arg(
         long,
         env = "KLING_MCP_IDLE_TIMEOUT",
@@ -33,8 +37,31 @@ pub struct ConnectionFlags {
     )]
     pub idle_timeout: f64,
 
-    /// Most connections open at once. When full, a new connection replaces the one that has
-    /// waited longest without sending a request; with none such, it is closed at once.
+    /// A request's whole body must arrive within this long after its headers, plus one second
+    /// per 64 KiB it carries (a minimum rate); a slower upload gets 408 and is closed.
+    #[arg(
+        long,
+        env = "KLING_MCP_BODY_TIMEOUT",
+        default_value_t = 10.0,
+        value_name = "SECS",
+        help_heading = "HTTP transport"
+    )]
+    pub body_timeout: f64,
+
+    /// Most request-body bytes being read and parsed at once, over all requests; a request
+    /// past it gets 503 with Retry-After. Raised to at least --max-body-bytes.
+    #[arg(
+        long,
+        env = "KLING_MCP_BODY_BUDGET_BYTES",
+        default_value_t = 64 * 1024 * 1024,
+        value_name = "BYTES",
+        help_heading = "HTTP transport"
+    )]
+    pub body_budget_bytes: usize,
+
+    /// Most connections open at once (lowered to fit the open-file limit). When full, a new
+    /// connection replaces the one that has waited longest without sending a whole request;
+    /// with none such, it goes to a small reserve that answers only /healthz.
     #[arg(
         long,
         env = "KLING_MCP_MAX_CONNECTIONS",
@@ -87,11 +114,16 @@ pub(super) fn http_config(
         extra_origins: trimmed(&cli.allow_origins),
         max_body_bytes: cli.max_body_bytes.max(1024),
         max_sessions: cli.max_sessions.max(1),
-        session_idle: seconds("session-idle", cli.session_idle)?,
-        shutdown_grace: seconds("shutdown-grace", cli.shutdown_grace)?,
+        session_idle: SESSION_IDLE.parse(cli.session_idle)?,
+        shutdown_grace: SHUTDOWN_GRACE.parse(cli.shutdown_grace)?,
         client_keys: cli.allow_client_keys,
-        header_timeout: seconds("header-timeout", cli.connections.header_timeout)?,
-        idle_timeout: seconds("idle-timeout", cli.connections.idle_timeout)?,
+        header_timeout: HEADER_TIMEOUT.parse(cli.connections.header_timeout)?,
+        idle_timeout: IDLE_TIMEOUT.parse(cli.connections.idle_timeout)?,
+        body_timeout: BODY_TIMEOUT.parse(cli.connections.body_timeout)?,
+        body_budget_bytes: cli
+            .connections
+            .body_budget_bytes
+            .max(cli.max_body_bytes.max(1024)),
         max_connections: cli.connections.max_connections.max(1),
     })
 }

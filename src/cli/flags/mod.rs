@@ -1,16 +1,14 @@
 //! The clap grammar of the command line (flags, their environment variables, `--help`) and its
 //! one conversion, flags and environment → the checked [`Config`].
 
-use std::path::PathBuf;
-use std::time::Duration;
-
 use clap::Parser;
 use secrecy::SecretString;
+use std::path::PathBuf;
 
 use crate::comet::{ApiKey, DEFAULT_BASE_URL};
 use crate::config::{
-    Config, ConfigError, ListenAddr, base_url, call_deadline, default_root, output_dir, quota_url,
-    seconds, store_settings,
+    CREATE_TIMEOUT, Config, ConfigError, ListenAddr, MAX_WAIT, POLL_MAX, POLL_MIN, QUERY_TIMEOUT,
+    RETRY_BASE_MS, base_url, call_deadline, default_root, output_dir, quota_url, store_settings,
 };
 use crate::jobs::{JobsConfig, PollSchedule, RetryPolicy};
 use crate::local_images::AllowedRoots;
@@ -32,7 +30,8 @@ const ENV_HELP: &str = "Environment:
     KLING_MCP_CREATE_TIMEOUT, KLING_MCP_QUERY_TIMEOUT, KLING_MCP_RETRY_BASE_MS, KLING_MCP_MAX_CALLS,
   KLING_MCP_ALLOWED_HOSTS, KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_MAX_SESSIONS, KLING_MCP_SESSION_IDLE,
     KLING_MCP_MAX_BODY_BYTES, KLING_MCP_SHUTDOWN_GRACE, KLING_MCP_ALLOW_CLIENT_KEYS,
-    KLING_MCP_HEADER_TIMEOUT, KLING_MCP_IDLE_TIMEOUT, KLING_MCP_MAX_CONNECTIONS,
+    KLING_MCP_HEADER_TIMEOUT, KLING_MCP_IDLE_TIMEOUT, KLING_MCP_BODY_TIMEOUT,
+    KLING_MCP_MAX_CONNECTIONS, KLING_MCP_BODY_BUDGET_BYTES,
     KLING_MCP_ALLOW_PRIVATE_DOWNLOADS, KLING_MCP_MAX_VIDEOS_PER_TASK, KLING_MCP_MAX_DOWNLOAD_BYTES,
     KLING_MCP_NO_PLAYER, KLING_MCP_PLAYER_ORIGINS, KLING_MCP_MAX_VIDEOS_PER_DAY,
     KLING_MCP_MAX_SECONDS_PER_DAY
@@ -278,12 +277,16 @@ impl Cli {
         if dirs.is_empty() {
             dirs.extend(default_root());
         }
-        let retry_base = Duration::from_millis(self.retry_base_ms.max(1));
+        // Precision lost above 2^53 ms is far outside the range anyway.
+        let retry_base = RETRY_BASE_MS.parse(self.retry_base_ms as f64)?;
+        let max_wait = MAX_WAIT.parse(self.max_wait)?;
+        let poll_min = POLL_MIN.parse(self.poll_min)?;
+        let create_timeout = CREATE_TIMEOUT.parse(self.create_timeout)?;
         let jobs = JobsConfig {
-            max_wait: seconds("max-wait", self.max_wait)?,
+            max_wait,
             schedule: PollSchedule {
-                min: seconds("poll-min", self.poll_min)?,
-                max: seconds("poll-max", self.poll_max)?.max(seconds("poll-min", self.poll_min)?),
+                min: poll_min,
+                max: POLL_MAX.parse(self.poll_max)?.max(poll_min),
             },
             retry: RetryPolicy {
                 base: retry_base,
@@ -291,8 +294,8 @@ impl Cli {
             },
             output_dir: output_dir(self.output_dir, env("KLING_MCP_OUTPUT_DIR")),
             downloads: self.downloads.limits(),
-            create_timeout: seconds("create-timeout", self.create_timeout)?,
-            call_deadline: call_deadline(self.call_deadline, seconds("max-wait", self.max_wait)?)?,
+            create_timeout,
+            call_deadline: call_deadline(self.call_deadline, max_wait)?,
             spend: self.spend.limits(),
         };
         let (store, legacy_journal, mut deprecations) = store_settings(self.store, self.journal)?;
@@ -309,8 +312,8 @@ impl Cli {
             store,
             legacy_journal,
             deprecations,
-            create_timeout: seconds("create-timeout", self.create_timeout)?,
-            query_timeout: seconds("query-timeout", self.query_timeout)?,
+            create_timeout,
+            query_timeout: QUERY_TIMEOUT.parse(self.query_timeout)?,
             max_calls_per_session: self.max_calls_per_session.max(1),
             http,
             task_secret: env("KLING_MCP_TASK_SECRET").map(SecretString::from),

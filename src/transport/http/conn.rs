@@ -1,20 +1,24 @@
 //! Accepting HTTP connections so that slow or idle clients cannot hold the server: a deadline
-//! for request headers, an idle timeout, and a cap on open connections.
+//! for request headers and one for bodies ([`TimedBody`]), an idle timeout, and a cap on open
+//! connections (fitted to the open-file limit, with a reserve that answers `/healthz`).
 //!
 //! The cap is what keeps `/healthz` and real clients answering during a slowloris attack. A
 //! connection that has a request in flight (a tool call, an SSE stream) is never touched; a
 //! connection that is *waiting for a request* (new, or kept alive between requests) costs an
 //! attacker nothing to hold. So when the cap is reached, a new connection replaces the one
-//! that has waited longest without sending a complete request. A real client sends its headers
+//! that has waited longest without sending a complete request (headers *and* body: a body
+//! dripping in does not make a connection busy). A real client sends its headers
 //! in microseconds and is served; attackers only displace each other. Only when every open
-//! connection is busy with a request is a new one closed at once. Refusing new connections at
+//! connection is busy with a request does a new one go to the small reserve that answers only
+//! `/healthz` ([`super::overflow`]). Refusing new connections at
 //! the cap instead would let a few hundred slow sockets lock everyone out until their header
 //! deadline, and then take the freed slots again.
 
 use std::convert::Infallible;
 use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -33,6 +37,9 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::body::TimedBody;
+use super::fdlimit::fit_connections;
+use super::overflow::{RESERVED, healthz_only};
 use super::slots::{RequestGuard, Slot, Table};
 
 /// Limits on HTTP connections.
@@ -41,8 +48,12 @@ pub struct ConnectionLimits {
     /// A request's headers must arrive within this long: on a new connection, and between
     /// requests on a kept-alive one.
     pub header_timeout: Duration,
-    /// A connection on which no byte moves either way for this long is closed.
+    /// A connection on which no byte moves either way for this long is closed, unless it
+    /// waits for the server's own answer.
     pub idle_timeout: Duration,
+    /// A request's body must arrive within this long after its headers (plus one second per
+    /// 64 KiB).
+    pub body_timeout: Duration,
     /// Most connections open at once.
     pub max_connections: usize,
 }
@@ -52,6 +63,7 @@ impl Default for ConnectionLimits {
         Self {
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(10),
             max_connections: 4096,
         }
     }
@@ -66,12 +78,17 @@ pub(super) async fn serve_connections(
     limits: ConnectionLimits,
     stopping: CancellationToken,
 ) {
-    let table = Arc::new(Table::new(limits.max_connections));
+    let max_connections = fit_connections(limits.max_connections, RESERVED);
+    let table = Arc::new(Table::new(max_connections));
+    let reserve = Arc::new(Table::new(RESERVED));
+    let overflow_app = healthz_only(app.clone());
     let tasks = TaskTracker::new();
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_timeout);
+    let mut overflow_builder = builder.clone();
+    overflow_builder.keep_alive(false);
     loop {
         let accepted = tokio::select! {
             accepted = accept_any(&listeners) => accepted,
@@ -88,25 +105,24 @@ pub(super) async fn serve_connections(
                 }
             }
         };
-        let Some(slot) = table.admit() else {
-            tracing::debug!(
-                limit = limits.max_connections,
-                "connection closed at once: every open connection is busy"
-            );
-            continue;
+        let (slot, app, builder) = match table.admit() {
+            Some(slot) => (slot, app.clone(), builder.clone()),
+            None => match reserve.admit() {
+                Some(slot) => (slot, overflow_app.clone(), overflow_builder.clone()),
+                None => {
+                    tracing::debug!(
+                        limit = max_connections,
+                        "connection closed at once: every open connection is busy"
+                    );
+                    continue;
+                }
+            },
         };
         // Small SSE frames must not wait for Nagle's algorithm (a 40 ms delayed-ACK stall).
         if let Err(err) = tcp.set_nodelay(true) {
             tracing::debug!(%err, "TCP_NODELAY not set");
         }
-        tasks.spawn(serve_one(
-            tcp,
-            slot,
-            app.clone(),
-            builder.clone(),
-            limits.idle_timeout,
-            stopping.clone(),
-        ));
+        tasks.spawn(serve_one(tcp, slot, app, builder, limits, stopping.clone()));
     }
     tasks.close();
     tasks.wait().await;
@@ -131,10 +147,10 @@ async fn serve_one(
     slot: Slot,
     app: Router,
     builder: http1::Builder,
-    idle_timeout: Duration,
+    limits: ConnectionLimits,
     stopping: CancellationToken,
 ) {
-    let activity = Arc::new(AtomicU64::new(0));
+    let activity = Arc::new(Activity::default());
     let started = Instant::now();
     let io = TokioIo::new(Watched {
         inner: tcp,
@@ -143,14 +159,30 @@ async fn serve_one(
     });
     let slot = Arc::new(slot);
     let service_slot = slot.clone();
+    let service_activity = activity.clone();
     let service = hyper::service::service_fn(move |request: Request<Incoming>| {
-        let request_guard = service_slot.request_started();
-        let call = TowerToHyperService::new(app.clone()).call(request.map(Body::new));
+        // In flight (not displaceable, not idle) once its body has arrived, or the app
+        // answered without reading it: a body still dripping in leaves the connection waiting.
+        let in_flight = Arc::new(Mutex::new(None));
+        let start = {
+            let (slot, activity, in_flight) = (
+                service_slot.clone(),
+                service_activity.clone(),
+                in_flight.clone(),
+            );
+            move || InFlight::start(&slot, &activity, &in_flight)
+        };
+        let on_end = start.clone();
+        let request = request
+            .map(|body| Body::new(TimedBody::new(body, limits.body_timeout, Box::new(on_end))));
+        let call = TowerToHyperService::new(app.clone()).call(request);
         async move {
             let response: Response = call.await?;
+            start();
+            let guard = crate::lock(&in_flight).take();
             Ok::<_, Infallible>(response.map(|inner| GuardedBody {
                 inner,
-                _guard: request_guard,
+                _guard: guard,
             }))
         }
     });
@@ -168,7 +200,7 @@ async fn serve_one(
                 tracing::debug!("connection closed: the connection limit was reached and it had waited longest without a request");
                 break;
             }
-            () = idle(&activity, started, idle_timeout) => {
+            () = idle(&activity, started, limits.idle_timeout) => {
                 tracing::debug!("connection closed: idle");
                 break;
             }
@@ -180,29 +212,90 @@ async fn serve_one(
     }
 }
 
-/// Completes once nothing was read or written for `timeout`.
-async fn idle(activity: &AtomicU64, started: Instant, timeout: Duration) {
+/// What the idle timeout watches on one connection.
+#[derive(Default)]
+struct Activity {
+    /// When a byte last moved, in milliseconds since the connection opened.
+    last_ms: AtomicU64,
+    /// Requests whose answer is being worked on or sent.
+    in_flight: AtomicUsize,
+    /// The last write found the socket full: the client is not reading.
+    write_blocked: AtomicBool,
+}
+
+/// Completes once nothing was read or written for `timeout`, except while a request is in
+/// flight and the server is not blocked on the client: a 2026-07-28 `tools/call` that waits
+/// for a task sends nothing, not even headers, until its result (the request has no stream to
+/// keep alive), and the client is doing nothing wrong. A client that stops reading an answer
+/// blocks the writes, and is idle again.
+async fn idle(activity: &Activity, started: Instant, timeout: Duration) {
     loop {
-        let last = started + Duration::from_millis(activity.load(Ordering::Relaxed));
+        let last = started + Duration::from_millis(activity.last_ms.load(Ordering::Relaxed));
         let deadline = last + timeout;
-        if Instant::now() >= deadline {
+        let now = Instant::now();
+        if now < deadline {
+            tokio::time::sleep_until(deadline).await;
+            continue;
+        }
+        let waiting_on_server = activity.in_flight.load(Ordering::Relaxed) > 0
+            && !activity.write_blocked.load(Ordering::Relaxed);
+        if !waiting_on_server {
             return;
         }
-        tokio::time::sleep_until(deadline).await;
+        tokio::time::sleep_until(now + timeout).await;
     }
 }
 
-/// A socket that records when a byte last moved (milliseconds since `started`).
+/// A request in flight: holds the connection's slot busy and exempts it from the idle
+/// timeout; both end on drop.
+struct InFlight {
+    _guard: RequestGuard,
+    activity: Arc<Activity>,
+}
+
+impl InFlight {
+    /// Marks the request in flight, once (its body's end and its answer both call this).
+    fn start(slot: &Arc<Slot>, activity: &Arc<Activity>, into: &Mutex<Option<InFlight>>) {
+        let mut held = crate::lock(into);
+        if held.is_none() {
+            activity.in_flight.fetch_add(1, Ordering::Relaxed);
+            *held = Some(Self {
+                _guard: slot.request_started(),
+                activity: activity.clone(),
+            });
+        }
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.activity.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// A socket that records when a byte last moved (milliseconds since `started`) and whether
+/// its last write was blocked.
 struct Watched {
     inner: TcpStream,
-    activity: Arc<AtomicU64>,
+    activity: Arc<Activity>,
     started: Instant,
 }
 
 impl Watched {
     fn touch(&self) {
         let elapsed = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.activity.store(elapsed, Ordering::Relaxed);
+        self.activity.last_ms.store(elapsed, Ordering::Relaxed);
+    }
+
+    /// Records a write's outcome: `Pending` means the client's receive window is full.
+    fn wrote(&self, result: &Poll<std::io::Result<usize>>) {
+        let blocked = result.is_pending();
+        self.activity
+            .write_blocked
+            .store(blocked, Ordering::Relaxed);
+        if matches!(result, Poll::Ready(Ok(n)) if *n > 0) {
+            self.touch();
+        }
     }
 }
 
@@ -228,9 +321,7 @@ impl AsyncWrite for Watched {
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
         let result = Pin::new(&mut self.inner).poll_write(cx, buf);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.touch();
-        }
+        self.wrote(&result);
         result
     }
 
@@ -240,9 +331,7 @@ impl AsyncWrite for Watched {
         bufs: &[std::io::IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
         let result = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
-        if matches!(result, Poll::Ready(Ok(n)) if n > 0) {
-            self.touch();
-        }
+        self.wrote(&result);
         result
     }
 
@@ -262,7 +351,7 @@ impl AsyncWrite for Watched {
 /// A response body that marks its request finished when hyper is done with it.
 struct GuardedBody {
     inner: Body,
-    _guard: RequestGuard,
+    _guard: Option<InFlight>,
 }
 
 impl http_body::Body for GuardedBody {

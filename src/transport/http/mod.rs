@@ -3,8 +3,11 @@
 //! request-size, session-count and idle limits, and graceful shutdown. Connections are
 //! accepted by [`conn`] (header deadline, idle timeout, connection cap).
 
+mod body;
 mod conn;
+mod fdlimit;
 mod guard;
+mod overflow;
 mod slots;
 
 use std::future::Future;
@@ -24,7 +27,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use self::conn::serve_connections;
-use self::guard::{Guard, check_request};
+use self::guard::{BodyBudget, Guard, check_request};
 use crate::config::HttpConfig;
 use crate::server::KlingServer;
 
@@ -46,6 +49,8 @@ pub struct HttpOptions {
     pub allowed_origins: Vec<String>,
     /// Largest request body.
     pub max_body_bytes: usize,
+    /// Most request-body bytes read and parsed at once, over all requests.
+    pub body_budget_bytes: usize,
     /// Most sessions open at once.
     pub max_sessions: usize,
     /// Sessions idle this long are closed.
@@ -75,6 +80,7 @@ impl From<&HttpConfig> for HttpOptions {
             allowed_hosts: with_loopback(LOOPBACK_HOSTS, &config.extra_hosts),
             allowed_origins: with_loopback(LOOPBACK_ORIGINS, &config.extra_origins),
             max_body_bytes: config.max_body_bytes,
+            body_budget_bytes: config.body_budget_bytes,
             max_sessions: config.max_sessions,
             session_idle: config.session_idle,
             shutdown_grace: config.shutdown_grace,
@@ -82,6 +88,7 @@ impl From<&HttpConfig> for HttpOptions {
             connections: ConnectionLimits {
                 header_timeout: config.header_timeout,
                 idle_timeout: config.idle_timeout,
+                body_timeout: config.body_timeout,
                 max_connections: config.max_connections,
             },
         }
@@ -162,6 +169,7 @@ pub async fn serve_http(
         manager,
         max_sessions: options.max_sessions,
         max_body_bytes: options.max_body_bytes,
+        budget: Arc::new(BodyBudget::new(options.body_budget_bytes)),
         opening: Arc::default(),
     };
     let app = Router::new()
@@ -284,6 +292,8 @@ mod tests {
             client_keys: false,
             header_timeout: Duration::from_secs(2),
             idle_timeout: Duration::from_secs(3),
+            body_timeout: Duration::from_secs(5),
+            body_budget_bytes: 4096,
             max_connections: 4,
         };
         let options = HttpOptions::from(&config);

@@ -1,16 +1,16 @@
 //! The guard in front of `/mcp`: bearer-token auth, the session cap, the answers MCP clients
 //! expect where rmcp's differ (a body that is not JSON, a session's `DELETE`), and one info line
-//! for every refused request, with the reason (never a header, so never the token).
+//! for every refused request, with the reason (never a header, so never the token). JSON bodies
+//! are read under the body budget ([`read`]) and counted before rmcp parses them ([`scan`]).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
-use futures::StreamExt;
 use http_body::Body as _;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use secrecy::{ExposeSecret, SecretString};
@@ -31,6 +31,8 @@ pub(super) struct Guard {
     pub(super) manager: Arc<LocalSessionManager>,
     pub(super) max_sessions: usize,
     pub(super) max_body_bytes: usize,
+    /// Request-body bytes read and parsed at once, over all requests.
+    pub(super) budget: Arc<BodyBudget>,
     /// Requests that may be opening a session right now.
     pub(super) opening: Arc<AtomicUsize>,
 }
@@ -90,27 +92,44 @@ impl Guard {
     }
 
     /// A POST: its JSON checked (rmcp answers 415 to a body that does not parse; JSON-RPC
-    /// clients expect 400 with -32700), then the session cap for one that may open a session.
+    /// clients expect 400 with -32700) and counted, then the session cap for one that may open
+    /// a session. The body's share of the budget is held until rmcp has parsed it and answered.
     async fn post(&self, request: Request, next: Next) -> Response {
         let (parts, body) = request.into_parts();
         let json = is_json(&parts.headers);
+        let mut held = None;
         let request = if json {
-            let bytes = match self.read_body(&parts.headers, body).await {
-                Ok(bytes) => bytes,
-                Err(refused) => return refused,
-            };
-            if serde_json::from_slice::<serde::de::IgnoredAny>(&bytes).is_err() {
-                return json_error(
-                    StatusCode::BAD_REQUEST,
-                    PARSE_ERROR,
-                    "Parse error: the request body is not valid JSON",
-                );
+            let read =
+                match read_body(&parts.headers, body, self.max_body_bytes, &self.budget).await {
+                    Ok(read) => read,
+                    Err(refused) => return refused,
+                };
+            match scan(&read.bytes) {
+                Scan::Fits => {}
+                Scan::NotJson => {
+                    return json_error(
+                        StatusCode::BAD_REQUEST,
+                        PARSE_ERROR,
+                        "Parse error: the request body is not valid JSON",
+                    );
+                }
+                Scan::TooManyValues => {
+                    return json_error(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        SERVER_ERROR,
+                        &format!(
+                            "the request body holds more than {MAX_JSON_VALUES} JSON values; an MCP message needs a few hundred at most (an image is one string)"
+                        ),
+                    );
+                }
             }
-            Request::from_parts(parts, Body::from(bytes))
+            held = read.held;
+            Request::from_parts(parts, Body::from(read.bytes))
         } else {
             Request::from_parts(parts, body)
         };
         let response = self.capped(request, next).await;
+        drop(held);
         // Valid JSON that rmcp could not read as a JSON-RPC message (content type checked).
         if json && response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
             return json_error(
@@ -120,43 +139,6 @@ impl Guard {
             );
         }
         response
-    }
-
-    /// The body, or a 413 once it grows past the limit.
-    async fn read_body(&self, headers: &HeaderMap, body: Body) -> Result<Bytes, Response> {
-        let too_large = || {
-            json_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                SERVER_ERROR,
-                &format!(
-                    "request body larger than {} bytes (--max-body-bytes)",
-                    self.max_body_bytes
-                ),
-            )
-        };
-        let declared = headers
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        if declared.is_some_and(|n| n > self.max_body_bytes) {
-            return Err(too_large());
-        }
-        let mut collected = Vec::with_capacity(declared.unwrap_or(0));
-        let mut stream = body.into_data_stream();
-        while let Some(chunk) = stream.next().await {
-            let chunk = chunk.map_err(|err| {
-                json_error(
-                    StatusCode::BAD_REQUEST,
-                    SERVER_ERROR,
-                    &format!("cannot read the request body: {err}"),
-                )
-            })?;
-            if chunk.len() > self.max_body_bytes.saturating_sub(collected.len()) {
-                return Err(too_large());
-            }
-            collected.extend_from_slice(&chunk);
-        }
-        Ok(Bytes::from(collected))
     }
 
     /// Runs a request, holding it to the session cap when it may open a session.
@@ -299,6 +281,14 @@ fn json_error(status: StatusCode, code: i64, message: &str) -> Response {
     );
     response
 }
+
+mod read;
+mod scan;
+
+pub(crate) use read::BodyBudget;
+use read::read_body;
+pub(crate) use scan::MAX_JSON_VALUES;
+use scan::{Scan, scan};
 
 #[cfg(test)]
 mod tests;

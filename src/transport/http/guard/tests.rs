@@ -12,6 +12,7 @@ fn guard(manager: Arc<LocalSessionManager>, max_sessions: usize) -> Arc<Guard> {
         manager,
         max_sessions,
         max_body_bytes: 1024,
+        budget: Arc::new(BodyBudget::new(4096)),
         opening: Arc::default(),
     })
 }
