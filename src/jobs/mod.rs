@@ -210,8 +210,12 @@ impl Jobs {
             .insert_submitting_within(&new, self.config.spend, now)
             .await?;
         if let Admission::Refused(refusal) = admission {
+            // `now` was read before the store's lock was taken, so a racer's purchase may be
+            // recorded a moment after it (or on an instance whose clock runs ahead): no
+            // purchase stays in the window longer than the window itself.
             let retry_after = refusal.retry_at_ms.map(|at| {
-                Duration::from_millis(u64::try_from(at.saturating_sub(now)).unwrap_or(0))
+                let wait = at.saturating_sub(now).min(crate::store::SPEND_WINDOW_MS);
+                Duration::from_millis(u64::try_from(wait).unwrap_or(0))
             });
             tracing::info!(external_task_id = %external, kind = ?refusal.kind, "refused by a spend limit");
             return Err(Error::BudgetExceeded {
