@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
+use super::file_names::file_name;
 use crate::comet::{DownloadError, Downloader, Task};
 
 /// The caps on one task's downloads.
@@ -39,7 +40,8 @@ pub struct DownloadedFile {
     pub url: String,
 }
 
-/// Saves every video of a finished task as `<task_id>.mp4`, `<task_id>-2.mp4`, …: all of them,
+/// Saves every video of a finished task as `<task_id>.mp4`, `<task_id>-2.mp4`, … (ids that need
+/// it escaped, see [`file_name`]): all of them,
 /// or none (see the module doc). Ends early with [`DownloadError::Cancelled`] when `cancel` fires.
 pub(super) async fn download_videos(
     downloader: &Downloader,
@@ -201,39 +203,9 @@ fn is_partial_name(name: &str) -> bool {
     })
 }
 
-/// `<task_id>.mp4` for the first video, `<task_id>-<n>.mp4` after. Task ids were checked to be
-/// path-safe (letters, digits, `-_.`), but keep only safe characters anyway so a name can
-/// never leave the directory.
-fn file_name(task_id: &str, index: usize) -> String {
-    let safe: String = task_id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
-    let stem = if safe.is_empty() {
-        "video".to_owned()
-    } else {
-        safe
-    };
-    match index {
-        0 => format!("{stem}.mp4"),
-        n => format!("{stem}-{}.mp4", n + 1),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_stay_inside_the_directory() {
-        assert_eq!(file_name("881245093716582431", 0), "881245093716582431.mp4");
-        assert_eq!(
-            file_name("881245093716582431", 1),
-            "881245093716582431-2.mp4"
-        );
-        assert_eq!(file_name("../../etc/passwd", 0), "etcpasswd.mp4");
-        assert_eq!(file_name("..", 0), "video.mp4");
-    }
 
     #[test]
     fn only_our_own_temporary_names_are_swept() {
