@@ -56,8 +56,12 @@ pub(super) async fn download_videos(
             max: limits.max_videos,
         });
     }
-    tokio::fs::create_dir_all(dir)
+    // Folders this creates are private; one the user gave is left as it is.
+    let made = dir.to_owned();
+    tokio::task::spawn_blocking(move || crate::private_fs::create_dir_all(&made))
         .await
+        .map_err(std::io::Error::other)
+        .and_then(|created| created)
         .map_err(|e| write_error(dir, &e))?;
     // Absolute paths, so the files can be named as `file://` resources.
     let dir = std::path::absolute(dir).map_err(|e| write_error(dir, &e))?;
@@ -110,8 +114,14 @@ pub(super) fn remove_stale_partials(dir: &Path) -> usize {
             continue;
         }
         let path = entry.path();
-        let Ok(file) = std::fs::OpenOptions::new().write(true).open(&path) else {
-            continue;
+        // Never opens a FIFO, device or link someone named like ours (in a shared folder):
+        // opening a FIFO for writing would wait for a reader, and the start with it.
+        let file = match crate::private_fs::open_regular_for_write(&path) {
+            Ok(file) => file,
+            Err(err) => {
+                tracing::warn!(path = %path.display(), %err, "left alone: named like a temporary download but not one");
+                continue;
+            }
         };
         // Locks die with their process, so an unlocked file is an orphan.
         if file.try_lock().is_ok() && std::fs::remove_file(&path).is_ok() {
@@ -164,13 +174,17 @@ impl Drop for Staged {
     }
 }
 
-/// Creates `path` and takes an exclusive lock on it for as long as the download runs, so the
+/// Creates `path` (mode 0600) and takes an exclusive lock on it for as long as the download runs, so the
 /// start-up sweep of another process leaves it alone.
 async fn create_locked(path: &Path) -> Result<tokio::fs::File, DownloadError> {
-    let file = tokio::fs::File::create(path)
+    // A new file (never one planted under the name), private to this user: the video is
+    // renamed into place with this mode.
+    let made = path.to_owned();
+    let file = tokio::task::spawn_blocking(move || crate::private_fs::create_new_private(&made))
         .await
+        .map_err(std::io::Error::other)
+        .and_then(|created| created)
         .map_err(|e| write_error(path, &e))?;
-    let file = file.into_std().await;
     if let Err(err) = file.try_lock() {
         // Some file systems have no locks; the download works, only the sweep cannot tell.
         tracing::debug!(%err, path = %path.display(), "cannot lock the temporary file");
