@@ -91,7 +91,7 @@ pub async fn import_journal(store: &Store, path: &Path) -> Result<ImportReport, 
 
 impl Store {
     /// Runs `statement` for every parameter row of `rows` in one transaction (see the drivers).
-    async fn run_each<I>(
+    pub(super) async fn run_each<I>(
         &self,
         statement: &'static str,
         rows: I,
