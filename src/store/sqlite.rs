@@ -110,10 +110,9 @@ impl SqliteStore {
         .await
     }
 
-    /// Runs `statement` once per parameter row `rows` yields, all in one `BEGIN IMMEDIATE`
-    /// transaction (a bulk import: one commit instead of one per row). `rows` is read on the
-    /// blocking pool as the statements run, so it may stream from a file; when it fails,
-    /// nothing is written and its error is returned. The number of rows changed.
+    /// Runs `statement` for each parameter row of `rows` (read on the blocking pool, so it may
+    /// stream from a file) in one `BEGIN IMMEDIATE` transaction: one commit for a bulk import.
+    /// When `rows` fails nothing is written and its error is returned; else the rows changed.
     pub(super) async fn run_each<I>(
         &self,
         statement: &'static str,
