@@ -239,7 +239,7 @@ fn load_task_secret(config: &Config) -> Result<Option<Arc<TaskSecret>>, OpenErro
         return Ok(None);
     };
     // A fresh machine may not have the data directory yet (when the store is elsewhere).
-    if let Err(err) = std::fs::create_dir_all(dir) {
+    if let Err(err) = crate::private_fs::create_dir_all(dir) {
         tracing::warn!(%err, dir = %dir.display(), "MCP tasks are off: cannot create the data directory for the task secret");
         return Ok(None);
     }

@@ -42,6 +42,7 @@ pub mod comet;
 pub mod config;
 pub mod jobs;
 pub mod local_images;
+mod private_fs;
 pub mod server;
 pub mod simulator;
 pub mod store;

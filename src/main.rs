@@ -62,7 +62,12 @@ async fn run(cli: Cli, command: Option<Command>) -> anyhow::Result<ExitCode> {
     // The application (and the simulator, under --simulate) lives until `run` returns.
     let app = match App::open(&config, audience).await {
         Ok(app) => app,
-        Err(OpenError::Store(err)) => anyhow::bail!("{err} (fix: {})", cli::store_fix(&err)),
+        Err(OpenError::Store(err)) => {
+            if let Some(exit) = command.as_ref().and_then(|c| cli::store_refused(c, &err)) {
+                return Ok(exit.into());
+            }
+            anyhow::bail!("{err} (fix: {})", cli::store_fix(&err))
+        }
         Err(err) => return Err(err.into()),
     };
     if let Some(command) = command {

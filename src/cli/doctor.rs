@@ -7,6 +7,7 @@ use super::output::{exit_for, exit_for_kind};
 use crate::comet::{ErrorKind, TaskId};
 use crate::config::Config;
 use crate::jobs::{self, Deadline, Freshness, Jobs};
+use crate::store::StoreError;
 
 /// A task id that cannot exist: querying it costs nothing and tells a refused key (401) from
 /// an accepted one (404 or 400).
@@ -126,6 +127,26 @@ pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
         Exit::AuthOrConfig,
     );
     let store = jobs.store();
+    if let Some(path) = store.location().sqlite_path() {
+        // Open would have refused it; checked again, so the ✔ is said and true now.
+        match store.check_private() {
+            Ok(()) => check(
+                true,
+                format!(
+                    "task store {} and its folder can be changed by no other user",
+                    path.display()
+                ),
+                "",
+                Exit::Ok,
+            ),
+            Err(err) => check(
+                false,
+                format!("task store: {err}"),
+                &super::fixes::store_fix(&err),
+                Exit::AuthOrConfig,
+            ),
+        }
+    }
     match store.health().await {
         Ok(health) => {
             check(
@@ -167,11 +188,16 @@ pub(super) async fn run(config: &Config, jobs: &Jobs) -> Exit {
     worst
 }
 
-/// Whether a file can be created in `dir` (creating `dir` if needed), and why not.
+/// Whether a file can be created in `dir` (creating `dir`, private, if needed), and why not.
+/// The probe is a new file under a random name: never one planted there (a FIFO would hang).
 fn writable(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let probe = dir.join(format!(".kling-omni-mcp-doctor-{}", std::process::id()));
-    let written = std::fs::write(&probe, b"ok");
+    crate::private_fs::create_dir_all(dir)?;
+    let probe = dir.join(format!(
+        ".kling-omni-mcp-doctor-{}",
+        uuid::Uuid::new_v4().simple()
+    ));
+    let written = crate::private_fs::create_new_private(&probe)
+        .and_then(|mut file| std::io::Write::write_all(&mut file, b"ok"));
     let _ = std::fs::remove_file(&probe);
     written
 }
@@ -192,4 +218,15 @@ async fn balance_line(jobs: &Jobs) {
             println!("! the balance cannot be read: {err}\n  fix: {fix}");
         }
     }
+}
+
+/// `doctor` when the task store was refused before anything could be checked: the same
+/// ✘ line and fix as any other check.
+pub(super) fn store_refused(err: &StoreError) -> Exit {
+    println!("kling-omni-mcp {}", env!("CARGO_PKG_VERSION"));
+    println!(
+        "✘ task store: {err}\n  fix: {}",
+        super::fixes::store_fix(err)
+    );
+    Exit::AuthOrConfig
 }

@@ -94,6 +94,7 @@ pub fn store_fix(err: &StoreError) -> String {
         StoreError::TooNew { .. } => {
             "upgrade kling-omni-mcp, or point --store (KLING_MCP_STORE) at another store".to_owned()
         }
+        StoreError::Exposed(exposed) => exposed.fix(),
         StoreError::ExternalIdTaken { .. } => {
             "use a new --external-task-id (or leave it out to get a generated one)".to_owned()
         }

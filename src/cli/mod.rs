@@ -93,6 +93,12 @@ pub fn print_client_config(client: McpClient, cli: &Cli) -> Exit {
     client_config::print(client, &client_config::launch_args(cli))
 }
 
+/// What a subcommand says when the task store was refused at start: `doctor` shows it as its
+/// failed check (exit code included); `None` for the others, which report it as an error.
+pub fn store_refused(command: &Command, err: &crate::store::StoreError) -> Option<Exit> {
+    matches!(command, Command::Doctor).then(|| doctor::store_refused(err))
+}
+
 /// Runs a subcommand.
 pub async fn run(command: Command, config: &Config, jobs: Jobs) -> Exit {
     match command {

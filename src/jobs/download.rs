@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
+use super::file_names::file_name;
 use crate::comet::{DownloadError, Downloader, Task};
 
 /// The caps on one task's downloads.
@@ -39,7 +40,8 @@ pub struct DownloadedFile {
     pub url: String,
 }
 
-/// Saves every video of a finished task as `<task_id>.mp4`, `<task_id>-2.mp4`, …: all of them,
+/// Saves every video of a finished task as `<task_id>.mp4`, `<task_id>-2.mp4`, … (ids that need
+/// it escaped, see [`file_name`]): all of them,
 /// or none (see the module doc). Ends early with [`DownloadError::Cancelled`] when `cancel` fires.
 pub(super) async fn download_videos(
     downloader: &Downloader,
@@ -54,8 +56,12 @@ pub(super) async fn download_videos(
             max: limits.max_videos,
         });
     }
-    tokio::fs::create_dir_all(dir)
+    // Folders this creates are private; one the user gave is left as it is.
+    let made = dir.to_owned();
+    tokio::task::spawn_blocking(move || crate::private_fs::create_dir_all(&made))
         .await
+        .map_err(std::io::Error::other)
+        .and_then(|created| created)
         .map_err(|e| write_error(dir, &e))?;
     // Absolute paths, so the files can be named as `file://` resources.
     let dir = std::path::absolute(dir).map_err(|e| write_error(dir, &e))?;
@@ -108,8 +114,14 @@ pub(super) fn remove_stale_partials(dir: &Path) -> usize {
             continue;
         }
         let path = entry.path();
-        let Ok(file) = std::fs::OpenOptions::new().write(true).open(&path) else {
-            continue;
+        // Never opens a FIFO, device or link someone named like ours (in a shared folder):
+        // opening a FIFO for writing would wait for a reader, and the start with it.
+        let file = match crate::private_fs::open_regular_for_write(&path) {
+            Ok(file) => file,
+            Err(err) => {
+                tracing::warn!(path = %path.display(), %err, "left alone: named like a temporary download but not one");
+                continue;
+            }
         };
         // Locks die with their process, so an unlocked file is an orphan.
         if file.try_lock().is_ok() && std::fs::remove_file(&path).is_ok() {
@@ -162,13 +174,17 @@ impl Drop for Staged {
     }
 }
 
-/// Creates `path` and takes an exclusive lock on it for as long as the download runs, so the
+/// Creates `path` (mode 0600) and takes an exclusive lock on it for as long as the download runs, so the
 /// start-up sweep of another process leaves it alone.
 async fn create_locked(path: &Path) -> Result<tokio::fs::File, DownloadError> {
-    let file = tokio::fs::File::create(path)
+    // A new file (never one planted under the name), private to this user: the video is
+    // renamed into place with this mode.
+    let made = path.to_owned();
+    let file = tokio::task::spawn_blocking(move || crate::private_fs::create_new_private(&made))
         .await
+        .map_err(std::io::Error::other)
+        .and_then(|created| created)
         .map_err(|e| write_error(path, &e))?;
-    let file = file.into_std().await;
     if let Err(err) = file.try_lock() {
         // Some file systems have no locks; the download works, only the sweep cannot tell.
         tracing::debug!(%err, path = %path.display(), "cannot lock the temporary file");
@@ -201,39 +217,9 @@ fn is_partial_name(name: &str) -> bool {
     })
 }
 
-/// `<task_id>.mp4` for the first video, `<task_id>-<n>.mp4` after. Task ids were checked to be
-/// path-safe (letters, digits, `-_.`), but keep only safe characters anyway so a name can
-/// never leave the directory.
-fn file_name(task_id: &str, index: usize) -> String {
-    let safe: String = task_id
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
-        .collect();
-    let stem = if safe.is_empty() {
-        "video".to_owned()
-    } else {
-        safe
-    };
-    match index {
-        0 => format!("{stem}.mp4"),
-        n => format!("{stem}-{}.mp4", n + 1),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn names_stay_inside_the_directory() {
-        assert_eq!(file_name("881245093716582431", 0), "881245093716582431.mp4");
-        assert_eq!(
-            file_name("881245093716582431", 1),
-            "881245093716582431-2.mp4"
-        );
-        assert_eq!(file_name("../../etc/passwd", 0), "etcpasswd.mp4");
-        assert_eq!(file_name("..", 0), "video.mp4");
-    }
 
     #[test]
     fn only_our_own_temporary_names_are_swept() {

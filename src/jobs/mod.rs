@@ -8,6 +8,7 @@ mod config;
 mod deadline;
 mod download;
 mod error;
+mod file_names;
 mod follow;
 mod generate;
 mod mcp_task;

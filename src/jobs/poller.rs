@@ -150,6 +150,11 @@ impl Pollers {
                             }
                         }
                         Err(gave_up) => {
+                            if !gave_up.error.retryable() {
+                                // Upstream said no (a made-up id, a refused key): each such
+                                // wait must not leave a row behind.
+                                self.forget_unanswered(task_id).await;
+                            }
                             sender.send_replace(PollState::Failed(Arc::new(gave_up.error)));
                             break;
                         }
@@ -242,6 +247,21 @@ impl Pollers {
             recheck: until_due
                 .min(self.schedule.min)
                 .max(Duration::from_millis(10)),
+        }
+    }
+
+    /// Removes the shared poll row of a task no poll had an answer for.
+    async fn forget_unanswered(&self, task_id: &TaskId) {
+        if self.store.is_simulated() {
+            // A simulated loop never made a row (see `next_turn`).
+            return;
+        }
+        if let Err(err) = self
+            .store
+            .forget_unanswered_poll(task_id, &self.owner)
+            .await
+        {
+            tracing::debug!(%err, "cannot forget the poll row");
         }
     }
 

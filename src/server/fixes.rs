@@ -92,6 +92,7 @@ fn store_fix(err: &StoreError) -> String {
         StoreError::TooNew { .. } => {
             "Upgrade kling-omni-mcp, or point KLING_MCP_STORE at another store.".to_owned()
         }
+        StoreError::Exposed(exposed) => format!("The operator must run: {}.", exposed.fix()),
         StoreError::ExternalIdTaken { .. } => {
             "Use a new external_task_id (or leave it out to get a generated one).".to_owned()
         }

@@ -34,6 +34,11 @@ pub enum StoreError {
         /// The newest this build knows.
         supported: i64,
     },
+    /// The SQLite file, its folder, or a file SQLite keeps beside it may be changed by
+    /// another user (who could then read every prompt and plant records): refused, like ssh
+    /// refuses a key file others can write.
+    #[error("the task store is not safe to use: {0}; it was not opened")]
+    Exposed(crate::private_fs::Exposed),
     /// A live task already uses this external id.
     #[error(
         "external_task_id \"{external_task_id}\" is already used by another task in the task store"
@@ -51,6 +56,7 @@ impl StoreError {
             Self::Unavailable { .. } => "store_unavailable",
             Self::Damaged { .. } => "store_damaged",
             Self::TooNew { .. } => "store_too_new",
+            Self::Exposed(_) => "store_exposed",
             Self::ExternalIdTaken { .. } => "duplicate_external_task_id",
         }
     }

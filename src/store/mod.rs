@@ -19,6 +19,7 @@ mod postgres_errors;
 mod spend;
 mod sql;
 mod sqlite;
+mod sqlite_files;
 mod status;
 mod value;
 
@@ -27,6 +28,7 @@ use std::sync::Arc;
 use schemars::JsonSchema;
 use serde::Serialize;
 
+pub use crate::private_fs::Exposed;
 pub use error::StoreError;
 pub use import::{ImportReport, import_journal};
 pub use location::{BadLocation, StoreLocation};
@@ -179,6 +181,15 @@ impl Store {
     /// A store kept in memory only (tests, `--store off`).
     pub async fn in_memory() -> Result<Self, StoreError> {
         Self::open(StoreLocation::Memory).await
+    }
+
+    /// Whether no other user may change the SQLite store (its file, folder and side files);
+    /// other stores have nothing to check here.
+    pub fn check_private(&self) -> Result<(), StoreError> {
+        match self.location.sqlite_path() {
+            Some(path) => sqlite_files::check_private(path),
+            None => Ok(()),
+        }
     }
 
     /// Where the store lives, safe to show (never a password).

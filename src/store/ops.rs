@@ -39,25 +39,10 @@ impl Store {
     /// Adds a record as it is (an import), unless its external or task id is already stored.
     /// Returns whether it was added.
     pub async fn import_record(&self, r: &TaskRecord) -> Result<bool, StoreError> {
-        let params = vec![
-            r.external_task_id.as_str().into(),
-            r.task_id.as_ref().into(),
-            (&r.owner).into(),
-            r.status.as_str().into(),
-            r.status.rank().into(),
-            r.message.as_deref().into(),
-            r.mode.as_str().into(),
-            r.prompt_head.as_str().into(),
-            r.model.as_str().into(),
-            r.duration.map(i64::from).into(),
-            r.aspect_ratio.as_deref().into(),
-            to_json_list(&r.video_urls).into(),
-            to_json_list(&r.local_files).into(),
-            r.created_at_ms.into(),
-            r.updated_at_ms.into(),
-            i64::from(r.simulated).into(),
-        ];
-        Ok(self.run(sql::IMPORT_RECORD, params, false).await? > 0)
+        Ok(self
+            .run(sql::IMPORT_RECORD, import_params(r), false)
+            .await?
+            > 0)
     }
 
     /// Binds the upstream task id found for `external_task_id`; forward only.
@@ -272,6 +257,19 @@ impl Store {
         self.run(sql::PUT_SNAPSHOT, params, false).await.map(drop)
     }
 
+    /// Forgets the poll state of `task_id` for `owner` unless a poll shared an answer: after
+    /// upstream said no (not found, refused), the row would only wait for the next prune.
+    pub async fn forget_unanswered_poll(
+        &self,
+        task_id: &TaskId,
+        owner: &Owner,
+    ) -> Result<(), StoreError> {
+        let params = vec![task_id.into(), owner.into()];
+        self.run(sql::FORGET_UNANSWERED_POLL, params, false)
+            .await
+            .map(drop)
+    }
+
     /// Forgets poll state last due before `before_ms`.
     pub async fn prune_polls(&self, before_ms: i64) -> Result<(), StoreError> {
         self.run(sql::PRUNE_POLLS, vec![before_ms.into()], false)
@@ -310,4 +308,26 @@ impl Store {
             })
             .collect())
     }
+}
+
+/// The parameters of [`sql::IMPORT_RECORD`] for `r`.
+pub(super) fn import_params(r: &TaskRecord) -> Vec<Value> {
+    vec![
+        r.external_task_id.as_str().into(),
+        r.task_id.as_ref().into(),
+        (&r.owner).into(),
+        r.status.as_str().into(),
+        r.status.rank().into(),
+        r.message.as_deref().into(),
+        r.mode.as_str().into(),
+        r.prompt_head.as_str().into(),
+        r.model.as_str().into(),
+        r.duration.map(i64::from).into(),
+        r.aspect_ratio.as_deref().into(),
+        to_json_list(&r.video_urls).into(),
+        to_json_list(&r.local_files).into(),
+        r.created_at_ms.into(),
+        r.updated_at_ms.into(),
+        i64::from(r.simulated).into(),
+    ]
 }

@@ -163,6 +163,51 @@ impl PostgresStore {
         Ok(Ok(changed))
     }
 
+    /// Runs `statement` once per parameter row `rows` yields, all in one transaction, taking
+    /// the rows in batches off the blocking pool (they may stream from a file) and sending
+    /// each batch pipelined. When `rows` fails, nothing is written and its error is returned.
+    pub(super) async fn run_each<I>(
+        &self,
+        statement: &'static str,
+        rows: I,
+    ) -> Result<Result<u64, std::io::Error>, StoreError>
+    where
+        I: Iterator<Item = std::io::Result<Vec<Value>>> + Send + 'static,
+    {
+        const BATCH: usize = 500;
+        let mut client = self.client().await?;
+        let tx = self.timed(client.transaction()).await?;
+        let prepared = self.timed(tx.prepare_cached(statement)).await?;
+        let mut rows = rows;
+        let mut changed = 0u64;
+        loop {
+            let (rest, batch) = tokio::task::spawn_blocking(move || {
+                let batch: Vec<_> = rows.by_ref().take(BATCH).collect();
+                (rows, batch)
+            })
+            .await
+            .map_err(|err| self.unavailable(err))?;
+            rows = rest;
+            if batch.is_empty() {
+                break;
+            }
+            let batch = match batch.into_iter().collect::<std::io::Result<Vec<_>>>() {
+                Ok(batch) => batch,
+                // Dropping the transaction rolls it back.
+                Err(err) => return Ok(Err(err)),
+            };
+            let bound: Vec<_> = batch.iter().map(|params| bind(params)).collect();
+            let sent = bound
+                .iter()
+                .map(|params| self.timed(tx.execute(&prepared, params)));
+            for done in futures::future::join_all(sent).await {
+                changed += done?;
+            }
+        }
+        self.timed(tx.commit()).await?;
+        Ok(Ok(changed))
+    }
+
     /// Whether this role may write the tasks and the server is not a read-only replica.
     pub(super) async fn writable(&self) -> bool {
         let probe =

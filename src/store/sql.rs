@@ -130,6 +130,10 @@ pub(super) const NEXT_POLL: &str = "UPDATE polls SET next_poll_at_ms = $1, poll_
 /// Shares what a poll learned, unless a newer answer is already there.
 pub(super) const PUT_SNAPSHOT: &str = "UPDATE polls SET snapshot = $1, snapshot_at_ms = $2 WHERE task_id = $3 AND owner = $4 AND snapshot_at_ms <= $2";
 
+/// Forgets the poll state of a task no poll ever had an answer for (a made-up id).
+pub(super) const FORGET_UNANSWERED_POLL: &str =
+    "DELETE FROM polls WHERE task_id = $1 AND owner = $2 AND snapshot IS NULL";
+
 /// Forgets poll state nobody used for a while.
 pub(super) const PRUNE_POLLS: &str = "DELETE FROM polls WHERE next_poll_at_ms < $1";
 

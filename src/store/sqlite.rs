@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode, params, params_from_iter};
 
+use super::sqlite_files::{check_private, prepare_file};
 use super::value::{Row, Value};
 use super::{StoreError, now_ms, sql};
 
@@ -109,6 +110,42 @@ impl SqliteStore {
         .await
     }
 
+    /// Runs `statement` for each parameter row of `rows` (read on the blocking pool, so it may
+    /// stream from a file) in one `BEGIN IMMEDIATE` transaction: one commit for a bulk import.
+    /// When `rows` fails nothing is written and its error is returned; else the rows changed.
+    pub(super) async fn run_each<I>(
+        &self,
+        statement: &'static str,
+        rows: I,
+    ) -> Result<Result<u64, std::io::Error>, StoreError>
+    where
+        I: Iterator<Item = std::io::Result<Vec<Value>>> + Send + 'static,
+    {
+        self.call(move |conn| {
+            let tx = rusqlite::Transaction::new_unchecked(
+                conn,
+                rusqlite::TransactionBehavior::Immediate,
+            )?;
+            let mut prepared = conn.prepare_cached(statement)?;
+            let mut changed = 0u64;
+            for row in rows {
+                let params = match row {
+                    Ok(params) => params,
+                    Err(err) => {
+                        drop(prepared);
+                        tx.rollback()?;
+                        return Ok(Err(err));
+                    }
+                };
+                changed += prepared.execute(params_from_iter(params.iter()))? as u64;
+            }
+            drop(prepared);
+            tx.commit()?;
+            Ok(Ok(changed))
+        })
+        .await
+    }
+
     /// Whether a write would go through: takes the write lock and lets it go, changing nothing.
     pub(super) async fn writable(&self) -> bool {
         self.call(|conn| {
@@ -172,6 +209,7 @@ fn open_connection(path: Option<&Path>) -> Result<Connection, StoreError> {
     let Some(file) = path else {
         return open_writable(None).map_err(Opening::into_error);
     };
+    check_private(file)?;
     let denied = match open_writable(path) {
         Ok(conn) => return Ok(conn),
         Err(Opening::Denied(err)) => err,
@@ -294,30 +332,6 @@ fn open_writable(path: Option<&Path>) -> Result<Connection, Opening> {
     configure(&mut conn).map_err(|err| denied(&err))?;
     migrate(&mut conn, path)?;
     Ok(conn)
-}
-
-/// Creates the directory and an empty file readable by its owner only (the WAL and shared
-/// memory files SQLite adds take the same mode).
-fn prepare_file(path: &Path) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
-    }
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-        options.mode(0o600);
-        let file = options.open(path)?;
-        let mode = file.metadata()?.permissions().mode();
-        if mode & 0o077 != 0 {
-            // Tasks and URLs are nobody else's business, whoever created the file.
-            let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
-        }
-        Ok(())
-    }
-    #[cfg(not(unix))]
-    options.open(path).map(drop)
 }
 
 /// Applies missing migrations under the write lock (`BEGIN IMMEDIATE`), so processes that

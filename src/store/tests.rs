@@ -415,4 +415,5 @@ async fn health_reports_version_count_and_writability() {
 }
 
 mod faults_tests;
+mod files_tests;
 mod spend_tests;

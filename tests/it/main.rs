@@ -19,6 +19,7 @@ mod cli_v3;
 mod downloads;
 mod errors;
 mod faults;
+mod files;
 mod first_minutes;
 mod hardening;
 mod http;
