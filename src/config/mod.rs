@@ -146,6 +146,12 @@ pub enum ConfigError {
         "--call-deadline must be a positive number of seconds under 60 (MCP clients give up on a call after about 60 s), got {0}"
     )]
     BadCallDeadline(f64),
+    /// The token variable is set but empty or blank: serving without auth by mistake would let
+    /// anyone in.
+    #[error(
+        "{0} is set but empty; put the token in it (e.g. `{0}=$(openssl rand -hex 32)`), or unset it"
+    )]
+    EmptyToken(&'static str),
     /// The token file cannot be read.
     #[error("cannot read --http-token-file {0}: {1}")]
     TokenFile(PathBuf, std::io::Error),

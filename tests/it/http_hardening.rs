@@ -171,3 +171,26 @@ async fn an_empty_token_file_refuses_to_start() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is empty"), "{stderr}");
 }
+
+#[tokio::test]
+async fn an_empty_or_blank_token_variable_refuses_to_start() {
+    for blank in ["", "  "] {
+        let run = tokio::process::Command::new(crate::support::BIN)
+            .args(["--http", "127.0.0.1:0", "--store", "off"])
+            .env("KLING_MCP_HTTP_TOKEN", blank)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        // Before the fix the server started without auth and ran on: bound the wait.
+        let output = tokio::time::timeout(crate::support::LOG_WAIT, run)
+            .await
+            .unwrap_or_else(|_| panic!("served with token {blank:?} instead of refusing"))
+            .unwrap();
+        assert!(!output.status.success(), "started with token {blank:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("KLING_MCP_HTTP_TOKEN is set but empty"),
+            "{stderr}"
+        );
+    }
+}
