@@ -42,7 +42,7 @@ pub struct Config {
     pub create_timeout: Duration,
     /// Timeout of a status query.
     pub query_timeout: Duration,
-    /// Most tool calls one session may run at once.
+    /// Most calls (tool calls and resource reads) one caller may run at once.
     pub max_calls_per_session: usize,
     /// Serve over HTTP with these settings; `None` serves stdio.
     pub http: Option<HttpConfig>,

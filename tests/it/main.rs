@@ -13,6 +13,7 @@
 
 mod support;
 
+mod callers;
 mod cli;
 mod cli_v3;
 mod downloads;

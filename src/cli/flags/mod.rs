@@ -160,7 +160,8 @@ pub struct Cli {
     )]
     pub retry_base_ms: u64,
 
-    /// Most tool calls one client session may run at once.
+    /// Most calls (tool calls and resource reads) one caller may run at once: the stdio client,
+    /// or over HTTP everyone on the server's key, or one `X-CometAPI-Key`, across all sessions.
     #[arg(
         long = "max-calls",
         env = "KLING_MCP_MAX_CALLS",

@@ -157,13 +157,13 @@ pub async fn serve_http(
         manager.clone(),
         config,
     );
-    let guard = Guard {
-        token: options.token.clone(),
+    let guard = Guard::new(
+        options.token.clone(),
         manager,
-        max_sessions: options.max_sessions,
-        max_body_bytes: options.max_body_bytes,
-        opening: Arc::default(),
-    };
+        options.max_sessions,
+        options.max_body_bytes,
+        options.client_keys,
+    );
     let app = Router::new()
         .route("/healthz", get(healthz))
         .nest_service("/mcp", mcp)
