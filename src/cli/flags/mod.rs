@@ -201,7 +201,9 @@ pub struct Cli {
     )]
     pub allow_origins: Vec<String>,
 
-    /// Most HTTP sessions open at once.
+    /// Most HTTP sessions (2025-11-25 `initialize`s) open at once. When full, a new one closes
+    /// the least recently used idle session of the caller holding the most; a caller keeps at
+    /// most half the table against others. Stateless 2026-07-28 requests take no session.
     #[arg(
         long,
         env = "KLING_MCP_MAX_SESSIONS",
