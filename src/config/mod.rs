@@ -46,7 +46,7 @@ pub struct Config {
     pub create_timeout: Duration,
     /// Timeout of a status query.
     pub query_timeout: Duration,
-    /// Most tool calls one session may run at once.
+    /// Most calls (tool calls and resource reads) one caller may run at once.
     pub max_calls_per_session: usize,
     /// Serve over HTTP with these settings; `None` serves stdio.
     pub http: Option<HttpConfig>,
@@ -167,6 +167,12 @@ pub enum ConfigError {
         "--call-deadline must be a positive number of seconds under 60 (MCP clients give up on a call after about 60 s), got {0}"
     )]
     BadCallDeadline(f64),
+    /// The token variable is set but empty or blank: serving without auth by mistake would let
+    /// anyone in.
+    #[error(
+        "{0} is set but empty; put the token in it (e.g. `{0}=$(openssl rand -hex 32)`), or unset it"
+    )]
+    EmptyToken(&'static str),
     /// The token file cannot be read.
     #[error("cannot read --http-token-file {0}: {1}")]
     TokenFile(PathBuf, std::io::Error),

@@ -1,5 +1,6 @@
 //! Who a request runs for: the server's own key, or (over HTTP, when allowed) the caller's own
-//! key with its own job layer; and the count of running calls for a graceful shutdown.
+//! key with its own job layer; which caller the per-caller limits count it against; and the
+//! count of running calls for a graceful shutdown.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -47,6 +48,35 @@ impl KlingServer {
 
 /// The header a caller may use to send its own CometAPI key (with `--allow-client-keys`).
 pub const CLIENT_KEY_HEADER: &str = "x-cometapi-key";
+
+/// Who an HTTP request runs for, as the per-caller limits count it: the fingerprint of its own
+/// CometAPI key when `client_keys` allows one and it sent one, else everyone who holds the
+/// bearer token and runs on the server's key. Never the key or the token itself.
+pub fn caller_id(headers: &axum::http::HeaderMap, client_keys: bool) -> String {
+    let own_key = headers
+        .get(CLIENT_KEY_HEADER)
+        .filter(|_| client_keys)
+        .and_then(|v| v.to_str().ok())
+        .and_then(comet::ApiKey::new);
+    match own_key {
+        Some(key) => format!("key:{}", key.fingerprint()),
+        None => SERVER_CALLER.to_owned(),
+    }
+}
+
+/// The caller of requests on the server's own key.
+const SERVER_CALLER: &str = "server";
+
+impl KlingServer {
+    /// The caller a request counts against: [`caller_id`] over HTTP; the one local client on
+    /// stdio.
+    pub(super) fn caller_of(&self, context: &RequestContext<RoleServer>) -> String {
+        match context.extensions.get::<axum::http::request::Parts>() {
+            Some(parts) => caller_id(&parts.headers, self.client_keys),
+            None => "local".to_owned(),
+        }
+    }
+}
 
 /// Counts a running tool call for as long as it lives.
 pub(super) struct InFlight(Arc<AtomicUsize>);

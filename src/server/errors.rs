@@ -15,6 +15,9 @@ use crate::comet::{self, ErrorKind};
 use crate::jobs;
 use crate::store::StoreError;
 
+/// JSON-RPC: a server-defined error (here: too busy for this caller now).
+const BUSY_CODE: i32 = -32000;
+
 /// The `_meta` key under which error details travel.
 pub const ERROR_META_KEY: &str = "kling-omni-mcp/error";
 
@@ -82,6 +85,13 @@ impl ToolFailure {
         self
     }
 
+    /// A refusal that calling again later may cure, as a JSON-RPC server error whose `data`
+    /// carries the kind and `retryable`, for methods that have no tool result to carry it.
+    pub(crate) fn into_busy_error(self) -> rmcp::ErrorData {
+        let data = serde_json::json!({"kind": self.kind, "retryable": self.retryable});
+        rmcp::ErrorData::new(rmcp::model::ErrorCode(BUSY_CODE), self.message, Some(data))
+    }
+
     /// The failure as a JSON-RPC error, for methods that have no tool result to carry it.
     pub(crate) fn into_error_data(self) -> rmcp::ErrorData {
         rmcp::ErrorData::invalid_request(self.message, None)
@@ -99,13 +109,13 @@ impl ToolFailure {
         .with_kind("busy", true)
     }
 
-    /// The session already runs its maximum of concurrent tool calls.
+    /// The caller already runs its maximum of concurrent calls.
     pub(crate) fn too_many_calls(limit: usize) -> Self {
         Self {
             kind: "too_many_calls",
             retryable: true,
             message: format!(
-                "This session already runs {limit} tool calls at once. Fix: wait for one to finish, then call again."
+                "This caller already runs {limit} calls at once (tool calls and resource reads, in all its sessions; --max-calls). Fix: wait for one to finish, then call again."
             ),
             field: None,
             status: None,

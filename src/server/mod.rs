@@ -8,6 +8,7 @@
 
 mod args;
 mod caller;
+mod calls;
 mod errors;
 mod fixes;
 mod follow;
@@ -45,15 +46,15 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{RoleServer, ServerHandler, tool_handler};
 use serde::Serialize;
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
 use crate::jobs::{self, Jobs};
 use crate::local_images::AllowedRoots;
 
 pub use crate::jobs::IMAGE_BUDGET_BYTES;
-pub use caller::CLIENT_KEY_HEADER;
 use caller::InFlight;
+pub use caller::{CLIENT_KEY_HEADER, caller_id};
+use calls::CallLimits;
 pub use errors::ERROR_META_KEY;
 #[cfg(any(fuzzing, test))]
 pub use fuzz_entry::check_tool_call;
@@ -81,7 +82,8 @@ pub struct ServerOptions {
     pub simulated: bool,
     /// Directories local images may be read from (the client's MCP roots are added per call).
     pub allowed_roots: AllowedRoots,
-    /// Most tool calls one session (one stdio client, or one HTTP session) may run at once.
+    /// Most calls (tool calls and resource reads) one caller may run at once: the stdio client,
+    /// or over HTTP one caller ([`caller_id`]) across all its sessions and stateless requests.
     pub max_calls_per_session: usize,
     /// Over HTTP, let a caller use its own CometAPI key (header `X-CometAPI-Key`).
     pub client_keys: bool,
@@ -113,9 +115,8 @@ pub struct KlingServer {
     /// Whether the client's MCP roots widen `allowed_roots`: only on stdio, where the client
     /// runs on this machine as this user. Over HTTP the client is somewhere else.
     client_roots: bool,
-    /// This session's tool-call slots.
-    calls: Arc<Semaphore>,
-    max_calls: usize,
+    /// The running calls of each caller, shared by every session.
+    calls: Arc<CallLimits>,
     /// Tool calls running in all sessions (for graceful shutdown).
     in_flight: Arc<AtomicUsize>,
     /// Cancelled when the server shuts down: waits end at once.
@@ -134,7 +135,6 @@ pub struct KlingServer {
 impl KlingServer {
     /// A server that runs jobs through `jobs`.
     pub fn new(jobs: Jobs, options: ServerOptions) -> Self {
-        let max_calls = options.max_calls_per_session.max(1);
         let mut tool_router = Self::generate_video_router()
             + Self::get_video_task_router()
             + Self::list_video_tasks_router()
@@ -145,8 +145,7 @@ impl KlingServer {
             simulated: options.simulated,
             allowed_roots: options.allowed_roots,
             client_roots: true,
-            calls: Arc::new(Semaphore::new(max_calls)),
-            max_calls,
+            calls: Arc::new(CallLimits::new(options.max_calls_per_session)),
             in_flight: Arc::default(),
             shutdown: CancellationToken::new(),
             client_keys: options.client_keys,
@@ -157,12 +156,10 @@ impl KlingServer {
         }
     }
 
-    /// The server for a new HTTP session: shared jobs and shutdown, its own call slots.
+    /// The server for a new HTTP session (or one stateless request): shared jobs, shutdown
+    /// and per-caller call limits, so opening more sessions never buys more calls.
     pub fn for_new_session(&self) -> Self {
-        Self {
-            calls: Arc::new(Semaphore::new(self.max_calls)),
-            ..self.clone()
-        }
+        self.clone()
     }
 
     /// The same server, but the client's MCP roots never widen what it reads: for the HTTP
@@ -187,14 +184,14 @@ impl KlingServer {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for KlingServer {
-    /// Routes a call to its tool, within this session's limit on concurrent calls.
+    /// Routes a call to its tool, within the caller's limit on concurrent calls.
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
-        let Ok(_slot) = self.calls.clone().try_acquire_owned() else {
-            return Ok(errors::ToolFailure::too_many_calls(self.max_calls)
+        let Some(_slot) = self.calls.try_start(&self.caller_of(&context)) else {
+            return Ok(errors::ToolFailure::too_many_calls(self.calls.max())
                 .into_result()
                 .into());
         };
@@ -308,6 +305,10 @@ impl ServerHandler for KlingServer {
         if let Some(player) = self.read_player(&request) {
             return player.map(Into::into);
         }
+        // A video is read whole into memory: reads count against the same limit as calls.
+        let Some(_slot) = self.calls.try_start(&self.caller_of(&context)) else {
+            return Err(errors::ToolFailure::too_many_calls(self.calls.max()).into_busy_error());
+        };
         let keyed = self.for_caller(&context).map_err(|f| f.into_error_data())?;
         keyed
             .as_ref()

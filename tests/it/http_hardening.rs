@@ -135,17 +135,32 @@ async fn parallel_session_opens_never_exceed_the_cap() {
     let bearer = format!("Bearer {TOKEN}");
     let headers = [("authorization", bearer.as_str())];
     let opens = (0..50).map(|_| server.post(&headers, crate::http::initialize()));
-    let statuses: Vec<u16> = futures::future::join_all(opens)
-        .await
+    let responses = futures::future::join_all(opens).await;
+    let statuses: Vec<u16> = responses.iter().map(|r| r.status().as_u16()).collect();
+    let ids: Vec<String> = responses
         .iter()
-        .map(|r| r.status().as_u16())
+        .filter_map(|r| r.headers().get("mcp-session-id"))
+        .map(|v| v.to_str().unwrap().to_owned())
         .collect();
-    let opened = statuses.iter().filter(|s| **s == 200).count();
-    assert!((1..=10).contains(&opened), "{statuses:?}");
     assert!(
         statuses.iter().all(|s| *s == 200 || *s == 503),
         "{statuses:?}"
     );
+    // A full table makes room by closing the caller's least recently used idle session, so
+    // more than ten opens may succeed; never more than ten sessions are left open.
+    let live = futures::future::join_all(ids.iter().map(|id| {
+        let headers = [
+            ("authorization", bearer.as_str()),
+            ("mcp-session-id", id.as_str()),
+            ("mcp-protocol-version", "2025-11-25"),
+        ];
+        let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}).to_string();
+        let server = &server;
+        async move { server.post(&headers, ping).await.status().as_u16() }
+    }))
+    .await;
+    let alive = live.iter().filter(|s| **s == 200).count();
+    assert!((1..=10).contains(&alive), "{live:?}");
 }
 
 #[tokio::test]
@@ -170,4 +185,27 @@ async fn an_empty_token_file_refuses_to_start() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("is empty"), "{stderr}");
+}
+
+#[tokio::test]
+async fn an_empty_or_blank_token_variable_refuses_to_start() {
+    for blank in ["", "  "] {
+        let run = tokio::process::Command::new(crate::support::BIN)
+            .args(["--http", "127.0.0.1:0", "--store", "off"])
+            .env("KLING_MCP_HTTP_TOKEN", blank)
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .output();
+        // Before the fix the server started without auth and ran on: bound the wait.
+        let output = tokio::time::timeout(crate::support::LOG_WAIT, run)
+            .await
+            .unwrap_or_else(|_| panic!("served with token {blank:?} instead of refusing"))
+            .unwrap();
+        assert!(!output.status.success(), "started with token {blank:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("KLING_MCP_HTTP_TOKEN is set but empty"),
+            "{stderr}"
+        );
+    }
 }

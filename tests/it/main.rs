@@ -14,6 +14,7 @@
 mod support;
 
 mod balance;
+mod callers;
 mod cli;
 mod cli_v3;
 mod downloads;

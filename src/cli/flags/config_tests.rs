@@ -243,3 +243,24 @@ fn every_duration_flag_refuses_values_outside_its_range() {
         );
     }
 }
+
+#[test]
+fn an_empty_or_blank_token_variable_is_refused_not_taken_as_no_auth() {
+    for blank in ["", "   ", "\t\n"] {
+        let env = |name: &str| (name == "KLING_MCP_HTTP_TOKEN").then(|| blank.to_owned());
+        let err = to_config(cli(&["--http", "127.0.0.1:8787"]), env).unwrap_err();
+        let message = err.to_string();
+        assert!(matches!(err, ConfigError::EmptyToken(_)), "{message}");
+        assert!(
+            message.contains("KLING_MCP_HTTP_TOKEN is set but empty"),
+            "{message}"
+        );
+    }
+    // Unset is no token (loopback only); a real one is trimmed and kept.
+    let unset = to_config(cli(&["--http", "127.0.0.1:8787"]), |_| None).unwrap();
+    assert!(unset.http.unwrap().token.is_none());
+    let env = |name: &str| (name == "KLING_MCP_HTTP_TOKEN").then(|| " s3cret\n".to_owned());
+    let set = to_config(cli(&["--http", "127.0.0.1:8787"]), env).unwrap();
+    let token = set.http.unwrap().token.unwrap();
+    assert_eq!(secrecy::ExposeSecret::expose_secret(&token), "s3cret");
+}

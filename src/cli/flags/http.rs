@@ -87,6 +87,18 @@ pub(super) fn read_token_file(file: &Path) -> Result<String, ConfigError> {
     Ok(token)
 }
 
+/// The environment variable that holds the bearer token.
+const TOKEN_ENV: &str = "KLING_MCP_HTTP_TOKEN";
+
+/// The token from [`TOKEN_ENV`]. Set but empty (or blank) is an error, not "no auth": an
+/// unset variable means no token; `KLING_MCP_HTTP_TOKEN=""` is a mistake to say out loud.
+fn check_token_env(token: String) -> Result<String, ConfigError> {
+    if token.trim().is_empty() {
+        return Err(ConfigError::EmptyToken(TOKEN_ENV));
+    }
+    Ok(token)
+}
+
 /// The HTTP transport's settings, from its flags and the environment.
 pub(super) fn http_config(
     cli: &super::Cli,
@@ -95,7 +107,7 @@ pub(super) fn http_config(
 ) -> Result<HttpConfig, ConfigError> {
     let token = match &cli.http_token_file {
         Some(file) => Some(read_token_file(file)?),
-        None => env("KLING_MCP_HTTP_TOKEN"),
+        None => env(TOKEN_ENV).map(check_token_env).transpose()?,
     };
     let trimmed = |list: &[String]| -> Vec<String> {
         list.iter()

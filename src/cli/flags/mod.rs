@@ -162,7 +162,8 @@ pub struct Cli {
     )]
     pub retry_base_ms: u64,
 
-    /// Most tool calls one client session may run at once.
+    /// Most calls (tool calls and resource reads) one caller may run at once: the stdio client,
+    /// or over HTTP everyone on the server's key, or one `X-CometAPI-Key`, across all sessions.
     #[arg(
         long = "max-calls",
         env = "KLING_MCP_MAX_CALLS",
@@ -202,7 +203,9 @@ pub struct Cli {
     )]
     pub allow_origins: Vec<String>,
 
-    /// Most HTTP sessions open at once.
+    /// Most HTTP sessions (2025-11-25 `initialize`s) open at once. When full, a new one closes
+    /// the least recently used idle session of the caller holding the most; a caller keeps at
+    /// most half the table against others. Stateless 2026-07-28 requests take no session.
     #[arg(
         long,
         env = "KLING_MCP_MAX_SESSIONS",

@@ -164,14 +164,14 @@ pub async fn serve_http(
         manager.clone(),
         config,
     );
-    let guard = Guard {
-        token: options.token.clone(),
+    let guard = Guard::new(
+        options.token.clone(),
         manager,
-        max_sessions: options.max_sessions,
-        max_body_bytes: options.max_body_bytes,
-        budget: Arc::new(BodyBudget::new(options.body_budget_bytes)),
-        opening: Arc::default(),
-    };
+        options.max_sessions,
+        options.max_body_bytes,
+        Arc::new(BodyBudget::new(options.body_budget_bytes)),
+        options.client_keys,
+    );
     let app = Router::new()
         .route("/healthz", get(healthz))
         .nest_service("/mcp", mcp)

@@ -1,10 +1,13 @@
-//! The guard in front of `/mcp`: bearer-token auth, the session cap, the answers MCP clients
+//! The guard in front of `/mcp`: bearer-token auth, the session cap (per caller, in
+//! [`sessions`]; only `initialize` opens a session), the answers MCP clients
 //! expect where rmcp's differ (a body that is not JSON, a session's `DELETE`), and one info line
 //! for every refused request, with the reason (never a header, so never the token). JSON bodies
 //! are read under the body budget ([`read`]) and counted before rmcp parses them ([`scan`]).
 
+mod sessions;
+
+use std::borrow::Cow;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -12,9 +15,12 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::Response;
 use http_body::Body as _;
+use rmcp::transport::streamable_http_server::session::SessionManager;
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
 use secrecy::{ExposeSecret, SecretString};
 use subtle::ConstantTimeEq;
+
+use self::sessions::{HeldBody, Sessions};
 
 /// JSON-RPC: the body is not JSON.
 const PARSE_ERROR: i64 = -32700;
@@ -22,19 +28,43 @@ const PARSE_ERROR: i64 = -32700;
 const INVALID_REQUEST: i64 = -32600;
 /// JSON-RPC: a server-defined error (auth, limits, sessions).
 const SERVER_ERROR: i64 = -32000;
+/// The header that names a session.
+const SESSION_HEADER: &str = "mcp-session-id";
 /// The longest refusal body read back for the log line.
 const REASON_BYTES: usize = 4096;
 
 /// What the request guard needs.
 pub(super) struct Guard {
-    pub(super) token: Option<SecretString>,
-    pub(super) manager: Arc<LocalSessionManager>,
-    pub(super) max_sessions: usize,
-    pub(super) max_body_bytes: usize,
+    token: Option<SecretString>,
+    manager: Arc<LocalSessionManager>,
+    max_body_bytes: usize,
     /// Request-body bytes read and parsed at once, over all requests.
-    pub(super) budget: Arc<BodyBudget>,
-    /// Requests that may be opening a session right now.
-    pub(super) opening: Arc<AtomicUsize>,
+    budget: Arc<BodyBudget>,
+    /// Who holds which session, behind `--max-sessions`.
+    sessions: Arc<Sessions>,
+    /// Whether callers are told apart by their own CometAPI key (`--allow-client-keys`).
+    client_keys: bool,
+}
+
+impl Guard {
+    /// The guard for these settings.
+    pub(super) fn new(
+        token: Option<SecretString>,
+        manager: Arc<LocalSessionManager>,
+        max_sessions: usize,
+        max_body_bytes: usize,
+        budget: Arc<BodyBudget>,
+        client_keys: bool,
+    ) -> Self {
+        Self {
+            token,
+            manager,
+            max_body_bytes,
+            budget,
+            sessions: Arc::new(Sessions::new(max_sessions)),
+            client_keys,
+        }
+    }
 }
 
 /// Guards `/mcp` and logs what it (or rmcp behind it) refuses. `/healthz` needs no token and
@@ -60,7 +90,7 @@ impl Guard {
         match *request.method() {
             Method::POST => self.post(request, next).await,
             Method::DELETE => self.delete(request, next).await,
-            _ => next.run(request).await,
+            _ => self.capped(request, next, false).await,
         }
     }
 
@@ -98,6 +128,7 @@ impl Guard {
         let (parts, body) = request.into_parts();
         let json = is_json(&parts.headers);
         let mut held = None;
+        let mut opens_session = false;
         let request = if json {
             let read =
                 match read_body(&parts.headers, body, self.max_body_bytes, &self.budget).await {
@@ -123,12 +154,13 @@ impl Guard {
                     );
                 }
             }
+            opens_session = is_initialize(&read.bytes);
             held = read.held;
             Request::from_parts(parts, Body::from(read.bytes))
         } else {
             Request::from_parts(parts, body)
         };
-        let response = self.capped(request, next).await;
+        let response = self.capped(request, next, opens_session).await;
         drop(held);
         // Valid JSON that rmcp could not read as a JSON-RPC message (content type checked).
         if json && response.status() == StatusCode::UNSUPPORTED_MEDIA_TYPE {
@@ -141,27 +173,63 @@ impl Guard {
         response
     }
 
-    /// Runs a request, holding it to the session cap when it may open a session.
-    async fn capped(&self, request: Request, next: Next) -> Response {
-        if request.headers().contains_key("mcp-session-id") {
+    /// Runs a request: one on a session (a POST, or the GET of its SSE stream) keeps it busy
+    /// until its response ends; an `initialize` (the only request that opens a session) is
+    /// held to the session cap. Any other, stateless 2026-07-28 requests included, never
+    /// touches the session table.
+    async fn capped(&self, request: Request, next: Next, opens_session: bool) -> Response {
+        let session = request
+            .headers()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        if let Some(id) = session {
+            let busy = self.sessions.request_started(&id);
+            let response = next.run(request).await;
+            return match busy {
+                Some(busy) => response.map(|body| Body::new(HeldBody::new(body, busy))),
+                None => response,
+            };
+        }
+        if !opens_session {
             return next.run(request).await;
         }
-        // Check and insert as one step: a request that may open a session counts as open from
-        // here until rmcp has inserted (or refused) it, so parallel opens cannot all pass the check.
-        let _opening = Opening::start(&self.opening);
-        let open = self.manager.sessions.read().await.len();
-        // `opening` counts this request too, hence `>`.
-        if open + self.opening.load(Ordering::SeqCst) > self.max_sessions {
-            return json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                SERVER_ERROR,
-                &format!(
-                    "too many open sessions (limit {}); close idle clients or try again later",
-                    self.max_sessions
-                ),
+        let caller = crate::server::caller_id(request.headers(), self.client_keys);
+        // Checked and counted as one step: an open counts from here until rmcp has inserted (or
+        // refused) its session, so parallel opens cannot all pass the check.
+        let admitted = {
+            let live = self.manager.sessions.read().await;
+            self.sessions
+                .admit(&caller, |id| live.contains_key(id), live.len())
+        };
+        let (opening, victim) = match admitted {
+            Ok(admitted) => admitted,
+            Err(refusal) => {
+                return json_error(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    SERVER_ERROR,
+                    &refusal.message(),
+                );
+            }
+        };
+        if let Some(victim) = victim {
+            tracing::info!(
+                "session table full: closing the least recently used session to make room"
             );
+            if let Err(err) = self.manager.close_session(&victim.into()).await {
+                tracing::warn!(%err, "could not close a session to make room");
+            }
         }
-        next.run(request).await
+        let response = next.run(request).await;
+        let opened = response
+            .headers()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .filter(|_| response.status().is_success());
+        if let Some(id) = opened {
+            opening.opened(id);
+        }
+        response
     }
 
     /// Ending a session. rmcp answers 202 to any session id, known or not; the MCP SDKs'
@@ -245,20 +313,18 @@ fn reason(body: &[u8]) -> String {
     text.chars().take(200).collect()
 }
 
-/// Counts a request that may open a session, for as long as it runs.
-struct Opening(Arc<AtomicUsize>);
-
-impl Opening {
-    fn start(counter: &Arc<AtomicUsize>) -> Self {
-        counter.fetch_add(1, Ordering::SeqCst);
-        Self(counter.clone())
+/// Whether a JSON body is an `initialize` request, the one request that opens a session.
+/// Read without building the body's tree: the other fields are skipped.
+fn is_initialize(body: &[u8]) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Method<'a> {
+        #[serde(borrow, default)]
+        method: Option<Cow<'a, str>>,
     }
-}
-
-impl Drop for Opening {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
-    }
+    serde_json::from_slice::<Method<'_>>(body)
+        .ok()
+        .and_then(|m| m.method)
+        .is_some_and(|method| method == "initialize")
 }
 
 /// The token of an `Authorization: Bearer <token>` header. The scheme name is

@@ -7,14 +7,14 @@ use tokio_util::sync::CancellationToken;
 use super::*;
 
 fn guard(manager: Arc<LocalSessionManager>, max_sessions: usize) -> Arc<Guard> {
-    Arc::new(Guard {
-        token: None,
+    Arc::new(Guard::new(
+        None,
         manager,
         max_sessions,
-        max_body_bytes: 1024,
-        budget: Arc::new(BodyBudget::new(4096)),
-        opening: Arc::default(),
-    })
+        1024,
+        Arc::new(BodyBudget::new(4096)),
+        false,
+    ))
 }
 
 /// Sends one request through `app`.
@@ -123,8 +123,8 @@ async fn parallel_session_opens_cannot_all_pass_the_cap() {
     let (refused_tx, mut refused) = tokio::sync::mpsc::unbounded_channel();
     let opens = 10;
     for _ in 0..opens {
-        let call = hyper_util::service::TowerToHyperService::new(app.clone())
-            .call(Request::post("/mcp").body(Body::empty()).unwrap());
+        let call =
+            hyper_util::service::TowerToHyperService::new(app.clone()).call(initialize_request());
         let refused_tx = refused_tx.clone();
         tokio::spawn(async move {
             let response = call.await.unwrap();
@@ -142,4 +142,59 @@ async fn parallel_session_opens_cannot_all_pass_the_cap() {
     }
     release.cancel();
     assert!(passed <= 2, "{passed} opens passed a cap of 2");
+}
+
+fn initialize_request() -> Request {
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}"#;
+    Request::post("/mcp")
+        .header("content-type", "application/json")
+        .body(Body::from(body))
+        .unwrap()
+}
+
+#[test]
+fn only_an_initialize_request_opens_a_session() {
+    assert!(is_initialize(
+        br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#
+    ));
+    assert!(is_initialize(
+        br#"{"params":{"method":"x"},"method":"initialize"}"#
+    ));
+    for other in [
+        r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"initialize"}}"#,
+        r#"{"jsonrpc":"2.0","id":1,"method":"server/discover"}"#,
+        r#"{"jsonrpc":"2.0","id":1,"result":{}}"#,
+        r#"[{"method":"initialize"}]"#,
+        r#""initialize""#,
+    ] {
+        assert!(!is_initialize(other.as_bytes()), "{other}");
+    }
+}
+
+/// A full session table refuses a new `initialize`, but a stateless (2026-07-28) request,
+/// which opens no session, passes: before, every request without a session id was counted.
+#[tokio::test]
+async fn a_full_session_table_still_lets_stateless_requests_through() {
+    let manager = Arc::new(LocalSessionManager::default());
+    let guard = guard(manager.clone(), 1);
+    // A session the table did not open itself: counted, never closed to make room.
+    let _open = manager.create_session().await.unwrap();
+    let inner = || async { StatusCode::OK };
+    let app = Router::new()
+        .route("/mcp", axum::routing::post(inner))
+        .layer(middleware::from_fn_with_state(guard, check_request));
+    let stateless = r#"{"jsonrpc":"2.0","id":2,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28"}}}"#;
+    let response = send(
+        &app,
+        Request::post("/mcp")
+            .header("content-type", "application/json")
+            .body(Body::from(stateless))
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        send(&app, initialize_request()).await.status(),
+        StatusCode::SERVICE_UNAVAILABLE
+    );
 }
