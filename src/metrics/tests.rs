@@ -47,7 +47,11 @@ fn upstream_requests_have_a_status_and_a_latency_histogram() {
         UpstreamOutcome::Status(200),
         Duration::from_millis(70),
     );
-    upstream(Route::Quota, UpstreamOutcome::Timeout, Duration::from_secs(3));
+    upstream(
+        Route::Quota,
+        UpstreamOutcome::Timeout,
+        Duration::from_secs(3),
+    );
     upstream(
         Route::Quota,
         UpstreamOutcome::Status(9999),
@@ -88,7 +92,10 @@ fn a_registered_gauge_is_read_at_each_scrape_and_replaced_by_name() {
     register_gauge("kling_unit_test_gauge", "A test gauge", || 9);
     let text = render();
     assert_eq!(sample(&text, "kling_unit_test_gauge"), Some(9.0));
-    assert_eq!(text.matches("# TYPE kling_unit_test_gauge gauge").count(), 1);
+    assert_eq!(
+        text.matches("# TYPE kling_unit_test_gauge gauge").count(),
+        1
+    );
     unregister_gauge("kling_unit_test_gauge");
     assert_eq!(sample(&render(), "kling_unit_test_gauge"), None);
 }

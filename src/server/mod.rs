@@ -8,6 +8,7 @@
 
 mod args;
 mod caller;
+mod calls;
 mod errors;
 mod fixes;
 mod follow;
@@ -28,7 +29,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::ToolCallContext;
 #[allow(
     deprecated,
     reason = "logging is deprecated from protocol 2026-07-28 (SEP-2577); 2025-11-25 clients use it"
@@ -52,7 +52,6 @@ use crate::local_images::AllowedRoots;
 
 pub use crate::jobs::IMAGE_BUDGET_BYTES;
 pub use caller::CLIENT_KEY_HEADER;
-use caller::InFlight;
 pub use errors::ERROR_META_KEY;
 #[cfg(any(fuzzing, test))]
 pub use fuzz_entry::check_tool_call;
@@ -184,27 +183,14 @@ impl KlingServer {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for KlingServer {
-    /// Routes a call to its tool, within this session's limit on concurrent calls.
+    /// Routes a call to its tool, within this session's limit on concurrent calls; counted in
+    /// the metrics (`calls.rs`).
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
-        let Ok(_slot) = self.calls.clone().try_acquire_owned() else {
-            return Ok(errors::ToolFailure::too_many_calls(self.max_calls)
-                .into_result()
-                .into());
-        };
-        let _running = InFlight::start(&self.in_flight);
-        let keyed = match self.for_caller(&context) {
-            Ok(keyed) => keyed,
-            Err(failure) => return Ok(failure.into_result().into()),
-        };
-        let server = keyed.as_ref().unwrap_or(self);
-        server
-            .tool_router
-            .call(ToolCallContext::new(server, request, context))
-            .await
+        self.counted_call(request, context).await
     }
 
     /// Accepts the client's log level. Logs stay on stderr; the level is only recorded.

@@ -28,6 +28,7 @@ mod jobs;
 mod local_images;
 mod long_jobs;
 mod memory;
+mod metrics;
 mod newcomer;
 mod packaging;
 mod player;

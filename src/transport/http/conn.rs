@@ -67,6 +67,12 @@ pub(super) async fn serve_connections(
     stopping: CancellationToken,
 ) {
     let table = Arc::new(Table::new(limits.max_connections));
+    let counted = table.clone();
+    crate::metrics::register_gauge(
+        "kling_http_connections_open",
+        "HTTP connections open now (busy or waiting for a request)",
+        move || i64::try_from(counted.open()).unwrap_or(i64::MAX),
+    );
     let tasks = TaskTracker::new();
     let mut builder = http1::Builder::new();
     builder
@@ -110,6 +116,7 @@ pub(super) async fn serve_connections(
     }
     tasks.close();
     tasks.wait().await;
+    crate::metrics::unregister_gauge("kling_http_connections_open");
 }
 
 /// The next connection on any of `listeners` (never completes when there are none).

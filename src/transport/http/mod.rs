@@ -1,10 +1,11 @@
 //! The streamable HTTP transport: MCP at `/mcp` (rmcp's server, SSE streams for server
-//! messages), `GET /healthz`, bearer-token auth, Host/Origin checks against DNS rebinding,
+//! messages), `GET /healthz`, `GET /metrics` (Prometheus text, [`scrape`]), bearer-token auth, Host/Origin checks against DNS rebinding,
 //! request-size, session-count and idle limits, and graceful shutdown. Connections are
 //! accepted by [`conn`] (header deadline, idle timeout, connection cap).
 
 mod conn;
 mod guard;
+mod scrape;
 mod slots;
 
 use std::future::Future;
@@ -25,6 +26,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::conn::serve_connections;
 use self::guard::{Guard, check_request};
+use self::scrape::Scrape;
 use crate::config::HttpConfig;
 use crate::server::KlingServer;
 
@@ -157,6 +159,7 @@ pub async fn serve_http(
         manager.clone(),
         config,
     );
+    let scrape = Arc::new(Scrape::new(server.clone(), manager.clone()));
     let guard = Guard {
         token: options.token.clone(),
         manager,
@@ -166,6 +169,10 @@ pub async fn serve_http(
     };
     let app = Router::new()
         .route("/healthz", get(healthz))
+        .route(
+            "/metrics",
+            get(move || async move { scrape.answer().await }),
+        )
         .nest_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(
             Arc::new(guard),
@@ -218,6 +225,7 @@ pub async fn serve_http(
     // Not `axum::serve`: it has no header deadline, idle timeout or connection cap.
     let serve = serve_connections(listeners, app, options.connections, stopping);
     tokio::join!(serve, drain);
+    Scrape::forget();
     tracing::info!("HTTP server stopped");
     Ok(())
 }
