@@ -16,6 +16,7 @@ mod ops;
 mod owner;
 mod postgres;
 mod postgres_errors;
+mod postgres_tls;
 mod spend;
 mod sql;
 mod sqlite;
@@ -269,6 +270,8 @@ fn from_json_list(text: &str) -> Vec<String> {
 mod mcp_tasks_tests;
 #[cfg(test)]
 mod metrics_tests;
+#[cfg(test)]
+mod postgres_tls_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

@@ -199,6 +199,11 @@ const NAMED: &[(&str, &str)] = &[
     (SCHEMA_VERSION_NOW, "schema_version_now"),
 ];
 
+/// Whether this session is encrypted, as the server sees it (tests of PostgreSQL over TLS).
+#[cfg(test)]
+pub(super) const SESSION_USES_SSL: &str =
+    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+
 #[cfg(test)]
 pub(super) const ALL_STATEMENTS: &[&str] = &[
     NOTE_MIGRATION,
