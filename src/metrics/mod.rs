@@ -2,7 +2,8 @@
 //!
 //! A leaf module: any layer records in one line ([`tool_call`], [`upstream`], [`store_op`],
 //! [`spend_refused`]) and a value that lives elsewhere joins the scrape through
-//! [`register_gauge`] (a function read at each scrape). Every label takes values from a closed
+//! [`register_gauge`] (a function read at each scrape; e.g. a request-body budget registers
+//! `kling_http_body_budget_bytes_in_use` where it is created). Every label takes values from a closed
 //! set (tool names, error kinds, routes, status codes, statement names): never a task id, a
 //! caller or a token, so the number of series stays bounded however the server is used.
 
