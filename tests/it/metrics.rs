@@ -131,6 +131,11 @@ async fn a_scrape_after_calls_counts_tools_upstream_store_spend_and_tasks() {
     let bad = call(&client, "get_video_task", json!({"task_id": "no/such"})).await;
     assert_eq!(bad.is_error, Some(true));
     let bad_kind = error_meta(&bad)["kind"].as_str().unwrap().to_owned();
+    // A made-up tool name must not become a label: it counts as `unknown`.
+    let made_up = client
+        .call_tool(rmcp::model::CallToolRequestParams::new("no_such_tool_4f1c"))
+        .await;
+    assert!(made_up.is_err());
 
     let response = scrape(&server, Some(&format!("Bearer {TOKEN}"))).await;
     assert_eq!(response.status(), 200);
@@ -144,6 +149,16 @@ async fn a_scrape_after_calls_counts_tools_upstream_store_spend_and_tasks() {
     assert!(!text.contains(TEST_KEY) && !text.contains(TOKEN));
     assert!(!text.contains(&task_id), "no task ids in labels");
     let samples = parse(&text);
+    assert!(!text.contains("no_such_tool_4f1c"), "{text}");
+    assert_eq!(
+        value(
+            &samples,
+            "kling_tool_calls_total",
+            &[r#"tool="unknown""#, r#"outcome="protocol_error""#]
+        ),
+        Some(1.0),
+        "{text}"
+    );
     let tools = "kling_tool_calls_total";
     let generate = r#"tool="generate_video""#;
     let get = r#"tool="get_video_task""#;
