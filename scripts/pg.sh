@@ -5,6 +5,11 @@
 #                                  listening only on 127.0.0.1 on a free port, trust auth,
 #                                  fsync off; prints exactly one line on stdout:
 #                                  postgres://postgres@127.0.0.1:PORT/postgres
+#   bash scripts/pg.sh start DIR --tls
+#                                  the same, with ssl=on: a throwaway CA and a server certificate
+#                                  for localhost and 127.0.0.1 (openssl) in DIR/tls/; the CA is
+#                                  DIR/tls/ca.crt, and DIR/tls/other-ca.crt is a CA that signed
+#                                  nothing (for tests of a wrong CA). Plain connections still work.
 #   bash scripts/pg.sh stop DIR    stops the cluster (immediate shutdown) and removes DIR;
 #                                  succeeds when DIR is already gone or the server already stopped.
 #
@@ -29,7 +34,7 @@ say() {
 }
 
 usage() {
-  echo "usage: bash scripts/pg.sh start|stop DIR" >&2
+  echo "usage: bash scripts/pg.sh start DIR [--tls] | stop DIR" >&2
   exit 2
 }
 
@@ -111,8 +116,32 @@ abs_dir() {
   (cd "$1" && pwd -P)
 }
 
+# Writes a CA, a server certificate signed by it (localhost, 127.0.0.1) and an unrelated CA into
+# $1 (owned by the current user; the caller hands them to the server's user).
+make_tls() {
+  local tls=$1
+  command -v openssl >/dev/null 2>&1 || die "--tls needs openssl"
+  mkdir -p "$tls"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  local ca_ext=(-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign")
+  openssl req -x509 "${ec[@]}" -keyout "$tls/ca.key" -out "$tls/ca.crt" -days 3 \
+    -subj "/CN=pg.sh throwaway CA" "${ca_ext[@]}" >/dev/null 2>&1 || die "openssl: the CA failed"
+  openssl req -x509 "${ec[@]}" -keyout "$tls/other-ca.key" -out "$tls/other-ca.crt" -days 3 \
+    -subj "/CN=pg.sh unrelated CA" "${ca_ext[@]}" >/dev/null 2>&1 || die "openssl: the second CA failed"
+  openssl req "${ec[@]}" -keyout "$tls/server.key" -out "$tls/server.csr" \
+    -subj "/CN=localhost" >/dev/null 2>&1 || die "openssl: the server key failed"
+  printf '%s\n' "subjectAltName=DNS:localhost,IP:127.0.0.1" "basicConstraints=CA:FALSE" \
+    "keyUsage=critical,digitalSignature" "extendedKeyUsage=serverAuth" >"$tls/server.ext"
+  openssl x509 -req -in "$tls/server.csr" -CA "$tls/ca.crt" -CAkey "$tls/ca.key" \
+    -CAcreateserial -out "$tls/server.crt" -days 3 -extfile "$tls/server.ext" >/dev/null 2>&1 ||
+    die "openssl: signing the server certificate failed"
+  rm -f "$tls/ca.key" "$tls/other-ca.key" "$tls/server.csr" "$tls/server.ext" "$tls/ca.srl"
+  chmod 0600 "$tls/server.key"
+  chmod 0644 "$tls/ca.crt" "$tls/other-ca.crt" "$tls/server.crt"
+}
+
 cmd_start() {
-  local dir=$1
+  local dir=$1 tls_on=${2:-}
   ensure_bindir
   choose_user
 
@@ -153,6 +182,15 @@ cmd_start() {
     sockets=""
   fi
   echo "include 'pg-sh.conf'" >>"$dir/data/postgresql.conf"
+  local ssl_conf=""
+  if [ -n "$tls_on" ]; then
+    make_tls "$dir/tls"
+    [ -z "$run_user" ] || chown -R "$run_user:" "$dir/tls"
+    chmod 0755 "$dir/tls"
+    ssl_conf="ssl = on
+ssl_cert_file = '$dir/tls/server.crt'
+ssl_key_file = '$dir/tls/server.key'"
+  fi
 
   local log="$dir/postgres.log" attempt port offset
   for attempt in 1 2 3 4 5; do
@@ -166,6 +204,7 @@ max_connections = 200
 fsync = off
 synchronous_commit = off
 full_page_writes = off
+$ssl_conf
 EOF
     [ -z "$run_user" ] || chown "$run_user:" "$dir/data/pg-sh.conf"
     offset=0
@@ -244,10 +283,10 @@ cmd_stop() {
   rm -rf -- "$dir" || die "could not remove $dir"
 }
 
-[ $# -eq 2 ] || usage
+[ $# -eq 2 ] || { [ $# -eq 3 ] && [ "$1" = start ] && [ "$3" = --tls ]; } || usage
 [ -n "$2" ] || usage
 case $1 in
-  start) cmd_start "$2" ;;
+  start) cmd_start "$2" "${3:-}" ;;
   stop) cmd_stop "$2" ;;
   *) usage ;;
 esac

@@ -99,6 +99,11 @@ impl App {
         );
         let downloader = comet::Downloader::new(config.download.clone())?;
         let jobs = Jobs::new(client, downloader, config.jobs.clone(), store);
+        crate::metrics::register_gauge(
+            "kling_image_budget_bytes_in_use",
+            "Bytes of the local-image memory budget held by calls now",
+            || i64::try_from(crate::jobs::image_budget_in_use()).unwrap_or(i64::MAX),
+        );
         // Before any call can start a download, so only orphans of stopped processes are swept.
         let swept = jobs.remove_stale_partials().await;
         if swept > 0 {

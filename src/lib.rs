@@ -31,6 +31,8 @@
 //!
 //!    simulator/  a fake CometAPI beside the stack: `app` starts it for `--simulate`, tests
 //!                start it; everything else reaches it only through its URL.
+//!    metrics/    process-wide counters, histograms and gauges (a leaf every layer may call),
+//!                served as Prometheus text at `GET /metrics`.
 //!    config/     the checked settings, built once from the flags and environment by
 //!                `cli::Cli` out of the lower layers' own option types; read by app, cli
 //!                and transport, never by the layers below them.
@@ -42,6 +44,7 @@ pub mod comet;
 pub mod config;
 pub mod jobs;
 pub mod local_images;
+pub mod metrics;
 mod private_fs;
 pub mod server;
 pub mod simulator;

@@ -5,7 +5,7 @@ use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use kling_omni_mcp::app::{App, Audience, OpenError};
-use kling_omni_mcp::cli::{self, Cli, Command, Exit};
+use kling_omni_mcp::cli::{self, Cli, Command, Exit, LogFormat};
 use kling_omni_mcp::transport::{HttpOptions, serve_http, serve_stdio};
 use tracing_subscriber::EnvFilter;
 
@@ -15,7 +15,7 @@ fn main() -> ExitCode {
         Err(exit) => return exit.into(),
     };
     let command = cli.command.take();
-    init_tracing(command.is_some());
+    init_tracing(command.is_some(), cli.log_format);
     if cli::note_terminal_stdin(
         command.is_none() && cli.http.is_none(),
         std::io::stdin().is_terminal(),
@@ -111,12 +111,20 @@ async fn shutdown_signal() {
 /// people log nothing unless `RUST_LOG` says otherwise: their errors are one plain line, and
 /// what a person must know is printed as a `warning:` line ([`Audience::Person`]); background work
 /// cut off at exit (crash recovery) stays quiet.
-fn init_tracing(for_a_person: bool) {
+///
+/// `--log-format json` writes one JSON object per line (`timestamp`, `level`, `fields`,
+/// `target`) for log collectors. Both formats carry the same events and fields, so what keeps
+/// secrets out of text logs (keys are `SecretString`/`ApiKey`, upstream text is redacted
+/// before it is logged) keeps them out of JSON logs too.
+fn init_tracing(for_a_person: bool, format: LogFormat) {
     let default = if for_a_person { "off" } else { "info" };
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
         .with_ansi(false)
-        .with_env_filter(filter)
-        .init();
+        .with_env_filter(filter);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
 }

@@ -22,7 +22,7 @@ use clap::Subcommand;
 pub use args::{FollowArgs, GenerateArgs, ListArgs, StatusArgs};
 pub use client_config::McpClient;
 pub use fixes::store_fix;
-pub use flags::{Cli, ConnectionFlags, DownloadFlags, PlayerFlags, SpendFlags};
+pub use flags::{Cli, ConnectionFlags, DownloadFlags, LogFormat, PlayerFlags, SpendFlags};
 pub use hints::{note_terminal_stdin, terminal_stdin_note};
 pub use output::exit_for_config;
 pub use usage::parse_command_line;

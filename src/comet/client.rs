@@ -14,6 +14,7 @@ use super::response::{parse_create, parse_query};
 use super::secret::ApiKey;
 use super::task::{CreatedTask, Task};
 use super::validate::ValidRequest;
+use crate::metrics::{self, Route, UpstreamOutcome};
 
 /// CometAPI's production origin. Kling routes hang off the root, not `/v1`.
 pub const DEFAULT_BASE_URL: &str = "https://api.cometapi.com";
@@ -183,7 +184,7 @@ impl Client {
             .timeout(timeout)
             .body(reqwest::Body::wrap(body));
         let reply = self
-            .send(builder, &url, timeout)
+            .send(Route::Submit, builder, &url, timeout)
             .await
             .map_err(|e| self.redactor.error(e))?;
         reply
@@ -234,7 +235,7 @@ impl Client {
             .header(header::AUTHORIZATION, key.bearer())
             .timeout(timeout);
         let reply = self
-            .send(builder, &url, timeout)
+            .send(Route::Poll, builder, &url, timeout)
             .await
             .map_err(|e| self.redactor.error(e))?;
         reply
@@ -270,9 +271,28 @@ impl Client {
         shortest(self.options.query_timeout, limit)
     }
 
-    /// Sends a request and reads at most [`MAX_REPLY_BYTES`] of the reply. `url` is what
-    /// messages name: the request's own URL may carry a secret (the balance query's key).
+    /// Sends a request on `route` and reads at most [`MAX_REPLY_BYTES`] of the reply; counts
+    /// it, with its status and time, in the metrics. `url` is what messages name: the
+    /// request's own URL may carry a secret (the balance query's key).
     pub(super) async fn send(
+        &self,
+        route: Route,
+        builder: reqwest::RequestBuilder,
+        url: &Url,
+        timeout: Duration,
+    ) -> Result<Reply, Error> {
+        let started = std::time::Instant::now();
+        let result = self.exchange(builder, url, timeout).await;
+        let outcome = match &result {
+            Ok(reply) => UpstreamOutcome::Status(reply.status),
+            Err(err) => upstream_outcome(err),
+        };
+        metrics::upstream(route, outcome, started.elapsed());
+        result
+    }
+
+    /// One request and its reply, at most [`MAX_REPLY_BYTES`] of it.
+    async fn exchange(
         &self,
         builder: reqwest::RequestBuilder,
         url: &Url,
@@ -338,6 +358,15 @@ impl Reply {
             }
             other => other,
         })
+    }
+}
+
+/// How a failed exchange ended, for the metrics.
+fn upstream_outcome(error: &Error) -> UpstreamOutcome {
+    match error {
+        Error::Timeout { .. } => UpstreamOutcome::Timeout,
+        Error::MalformedResponse { status, .. } => UpstreamOutcome::Status(*status),
+        _ => UpstreamOutcome::Network,
     }
 }
 

@@ -9,6 +9,7 @@ use reqwest::Url;
 use super::client::error_chain;
 use super::lazy_http::LazyHttp;
 use super::public_addr::{PublicOnly, Refusal, check_url, redirect_policy};
+use crate::metrics::{self, Route, UpstreamOutcome};
 
 /// Most redirects followed for one video.
 const MAX_REDIRECTS: usize = 5;
@@ -165,6 +166,33 @@ impl Downloader {
     where
         W: tokio::io::AsyncWrite + Unpin,
     {
+        let started = std::time::Instant::now();
+        let mut status = None;
+        let result = self.fetch_into(url, out, max_bytes, &mut status).await;
+        let outcome = match (&result, status) {
+            // A refused address or a bad URL sent nothing: not an upstream request.
+            (Err(DownloadError::Refused { .. } | DownloadError::BadUrl { .. }), None) => {
+                return result;
+            }
+            (_, Some(status)) => UpstreamOutcome::Status(status),
+            (Err(DownloadError::Timeout { .. }), None) => UpstreamOutcome::Timeout,
+            _ => UpstreamOutcome::Network,
+        };
+        metrics::upstream(Route::Download, outcome, started.elapsed());
+        result
+    }
+
+    /// [`Downloader::fetch`], noting the reply's status in `status` once there is one.
+    async fn fetch_into<W>(
+        &self,
+        url: &str,
+        out: &mut W,
+        max_bytes: u64,
+        status: &mut Option<u16>,
+    ) -> Result<u64, DownloadError>
+    where
+        W: tokio::io::AsyncWrite + Unpin,
+    {
         use tokio::io::AsyncWriteExt;
         let parsed = Url::parse(url).map_err(|_| DownloadError::BadUrl {
             url: url.to_owned(),
@@ -183,6 +211,7 @@ impl Downloader {
             .send()
             .await
             .map_err(failed)?;
+        *status = Some(response.status().as_u16());
         if !response.status().is_success() {
             return Err(DownloadError::Status {
                 url: url.to_owned(),

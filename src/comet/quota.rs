@@ -93,7 +93,7 @@ impl Client {
             .timeout(timeout);
         // Errors name `shown`, never the URL that carries the key.
         let reply = self
-            .send(builder, &shown, timeout)
+            .send(crate::metrics::Route::Quota, builder, &shown, timeout)
             .await
             .map_err(|e| self.redactor().error(e))?;
         parse_balance(reply.status, shown.as_str(), &reply.body)

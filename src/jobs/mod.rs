@@ -34,7 +34,9 @@ pub use follow::{DownloadFailure, FollowSpec, Followed, Wait, WaitEnd, Waited};
 pub use generate::{GenerateSpec, Generated, NotBought, RequestFacts};
 pub use mcp_task::{DownloadClaim, McpTaskEnd, McpTaskState, Saved};
 pub use poller::{PollSchedule, PollState};
-pub use prepare::{IMAGE_BUDGET_BYTES, Prepared, Unprepared, prepare, preview_body};
+pub use prepare::{
+    IMAGE_BUDGET_BYTES, Prepared, Unprepared, image_budget_in_use, prepare, preview_body,
+};
 pub use retry::{RetryPolicy, retry_create, retry_query};
 pub use spend::{Allowance, Spend, balance_fix};
 pub use status::Freshness;
@@ -219,6 +221,10 @@ impl Jobs {
                 Duration::from_millis(u64::try_from(wait).unwrap_or(0))
             });
             tracing::info!(external_task_id = %external, kind = ?refusal.kind, "refused by a spend limit");
+            crate::metrics::spend_refused(match refusal.kind {
+                LimitKind::Videos => "videos",
+                LimitKind::Seconds => "seconds",
+            });
             return Err(Error::BudgetExceeded {
                 refusal,
                 retry_after,

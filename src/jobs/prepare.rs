@@ -21,6 +21,11 @@ pub const IMAGE_BUDGET_BYTES: u32 = 160_000_000;
 /// The budget, process-wide: HTTP sessions share the machine's memory too.
 static IMAGE_BUDGET: Semaphore = Semaphore::const_new(IMAGE_BUDGET_BYTES as usize);
 
+/// Bytes of [`IMAGE_BUDGET_BYTES`] held by calls' local images right now (for the metrics).
+pub fn image_budget_in_use() -> usize {
+    (IMAGE_BUDGET_BYTES as usize).saturating_sub(IMAGE_BUDGET.available_permits())
+}
+
 /// Time a call keeps, when it waits for the budget, to read its images and send them.
 const SEND_RESERVE: Duration = Duration::from_secs(10);
 

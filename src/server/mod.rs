@@ -18,6 +18,7 @@ mod generate_video;
 mod get_balance;
 mod get_video_task;
 mod list_video_tasks;
+mod metered;
 mod player;
 mod prompts;
 mod resources;
@@ -30,7 +31,6 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rmcp::handler::server::router::tool::ToolRouter;
-use rmcp::handler::server::tool::ToolCallContext;
 #[allow(
     deprecated,
     reason = "logging is deprecated from protocol 2026-07-28 (SEP-2577); 2025-11-25 clients use it"
@@ -52,7 +52,6 @@ use crate::jobs::{self, Jobs};
 use crate::local_images::AllowedRoots;
 
 pub use crate::jobs::IMAGE_BUDGET_BYTES;
-use caller::InFlight;
 pub use caller::{CLIENT_KEY_HEADER, caller_id};
 use calls::CallLimits;
 pub use errors::ERROR_META_KEY;
@@ -184,27 +183,14 @@ impl KlingServer {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for KlingServer {
-    /// Routes a call to its tool, within the caller's limit on concurrent calls.
+    /// Routes a call to its tool, within the caller's limit on concurrent calls; counted in
+    /// the metrics (`metered.rs`).
     async fn call_tool(
         &self,
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
-        let Some(_slot) = self.calls.try_start(&self.caller_of(&context)) else {
-            return Ok(errors::ToolFailure::too_many_calls(self.calls.max())
-                .into_result()
-                .into());
-        };
-        let _running = InFlight::start(&self.in_flight);
-        let keyed = match self.for_caller(&context) {
-            Ok(keyed) => keyed,
-            Err(failure) => return Ok(failure.into_result().into()),
-        };
-        let server = keyed.as_ref().unwrap_or(self);
-        server
-            .tool_router
-            .call(ToolCallContext::new(server, request, context))
-            .await
+        self.counted_call(request, context).await
     }
 
     /// Accepts the client's log level. Logs stay on stderr; the level is only recorded.

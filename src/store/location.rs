@@ -36,9 +36,8 @@ impl StoreLocation {
         }
         let lower = value.to_ascii_lowercase();
         if lower.starts_with("postgres://") || lower.starts_with("postgresql://") {
-            value
-                .parse::<tokio_postgres::Config>()
-                .map_err(|err| BadLocation(format!("the PostgreSQL URL does not parse ({err})")))?;
+            super::postgres_tls::parse_url(value)
+                .map_err(|err| BadLocation(format!("the PostgreSQL URL is not usable: {err}")))?;
             return Ok(Self::Postgres(SecretString::from(value.to_owned())));
         }
         if let Some(path) = value.strip_prefix("sqlite:") {
@@ -93,7 +92,7 @@ impl fmt::Debug for StoreLocation {
 
 /// The parts of a PostgreSQL URL that are safe to show.
 fn redacted_postgres(url: &str) -> String {
-    let Ok(config) = url.parse::<tokio_postgres::Config>() else {
+    let Ok((config, _)) = super::postgres_tls::parse_url(url) else {
         return "postgres://[unparseable]".to_owned();
     };
     let user = config.get_user().unwrap_or("");

@@ -16,6 +16,7 @@ mod ops;
 mod owner;
 mod postgres;
 mod postgres_errors;
+mod postgres_tls;
 mod spend;
 mod sql;
 mod sqlite;
@@ -205,10 +206,13 @@ impl Store {
         params: Vec<Value>,
         durable: bool,
     ) -> Result<u64, StoreError> {
-        match &self.backend {
+        let started = std::time::Instant::now();
+        let result = match &self.backend {
             Backend::Sqlite(s) => s.run(statement, params, durable).await,
             Backend::Postgres(p) => p.run(statement, params).await,
-        }
+        };
+        crate::metrics::store_op(sql::operation(statement), started.elapsed());
+        result
     }
 
     /// Runs a query.
@@ -217,10 +221,13 @@ impl Store {
         statement: &'static str,
         params: Vec<Value>,
     ) -> Result<Vec<Row>, StoreError> {
-        match &self.backend {
+        let started = std::time::Instant::now();
+        let result = match &self.backend {
             Backend::Sqlite(s) => s.query(statement, params).await,
             Backend::Postgres(p) => p.query(statement, params).await,
-        }
+        };
+        crate::metrics::store_op(sql::operation(statement), started.elapsed());
+        result
     }
 
     /// Whether a write would go through now.
@@ -275,6 +282,10 @@ fn from_json_list(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod mcp_tasks_tests;
+#[cfg(test)]
+mod metrics_tests;
+#[cfg(test)]
+mod postgres_tls_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]

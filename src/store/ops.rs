@@ -290,6 +290,27 @@ impl Store {
         })
     }
 
+    /// How many tasks are in each status, every status listed (zeros too): one grouped scan,
+    /// read at each metrics scrape.
+    pub async fn count_by_status(&self) -> Result<Vec<(StoredStatus, i64)>, StoreError> {
+        let rows = self.query(sql::COUNT_BY_STATUS, Vec::new()).await?;
+        let mut counts: Vec<(StoredStatus, i64)> = StoredStatus::ALL
+            .iter()
+            .map(|status| (*status, 0))
+            .collect();
+        for row in &rows {
+            let (Ok(status), Ok(count)) = (row.text(0), row.int(1)) else {
+                continue;
+            };
+            let slot = StoredStatus::parse(&status)
+                .and_then(|status| counts.iter_mut().find(|(s, _)| *s == status));
+            if let Some(slot) = slot {
+                slot.1 += count;
+            }
+        }
+        Ok(counts)
+    }
+
     /// Runs a statement that reads records; rows that do not read are skipped with a warning.
     async fn records(
         &self,

@@ -1,17 +1,17 @@
 //! The PostgreSQL driver, for several `--http` instances behind a load balancer: a small
 //! connection pool, prepared statements, a timeout on every call, and migrations under an
-//! advisory lock so instances that start together migrate once.
+//! advisory lock so instances that start together migrate once; TLS as libpq's `sslmode` says
+//! (`postgres_tls`).
 
 use std::time::Duration;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use secrecy::ExposeSecret;
 use tokio::sync::OnceCell;
-use tokio_postgres::NoTls;
 use tokio_postgres::types::ToSql;
 
 use super::value::{Row, Value};
-use super::{StoreError, now_ms, sql};
+use super::{StoreError, now_ms, postgres_tls, sql};
 
 /// Longest any one store call may take, connecting included.
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
@@ -45,13 +45,12 @@ impl PostgresStore {
         url: &secrecy::SecretString,
         location: String,
     ) -> Result<Self, StoreError> {
-        let mut config: tokio_postgres::Config =
-            url.expose_secret()
-                .parse()
-                .map_err(|err: tokio_postgres::Error| StoreError::Unavailable {
-                    location: location.clone(),
-                    reason: format!("the URL does not parse ({err})"),
-                })?;
+        let bad = |reason: String| StoreError::Unavailable {
+            location: location.clone(),
+            reason,
+        };
+        let (mut config, tls) = postgres_tls::parse_url(url.expose_secret()).map_err(bad)?;
+        let tls = postgres_tls::connector(&tls).map_err(bad)?;
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(CONNECT_TIMEOUT);
         }
@@ -60,7 +59,7 @@ impl PostgresStore {
         }
         let manager = Manager::from_config(
             config,
-            NoTls,
+            tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },

@@ -10,7 +10,11 @@ pub(super) fn describe(err: &tokio_postgres::Error) -> String {
     if let Some(db) = err.as_db_error() {
         return server_said(db.message(), db.code().code(), db.hint());
     }
-    with_sources(err)
+    let text = with_sources(err);
+    match super::postgres_tls::tls_fix(&text) {
+        Some(fix) => format!("TLS: {text}: {fix}"),
+        None => text,
+    }
 }
 
 /// A pool error as its cause (the pool wraps the driver's).

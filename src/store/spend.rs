@@ -189,6 +189,7 @@ impl Store {
         let insert = self.insert_params(task, now_ms);
         let lock_key = owner_lock_key(task.owner.as_str(), self.is_simulated());
         let admit = move |rows: &[Row]| judge(&spent_from_rows(rows), asked, limits);
+        let started = std::time::Instant::now();
         let outcome = match &self.backend {
             super::Backend::Sqlite(s) => {
                 s.check_then_run(
@@ -212,6 +213,7 @@ impl Store {
                 .await?
             }
         };
+        crate::metrics::store_op("insert_submitting_within_limits", started.elapsed());
         match outcome {
             Err(refusal) => Ok(Admission::Refused(refusal)),
             Ok(0) => Err(StoreError::ExternalIdTaken {

@@ -117,6 +117,10 @@ pub(super) const ADOPT_OWNER: &str = "UPDATE tasks SET owner = $1 WHERE owner = 
 /// The number of stored tasks.
 pub(super) const COUNT_TASKS: &str = "SELECT COUNT(*) FROM tasks";
 
+/// How many tasks are in each status, for the metrics: one grouped scan, at most one row per
+/// status (a closed set).
+pub(super) const COUNT_BY_STATUS: &str = "SELECT status, COUNT(*) FROM tasks GROUP BY status";
+
 /// The shared poll state of a task.
 pub(super) const READ_POLL: &str = "SELECT next_poll_at_ms, poll_count, snapshot, snapshot_at_ms FROM polls WHERE task_id = $1 AND owner = $2";
 
@@ -160,6 +164,52 @@ pub(super) const RELEASE_MCP_DOWNLOAD: &str = "UPDATE mcp_tasks SET download_hol
 /// Forgets MCP tasks untouched for a while (their ids expire).
 pub(super) const PRUNE_MCP_TASKS: &str = "DELETE FROM mcp_tasks WHERE updated_at_ms < $1";
 
+/// The name of a statement above, for the store-latency metric (a closed set of labels);
+/// `other` for SQL not listed (a test checks every statement has its name).
+pub(super) fn operation(statement: &str) -> &'static str {
+    NAMED
+        .iter()
+        .find(|(sql, _)| std::ptr::eq(*sql, statement) || *sql == statement)
+        .map_or("other", |(_, name)| name)
+}
+
+/// Every statement the stores run by name, with that name.
+const NAMED: &[(&str, &str)] = &[
+    (NOTE_MIGRATION, "note_migration"),
+    (INSERT_SUBMITTING, "insert_submitting"),
+    (SPENT_SINCE, "spent_since"),
+    (IMPORT_RECORD, "import_record"),
+    (SET_CREATED, "set_created"),
+    (SET_SUBMIT_OUTCOME, "set_submit_outcome"),
+    (RECORD_STATUS, "record_status"),
+    (SET_LOCAL_FILES, "set_local_files"),
+    (GET_BY_TASK_ID, "get_by_task_id"),
+    (FIND, "find"),
+    (LIST, "list"),
+    (LIST_WITH_STATUS, "list_with_status"),
+    (STALE_SUBMITTING, "stale_submitting"),
+    (CLAIM_RECOVERY, "claim_recovery"),
+    (ADOPT_OWNER, "adopt_owner"),
+    (COUNT_TASKS, "count_tasks"),
+    (COUNT_BY_STATUS, "count_by_status"),
+    (READ_POLL, "read_poll"),
+    (FIRST_POLL, "first_poll"),
+    (NEXT_POLL, "next_poll"),
+    (PUT_SNAPSHOT, "put_snapshot"),
+    (PRUNE_POLLS, "prune_polls"),
+    (READ_MCP_TASK, "read_mcp_task"),
+    (END_MCP_TASK, "end_mcp_task"),
+    (CLAIM_MCP_DOWNLOAD, "claim_mcp_download"),
+    (RELEASE_MCP_DOWNLOAD, "release_mcp_download"),
+    (PRUNE_MCP_TASKS, "prune_mcp_tasks"),
+    (SCHEMA_VERSION_NOW, "schema_version_now"),
+];
+
+/// Whether this session is encrypted, as the server sees it (tests of PostgreSQL over TLS).
+#[cfg(test)]
+pub(super) const SESSION_USES_SSL: &str =
+    "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()";
+
 #[cfg(test)]
 pub(super) const ALL_STATEMENTS: &[&str] = &[
     NOTE_MIGRATION,
@@ -178,6 +228,7 @@ pub(super) const ALL_STATEMENTS: &[&str] = &[
     CLAIM_RECOVERY,
     ADOPT_OWNER,
     COUNT_TASKS,
+    COUNT_BY_STATUS,
     READ_POLL,
     FIRST_POLL,
     NEXT_POLL,

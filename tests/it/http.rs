@@ -116,6 +116,12 @@ impl HttpServer {
                 if let Some(rest) = line.split(" url=").nth(1) {
                     return rest.split_whitespace().next().unwrap().to_owned();
                 }
+                // `--log-format json`: the URL is a field of the JSON line.
+                if let Ok(json) = serde_json::from_str::<Value>(&line)
+                    && let Some(url) = json["fields"]["url"].as_str()
+                {
+                    return url.to_owned();
+                }
             }
             panic!("the server exited before listening");
         })

@@ -34,7 +34,7 @@ const ENV_HELP: &str = "Environment:
     KLING_MCP_MAX_CONNECTIONS, KLING_MCP_BODY_BUDGET_BYTES,
     KLING_MCP_ALLOW_PRIVATE_DOWNLOADS, KLING_MCP_MAX_VIDEOS_PER_TASK, KLING_MCP_MAX_DOWNLOAD_BYTES,
     KLING_MCP_NO_PLAYER, KLING_MCP_PLAYER_ORIGINS, KLING_MCP_MAX_VIDEOS_PER_DAY,
-    KLING_MCP_MAX_SECONDS_PER_DAY
+    KLING_MCP_MAX_SECONDS_PER_DAY, KLING_MCP_LOG_FORMAT
                       the same as the flags of those names
   KLING_MCP_HTTP_TOKEN
                       bearer token HTTP clients must send (never logged)
@@ -72,6 +72,18 @@ pub struct Cli {
     /// [default: your Videos folder, in kling-omni-mcp/].
     #[arg(global = true, long, value_name = "DIR")]
     pub output_dir: Option<PathBuf>,
+
+    /// How stderr log lines are written: `text` (one readable line per event) or `json` (one
+    /// JSON object per line, for log collectors).
+    #[arg(
+        global = true,
+        long,
+        env = "KLING_MCP_LOG_FORMAT",
+        value_enum,
+        default_value_t = LogFormat::Text,
+        value_name = "FORMAT"
+    )]
+    pub log_format: LogFormat,
 
     /// Which addresses downloads may reach, and the caps per task.
     #[command(flatten)]
@@ -334,6 +346,16 @@ impl Cli {
 mod http;
 
 pub use http::ConnectionFlags;
+
+/// The format of stderr log lines (`--log-format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum LogFormat {
+    /// One readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per line: `timestamp`, `level`, `fields` (with `message`), `target`.
+    Json,
+}
 
 mod download;
 

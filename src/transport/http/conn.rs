@@ -82,6 +82,12 @@ pub(super) async fn serve_connections(
     let table = Arc::new(Table::new(max_connections));
     let reserve = Arc::new(Table::new(RESERVED));
     let overflow_app = healthz_only(app.clone());
+    let counted = table.clone();
+    crate::metrics::register_gauge(
+        "kling_http_connections_open",
+        "HTTP connections open now (busy or waiting for a request)",
+        move || i64::try_from(counted.open()).unwrap_or(i64::MAX),
+    );
     let tasks = TaskTracker::new();
     let mut builder = http1::Builder::new();
     builder
@@ -126,6 +132,7 @@ pub(super) async fn serve_connections(
     }
     tasks.close();
     tasks.wait().await;
+    crate::metrics::unregister_gauge("kling_http_connections_open");
 }
 
 /// The next connection on any of `listeners` (never completes when there are none).

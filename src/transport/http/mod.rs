@@ -1,5 +1,5 @@
 //! The streamable HTTP transport: MCP at `/mcp` (rmcp's server, SSE streams for server
-//! messages), `GET /healthz`, bearer-token auth, Host/Origin checks against DNS rebinding,
+//! messages), `GET /healthz`, `GET /metrics` (Prometheus text, [`scrape`]), bearer-token auth, Host/Origin checks against DNS rebinding,
 //! request-size, session-count and idle limits, and graceful shutdown. Connections are
 //! accepted by [`conn`] (header deadline, idle timeout, connection cap).
 
@@ -8,6 +8,7 @@ mod conn;
 mod fdlimit;
 mod guard;
 mod overflow;
+mod scrape;
 mod slots;
 
 use std::future::Future;
@@ -28,6 +29,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::conn::serve_connections;
 use self::guard::{BodyBudget, Guard, check_request};
+use self::scrape::Scrape;
 use crate::config::HttpConfig;
 use crate::server::KlingServer;
 
@@ -164,16 +166,28 @@ pub async fn serve_http(
         manager.clone(),
         config,
     );
+    let scrape = Arc::new(Scrape::new(server.clone(), manager.clone()));
+    let budget = Arc::new(BodyBudget::new(options.body_budget_bytes));
+    let in_use = budget.clone();
+    crate::metrics::register_gauge(
+        "kling_http_body_budget_bytes_in_use",
+        "Request-body bytes being read and parsed now, against --body-budget-bytes",
+        move || i64::try_from(in_use.in_use()).unwrap_or(i64::MAX),
+    );
     let guard = Guard::new(
         options.token.clone(),
         manager,
         options.max_sessions,
         options.max_body_bytes,
-        Arc::new(BodyBudget::new(options.body_budget_bytes)),
+        budget,
         options.client_keys,
     );
     let app = Router::new()
         .route("/healthz", get(healthz))
+        .route(
+            "/metrics",
+            get(move || async move { scrape.answer().await }),
+        )
         .nest_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(
             Arc::new(guard),
@@ -226,6 +240,7 @@ pub async fn serve_http(
     // Not `axum::serve`: it has no header deadline, idle timeout or connection cap.
     let serve = serve_connections(listeners, app, options.connections, stopping);
     tokio::join!(serve, drain);
+    Scrape::forget();
     tracing::info!("HTTP server stopped");
     Ok(())
 }

@@ -35,6 +35,11 @@ impl Table {
         }
     }
 
+    /// Connections open now (with a request in flight or waiting for one).
+    pub(super) fn open(&self) -> usize {
+        self.lock().open.len()
+    }
+
     fn lock(&self) -> MutexGuard<'_, TableState> {
         crate::lock(&self.state)
     }
