@@ -174,7 +174,7 @@ async fn missing_key_still_lists_tools_and_says_how_to_set_it() {
         ..Setup::default()
     })
     .await;
-    assert_eq!(h.client.list_all_tools().await.unwrap().len(), 3);
+    assert_eq!(h.client.list_all_tools().await.unwrap().len(), 4);
     for (tool, args) in [
         (
             "generate_video",

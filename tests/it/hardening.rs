@@ -162,7 +162,7 @@ async fn lines_that_are_not_json_get_a_parse_error_with_a_null_id() {
     }
     assert_eq!(replies[1]["id"], 1, "initialize is answered");
     assert_eq!(replies[3]["id"], 3);
-    assert_eq!(replies[3]["result"]["tools"].as_array().unwrap().len(), 3);
+    assert_eq!(replies[3]["result"]["tools"].as_array().unwrap().len(), 4);
     drop(stdin);
     assert!(child.wait().await.unwrap().success());
 }

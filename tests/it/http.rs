@@ -244,7 +244,7 @@ async fn a_whole_job_runs_over_http_with_progress_on_the_sse_stream() {
     assert!(!health.text().await.unwrap().contains(TOKEN));
 
     let client = server.client().await;
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 3);
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 4);
     let submitted = call(
         &client,
         "generate_video",

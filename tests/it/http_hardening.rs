@@ -90,7 +90,7 @@ async fn slow_clients_cannot_starve_healthz_or_mcp_and_are_cut_off() {
         .unwrap();
     assert_eq!(health.status(), 200);
     let client = server.client().await;
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 3);
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 4);
     assert_ok(&call(&client, "list_video_tasks", json!({})).await);
     // Trickling more bytes does not buy time: every slow connection is closed by the server
     // (displaced by newer connections, or at its header deadline).

@@ -56,7 +56,7 @@ async fn localhost_is_an_address_and_serves_both_loopbacks() {
     }
     // A client given the logged URL (a name, not an address) gets an MCP session.
     let client = server.client().await;
-    assert_eq!(client.list_all_tools().await.unwrap().len(), 3);
+    assert_eq!(client.list_all_tools().await.unwrap().len(), 4);
     client.cancel().await.unwrap();
 }
 
