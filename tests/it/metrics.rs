@@ -252,6 +252,15 @@ async fn metrics_need_the_same_bearer_token_as_mcp() {
         let body = response.text().await.unwrap();
         assert!(!body.contains("kling_"), "{body}");
     }
+    // A page on a rebinding name that resolves here is refused, token or not.
+    let rebound = reqwest::Client::new()
+        .get(server.url.replace("/mcp", "/metrics"))
+        .header("host", "rebind.evil.example")
+        .header("authorization", format!("Bearer {TOKEN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 403);
     let response = scrape(&server, Some(&format!("Bearer {TOKEN}"))).await;
     assert_eq!(response.status(), 200);
     // A fresh server: every series parses, and the task gauges read the (empty) store.

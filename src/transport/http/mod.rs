@@ -167,6 +167,7 @@ pub async fn serve_http(
         config,
     );
     let scrape = Arc::new(Scrape::new(server.clone(), manager.clone()));
+    let metrics_hosts = options.allowed_hosts.clone();
     let budget = Arc::new(BodyBudget::new(options.body_budget_bytes));
     let in_use = budget.clone();
     crate::metrics::register_gauge(
@@ -186,7 +187,12 @@ pub async fn serve_http(
         .route("/healthz", get(healthz))
         .route(
             "/metrics",
-            get(move || async move { scrape.answer().await }),
+            get(move |headers: axum::http::HeaderMap| async move {
+                match scrape::host_allowed(&headers, &metrics_hosts) {
+                    true => scrape.answer().await,
+                    false => scrape::forbidden_host(),
+                }
+            }),
         )
         .nest_service("/mcp", mcp)
         .layer(middleware::from_fn_with_state(

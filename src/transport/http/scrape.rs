@@ -86,3 +86,68 @@ impl Scrape {
         }
     }
 }
+
+/// Whether a request's `Host` is one `/mcp` accepts too (rmcp's rule: the host matches, and the
+/// port when the allowed entry names one). A page on a rebinding domain that resolves to this
+/// machine sends its own name and is refused, as on `/mcp`.
+pub(super) fn host_allowed(headers: &axum::http::HeaderMap, allowed: &[String]) -> bool {
+    let Some(host) = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| axum::http::uri::Authority::try_from(v).ok())
+    else {
+        return false;
+    };
+    let name = |text: &str| text.trim_matches(['[', ']']).to_ascii_lowercase();
+    allowed.iter().any(|entry| {
+        let (entry_host, entry_port) = match axum::http::uri::Authority::try_from(entry.trim()) {
+            Ok(authority) => (name(authority.host()), authority.port_u16()),
+            Err(_) => (name(entry), None),
+        };
+        entry_host == name(host.host()) && entry_port.is_none_or(|p| host.port_u16() == Some(p))
+    })
+}
+
+/// The answer to a `/metrics` request whose `Host` is not allowed.
+pub(super) fn forbidden_host() -> Response {
+    (
+        StatusCode::FORBIDDEN,
+        "Host not allowed (add it with --allow-host)",
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_allowed_hosts_may_scrape() {
+        let allowed: Vec<String> = ["localhost", "127.0.0.1", "[::1]", "mcp.example.com:8443"]
+            .map(String::from)
+            .to_vec();
+        let with = |host: &str| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(header::HOST, HeaderValue::from_str(host).unwrap());
+            host_allowed(&headers, &allowed)
+        };
+        for ok in [
+            "localhost:8787",
+            "127.0.0.1:1",
+            "[::1]:8787",
+            "LOCALHOST",
+            "mcp.example.com:8443",
+        ] {
+            assert!(with(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example:8787",
+            "mcp.example.com:8444",
+            "127.0.0.2",
+            "localhost.evil",
+        ] {
+            assert!(!with(bad), "{bad}");
+        }
+        assert!(!host_allowed(&axum::http::HeaderMap::new(), &allowed));
+    }
+}
