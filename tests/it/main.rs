@@ -37,6 +37,7 @@ mod redaction;
 mod secrets;
 mod simulated;
 mod spend;
+mod stdio_framing;
 mod store;
 mod store_postgres;
 mod tasks;
