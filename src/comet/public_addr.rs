@@ -144,7 +144,7 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 /// well-known NAT64, 6to4) is judged by that IPv4 address. Otherwise only global unicast
 /// (`2000::/3`) can be public, which leaves out `::/8` (unspecified, loopback, IPv4-compatible,
 /// IPv4-translated, the local-use NAT64 `64:ff9b:1::/48`), `100::/64` discard, `5f00::/16`
-/// SRv6, unique local, link-local, site-local and multicast; inside it, the IETF protocol block
+/// segment routing, unique local, link-local, site-local and multicast; inside it, the IETF protocol block
 /// `2001::/23` (Teredo `2001::/32`, benchmarking, ORCHID) and documentation are refused.
 ///
 /// Teredo and local-use NAT64 are refused outright rather than judged by an embedded IPv4:
