@@ -25,6 +25,7 @@ mod http_hardening;
 mod http_protocol;
 mod inproc;
 mod jobs;
+mod launcher;
 mod local_images;
 mod long_jobs;
 mod memory;
