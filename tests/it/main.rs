@@ -35,6 +35,7 @@ mod player;
 mod player_browser;
 mod readme;
 mod redaction;
+mod redaction_disguised;
 mod secrets;
 mod simulated;
 mod spend;
