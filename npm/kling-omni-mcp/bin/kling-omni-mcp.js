@@ -5,7 +5,20 @@
 // to stdout itself: on stdio, stdout belongs to the MCP protocol.
 "use strict";
 
+// SIGUSR1 makes Node.js open its inspector (a debugger on 127.0.0.1:9229 that runs any code
+// sent to it) unless a listener takes the signal over: claim it before anything else. The
+// server binary would die of it, so it is not forwarded either. (`--disable-sigusr1` needs
+// Node 22.14, and a shebang cannot pass flags.)
+try {
+  process.on("SIGUSR1", () => {
+    process.stderr.write("kling-omni-mcp: SIGUSR1 ignored (the Node.js inspector stays closed)\n");
+  });
+} catch {
+  // No SIGUSR1 on this platform (Windows): nothing to claim.
+}
+
 const { spawn } = require("node:child_process");
+const os = require("node:os");
 const path = require("node:path");
 
 const platforms = require("../platforms.json");
@@ -35,19 +48,35 @@ function binaryPath() {
   }
 }
 
+// Every signal whose default action would end this process and leave the server running
+// without its parent: passed on to the server, and this process exits the way it does.
+const FORWARDED = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQUIT", "SIGUSR2", "SIGALRM", "SIGVTALRM",
+  "SIGXCPU", "SIGXFSZ", "SIGPWR", "SIGBREAK"];
+
 const child = spawn(binaryPath(), process.argv.slice(2), { stdio: "inherit", windowsHide: true });
-for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) {
-  process.on(signal, () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill(signal);
-    }
-  });
+for (const signal of FORWARDED) {
+  if (!(signal in os.constants.signals)) {
+    continue;
+  }
+  try {
+    process.on(signal, () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill(signal);
+      }
+    });
+  } catch {
+    // A signal this platform cannot watch: its default action stays.
+  }
 }
 child.on("error", (err) => fail(`could not start ${err.path || "the binary"}: ${err.message}`));
 child.on("exit", (code, signal) => {
-  if (signal) {
+  if (signal && signal !== "SIGUSR1") {
+    // Die of the same signal, so whoever started us sees what happened to the server.
     process.removeAllListeners(signal);
     process.kill(process.pid, signal);
+  } else if (signal) {
+    // Re-raising SIGUSR1 would open the inspector instead of ending this process.
+    process.exit(128 + os.constants.signals[signal]);
   } else {
     process.exit(code ?? 1);
   }

@@ -1,5 +1,7 @@
-//! MCP over stdin/stdout, through rmcp's line transport with one addition: a line that is not
-//! JSON gets JSON-RPC 2.0's answer, `-32700 Parse error` with `id: null`, instead of silence.
+//! MCP over stdin/stdout, through rmcp's line transport with one addition: a line that rmcp
+//! could not parse (not JSON, invalid UTF-8 inside a string, nested deeper than `serde_json`
+//! allows, or longer than 16 MiB) gets JSON-RPC 2.0's answer, `-32700 Parse error` with
+//! `id: null`, instead of silence; rmcp drops such lines without a word.
 //!
 //! Two plain threads own the pipes (tokio's own stdin and stdout also hand each read and
 //! write to a blocking thread, so this costs no extra hop). The reader checks each line and
@@ -17,6 +19,10 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::{mpsc, oneshot};
 
 use crate::server::KlingServer;
+
+mod check;
+
+use check::check_json;
 
 /// The longest line read (as rmcp's own stdio transport): longer ones are dropped.
 const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
@@ -89,6 +95,10 @@ fn read_stdin(lines: &mpsc::Sender<Vec<u8>>, out: &std_mpsc::Sender<Out>) {
                     max = MAX_LINE_BYTES,
                     "an incoming line is too long; dropped"
                 );
+                let reason = format!("the line is longer than {MAX_LINE_BYTES} bytes; dropped");
+                if out.send(Out::ParseError(parse_error(&reason))).is_err() {
+                    return;
+                }
                 continue;
             }
             Ok(Line::Eof) => return,
@@ -98,27 +108,39 @@ fn read_stdin(lines: &mpsc::Sender<Vec<u8>>, out: &std_mpsc::Sender<Out>) {
             }
         }
         let content = line.trim_ascii();
+        // rmcp skips a UTF-8 byte order mark, so it is no parse error here either.
+        let content = content.strip_prefix(UTF8_BOM).unwrap_or(content);
         if content.is_empty() {
             continue;
         }
-        match serde_json::from_slice::<serde::de::IgnoredAny>(content) {
-            Ok(_) => {
+        match check_json(content) {
+            Ok(()) => {
                 if lines.blocking_send(line).is_err() {
                     return;
                 }
             }
             Err(err) => {
                 tracing::debug!(%err, "answering an unparseable line with -32700");
-                let reply = serde_json::json!({"jsonrpc": "2.0", "id": null,
-                    "error": {"code": -32700, "message": format!("Parse error: {err}")}});
-                let mut bytes = reply.to_string().into_bytes();
-                bytes.push(b'\n');
-                if out.send(Out::ParseError(bytes)).is_err() {
+                if out
+                    .send(Out::ParseError(parse_error(&err.to_string())))
+                    .is_err()
+                {
                     return;
                 }
             }
         }
     }
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A JSON-RPC `-32700` line with `id: null`, ready to write.
+fn parse_error(reason: &str) -> Vec<u8> {
+    let reply = serde_json::json!({"jsonrpc": "2.0", "id": null,
+        "error": {"code": -32700, "message": format!("Parse error: {reason}")}});
+    let mut bytes = reply.to_string().into_bytes();
+    bytes.push(b'\n');
+    bytes
 }
 
 /// How reading one line ended.
@@ -264,34 +286,4 @@ impl Drop for LineWriter {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lines_are_read_whole_and_overlong_ones_dropped() {
-        let mut input = std::io::Cursor::new(b"{\"a\":1}\r\nnext\npartial".to_vec());
-        let mut line = Vec::new();
-        assert!(matches!(
-            read_line(&mut input, &mut line),
-            Ok(Line::Complete)
-        ));
-        assert_eq!(line, b"{\"a\":1}\r\n");
-        line.clear();
-        assert!(matches!(
-            read_line(&mut input, &mut line),
-            Ok(Line::Complete)
-        ));
-        assert_eq!(line, b"next\n");
-        line.clear();
-        assert!(matches!(read_line(&mut input, &mut line), Ok(Line::Eof)));
-        let mut long = vec![b'x'; MAX_LINE_BYTES + 1];
-        long.push(b'\n');
-        let mut input = std::io::BufReader::new(std::io::Cursor::new(long));
-        let mut line = Vec::new();
-        assert!(matches!(
-            read_line(&mut input, &mut line),
-            Ok(Line::TooLong)
-        ));
-        assert!(line.is_empty());
-    }
-}
+mod tests;

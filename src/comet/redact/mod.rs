@@ -1,7 +1,8 @@
 //! Upstream text is untrusted: a reply may echo the key (a 401 body, an error page, a failed
 //! task's message) or carry newlines and escape codes that would forge log lines. Every
 //! string the client returns passes through [`Redactor::clean`] before anything logs,
-//! stores or shows it: each secret the process knows becomes `[redacted]` and control
+//! stores or shows it: each secret the process knows becomes `[redacted]` — also upper-cased,
+//! split by invisible characters, escaped or encoded (see `matcher`) — and control
 //! characters are escaped.
 
 use std::fmt;
@@ -14,6 +15,11 @@ use super::error::{ApiError, Error};
 use super::ids::TaskId;
 use super::task::{CreatedTask, Task};
 
+mod matcher;
+mod normalize;
+
+use matcher::Matcher;
+
 /// What a secret is replaced with.
 pub const REDACTED: &str = "[redacted]";
 
@@ -21,6 +27,8 @@ pub const REDACTED: &str = "[redacted]";
 #[derive(Clone, Default)]
 pub struct Redactor {
     secrets: Arc<Vec<SecretString>>,
+    /// Every form of every secret, ready to search.
+    matcher: Arc<Matcher>,
 }
 
 impl fmt::Debug for Redactor {
@@ -34,13 +42,14 @@ impl Redactor {
     pub fn with(&self, secret: &str) -> Self {
         let secret = secret.trim();
         let mut secrets = self.secrets.as_ref().clone();
-        if !secret.is_empty() && !secrets.iter().any(|s| s.expose_secret() == secret) {
-            // Longest first, so a secret that contains another is replaced whole.
-            secrets.push(SecretString::from(secret.to_owned()));
-            secrets.sort_by_key(|s| std::cmp::Reverse(s.expose_secret().len()));
+        if secret.is_empty() || secrets.iter().any(|s| s.expose_secret() == secret) {
+            return self.clone();
         }
+        secrets.push(SecretString::from(secret.to_owned()));
+        let matcher = Matcher::new(secrets.iter().map(|s| s.expose_secret()));
         Self {
             secrets: Arc::new(secrets),
+            matcher: Arc::new(matcher),
         }
     }
 
@@ -62,13 +71,18 @@ impl Redactor {
     /// `text` with every secret replaced by `[redacted]` and control characters (newlines,
     /// escape codes, Unicode line separators) escaped, so it is one harmless line.
     pub fn clean(&self, text: &str) -> String {
-        let mut redacted = text.to_owned();
-        for secret in self.secrets.iter() {
-            let secret = secret.expose_secret();
-            if redacted.contains(secret) {
-                redacted = redacted.replace(secret, REDACTED);
-            }
+        let found = self.matcher.find(text);
+        if found.is_empty() {
+            return escape_controls(text);
         }
+        let mut redacted = String::with_capacity(text.len());
+        let mut kept = 0;
+        for range in found {
+            redacted.push_str(text.get(kept..range.start).unwrap_or_default());
+            redacted.push_str(REDACTED);
+            kept = range.end;
+        }
+        redacted.push_str(text.get(kept..).unwrap_or_default());
         escape_controls(&redacted)
     }
 
@@ -213,58 +227,7 @@ fn urlencoding_decode(text: &str) -> Result<String, std::string::FromUtf8Error> 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
+mod tests;
 
-    #[test]
-    fn secrets_are_replaced_and_control_characters_escaped() {
-        let redactor = Redactor::default().with("sk-live-123456").with("tok-abc");
-        let text = "invalid token sk-live-123456\nINFO forged line \u{1b}[31m tok-abc";
-        let clean = redactor.clean(text);
-        assert_eq!(
-            clean,
-            "invalid token [redacted]\\nINFO forged line \\u{1b}[31m [redacted]"
-        );
-        assert_eq!(redactor.clean("plain"), "plain");
-        assert!(Redactor::default().with("  ").secrets.is_empty());
-    }
-
-    #[test]
-    fn url_userinfo_is_a_secret_and_never_displayed() {
-        let url = Url::parse("https://me:p%40ss-word@proxy.example/comet").unwrap();
-        let redactor = Redactor::default().with_url_userinfo(&url);
-        assert_eq!(
-            redactor.clean("sent p@ss-word and p%40ss-word"),
-            "sent [redacted] and [redacted]"
-        );
-        assert_eq!(display_url(&url), "https://proxy.example/comet");
-    }
-
-    #[test]
-    fn errors_and_tasks_are_cleaned_field_by_field() {
-        let redactor = Redactor::default().with("sk-secret-key");
-        let err = redactor.error(Error::MalformedResponse {
-            status: 502,
-            url: "u".into(),
-            detail: "<html>sk-secret-key</html>".into(),
-        });
-        assert!(!err.to_string().contains("sk-secret-key"), "{err}");
-        let task = Task {
-            task_id: TaskId::parse("1").unwrap(),
-            status: super::super::TaskStatus::Failed,
-            status_message: Some("refused for sk-secret-key\r\n".into()),
-            external_task_id: None,
-            created_at_ms: None,
-            updated_at_ms: None,
-            progress_percent: None,
-            videos: Vec::new(),
-            request_id: None,
-            shape: super::super::ReplyShape::Native,
-            units: None,
-        };
-        assert_eq!(
-            redactor.task(task).status_message.as_deref(),
-            Some("refused for [redacted]\\r\\n")
-        );
-    }
-}
+#[cfg(test)]
+mod prop_tests;
