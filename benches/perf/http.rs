@@ -106,7 +106,11 @@ impl HttpServer {
 }
 
 /// `get_video_task` throughput at `concurrency` clients, each with its own session.
-pub(crate) async fn throughput(server: &HttpServer, task_id: &str, concurrency: usize) -> Throughput {
+pub(crate) async fn throughput(
+    server: &HttpServer,
+    task_id: &str,
+    concurrency: usize,
+) -> Throughput {
     let sessions =
         futures::future::join_all((0..concurrency).map(|_| Session::open(&server.url))).await;
     let per_worker = (4000 / concurrency.max(1)).max(20);
