@@ -24,6 +24,23 @@ pub(crate) struct StdioFigures {
     pub(crate) rss_file: f64,
 }
 
+impl StdioFigures {
+    /// The mean of each figure over `rounds`.
+    pub(crate) fn mean(rounds: &[Self]) -> Self {
+        let n = rounds.len().max(1) as f64;
+        let mean = |pick: fn(&Self) -> f64| rounds.iter().map(pick).sum::<f64>() / n;
+        Self {
+            cold_start_p50: mean(|f| f.cold_start_p50),
+            tools_list_p50: mean(|f| f.tools_list_p50),
+            get_p50: mean(|f| f.get_p50),
+            get_p99: mean(|f| f.get_p99),
+            peak_rss: mean(|f| f.peak_rss),
+            rss_anon: mean(|f| f.rss_anon),
+            rss_file: mean(|f| f.rss_file),
+        }
+    }
+}
+
 /// Measures `build` over stdio against `sim`, on its own SQLite store `store`; also returns
 /// the id of the finished task it polled.
 pub(crate) async fn measure(build: &Build, sim: &Simulator, store: &str) -> (StdioFigures, String) {
