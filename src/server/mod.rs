@@ -24,6 +24,8 @@ mod prompts;
 mod resources;
 mod roots;
 mod schema;
+#[cfg(test)]
+mod size_tests;
 mod task_ids;
 mod tasks;
 
@@ -181,6 +183,12 @@ impl KlingServer {
     }
 }
 
+// Every handler that awaits more than a few bytes of state runs its body in a `Box::pin`:
+// rmcp inlines the futures of all handlers into the one of `handle_request`, which each
+// request's task holds, and the session's own task holds one for `initialize` for as long as
+// the session lives. Unboxed, the largest handler (reading a resource, an MCP task) made every
+// idle HTTP session and every request carry several KB they never use (see
+// `size_tests.rs`; issue 24, memory per idle session).
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for KlingServer {
     /// Routes a call to its tool, within the caller's limit on concurrent calls; counted in
@@ -190,7 +198,7 @@ impl ServerHandler for KlingServer {
         request: CallToolRequestParams,
         context: RequestContext<RoleServer>,
     ) -> Result<CallToolResponse, rmcp::ErrorData> {
-        self.counted_call(request, context).await
+        Box::pin(self.counted_call(request, context)).await
     }
 
     /// Accepts the client's log level. Logs stay on stderr; the level is only recorded.
@@ -224,7 +232,7 @@ impl ServerHandler for KlingServer {
     ) -> Result<GetTaskResult, rmcp::ErrorData> {
         let keyed = self.for_caller(&context).map_err(|f| f.into_error_data())?;
         let server = keyed.as_ref().unwrap_or(self);
-        server.get_mcp_task(request, context).await
+        Box::pin(server.get_mcp_task(request, context)).await
     }
 
     async fn cancel_task(
@@ -233,11 +241,7 @@ impl ServerHandler for KlingServer {
         context: RequestContext<RoleServer>,
     ) -> Result<(), rmcp::ErrorData> {
         let keyed = self.for_caller(&context).map_err(|f| f.into_error_data())?;
-        keyed
-            .as_ref()
-            .unwrap_or(self)
-            .cancel_mcp_task(&request)
-            .await
+        Box::pin(keyed.as_ref().unwrap_or(self).cancel_mcp_task(&request)).await
     }
 
     async fn update_task(
@@ -276,7 +280,7 @@ impl ServerHandler for KlingServer {
         context: RequestContext<RoleServer>,
     ) -> Result<ListResourcesResult, rmcp::ErrorData> {
         let keyed = self.for_caller(&context).map_err(|f| f.into_error_data())?;
-        let mut listed = keyed.as_ref().unwrap_or(self).video_resources().await;
+        let mut listed = Box::pin(keyed.as_ref().unwrap_or(self).video_resources()).await;
         if self.wants_player(&context) {
             listed.resources.insert(0, Self::player_resource());
         }
@@ -296,10 +300,7 @@ impl ServerHandler for KlingServer {
             return Err(errors::ToolFailure::too_many_calls(self.calls.max()).into_busy_error());
         };
         let keyed = self.for_caller(&context).map_err(|f| f.into_error_data())?;
-        keyed
-            .as_ref()
-            .unwrap_or(self)
-            .read_video(&request)
+        Box::pin(keyed.as_ref().unwrap_or(self).read_video(&request))
             .await
             .map(Into::into)
     }
