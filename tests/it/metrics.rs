@@ -240,6 +240,11 @@ async fn a_scrape_after_calls_counts_tools_upstream_store_spend_and_tasks() {
         value(&samples, "kling_image_budget_bytes_in_use", &[]),
         Some(0.0)
     );
+    // No body is being read while the scrape is answered (a GET has none).
+    assert_eq!(
+        value(&samples, "kling_http_body_budget_bytes_in_use", &[]),
+        Some(0.0)
+    );
     client.cancel().await.unwrap();
 }
 
