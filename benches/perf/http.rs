@@ -56,8 +56,10 @@ impl HttpServer {
                 "127.0.0.1:0",
                 "--max-sessions",
                 "5000",
+                // Every bench client is one caller (no token, no client keys), and
+                // `--max-calls` counts per caller since issue 24: room for the 100 clients.
                 "--max-calls",
-                "64",
+                "1000",
             ])
             .env("COMETAPI_KEY", "sk-bench")
             .env("COMETAPI_BASE_URL", sim.url().as_str())
