@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use reqwest::Url;
 
-use super::client::error_chain;
+use super::exchange::error_chain;
 use super::lazy_http::LazyHttp;
 use super::public_addr::{PublicOnly, Refusal, check_url, redirect_policy};
 use crate::metrics::{self, Route, UpstreamOutcome};

@@ -9,6 +9,7 @@ mod client;
 mod download;
 mod enums;
 mod error;
+mod exchange;
 mod ids;
 mod inputs;
 mod lazy_http;
