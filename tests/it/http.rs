@@ -234,6 +234,16 @@ pub(crate) async fn call(
         .unwrap()
 }
 
+/// Submits a `generate_video` call that must succeed, and returns its task id.
+pub(crate) async fn submit(client: &RunningService<RoleClient, TestClient>, args: Value) -> String {
+    let submitted = call(client, "generate_video", args).await;
+    assert_ok(&submitted);
+    structured(&submitted)["task_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn a_whole_job_runs_over_http_with_progress_on_the_sse_stream() {
     let server = HttpServer::start(&[]).await;

@@ -9,8 +9,8 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::http::{HttpServer, TOKEN, call, initialize};
-use crate::support::{assert_ok, structured};
+use crate::http::{HttpServer, TOKEN, call, initialize, submit};
+use crate::support::assert_ok;
 
 /// A guard against a hang, never a timing assertion.
 const GUARD: Duration = Duration::from_secs(60);
@@ -230,17 +230,11 @@ async fn a_stateless_wait_outlives_the_idle_timeout() {
     ])
     .await;
     let client = server.client().await;
-    let submitted = call(
+    let task_id = submit(
         &client,
-        "generate_video",
         json!({"prompt": "a cat [sim:polls=12]", "aspect_ratio": "16:9"}),
     )
     .await;
-    assert_ok(&submitted);
-    let task_id = structured(&submitted)["task_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     client.cancel().await.unwrap();
     // Twelve polls 0.15-0.3 s apart: seconds of silence.
     let request = json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {

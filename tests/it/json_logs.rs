@@ -4,8 +4,8 @@
 
 use serde_json::{Value, json};
 
-use crate::http::{HttpServer, TOKEN, call};
-use crate::support::{TEST_KEY, assert_ok, structured};
+use crate::http::{HttpServer, TOKEN, call, submit};
+use crate::support::{TEST_KEY, structured};
 
 #[tokio::test]
 async fn json_logs_are_one_object_per_line_and_carry_no_secret() {
@@ -23,17 +23,7 @@ async fn json_logs_are_one_object_per_line_and_carry_no_secret() {
     )
     .await;
     let client = server.client().await;
-    let submitted = call(
-        &client,
-        "generate_video",
-        json!({"prompt": "a cat", "aspect_ratio": "16:9"}),
-    )
-    .await;
-    assert_ok(&submitted);
-    let task_id = structured(&submitted)["task_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let task_id = submit(&client, json!({"prompt": "a cat", "aspect_ratio": "16:9"})).await;
     let done = call(
         &client,
         "get_video_task",

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use serde_json::json;
 
-use crate::http::{HttpServer, TOKEN, call};
-use crate::support::{TEST_KEY, assert_ok, error_meta, structured};
+use crate::http::{HttpServer, TOKEN, call, submit};
+use crate::support::{TEST_KEY, error_meta, structured};
 
 /// One sample line: its series (name and labels, as written) and value.
 #[derive(Debug)]
@@ -103,17 +103,7 @@ async fn a_scrape_after_calls_counts_tools_upstream_store_spend_and_tasks() {
     let server =
         HttpServer::start(&["--max-videos-per-day", "1", "--allow-private-downloads"]).await;
     let client = server.client().await;
-    let submitted = call(
-        &client,
-        "generate_video",
-        json!({"prompt": "a cat", "aspect_ratio": "16:9"}),
-    )
-    .await;
-    assert_ok(&submitted);
-    let task_id = structured(&submitted)["task_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let task_id = submit(&client, json!({"prompt": "a cat", "aspect_ratio": "16:9"})).await;
     let refused = call(
         &client,
         "generate_video",
